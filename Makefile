@@ -1,0 +1,39 @@
+# Munja: `make run` to try it, `make test` to check it.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Django 6 needs Python 3.12+: take the first one found on PATH or under pyenv.
+PYTHON ?= $(shell for p in python3.13 python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
+
+.PHONY: run test bench lint install messages clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Munja needs Python 3.12 or newer (none found on PATH or under pyenv)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+messages: install
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+run: install messages
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py createcachetable
+	$(PY) manage.py run_console
+
+test: install messages
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .data staticfiles

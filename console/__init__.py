@@ -1,0 +1,1 @@
+"""Munja's project package: settings, URLs, the dashboard and shared helpers."""

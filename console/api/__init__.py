@@ -1,0 +1,1 @@
+"""The REST API foundation: token auth, idempotency, errors, throttling, schema."""

@@ -1,0 +1,1 @@
+"""Pure helpers with no Django state: environment parsing, phone numbers, signing."""

@@ -1,0 +1,263 @@
+"""Munja settings. Every knob comes from the environment; README.md lists them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from console.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("MUNJA_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
+
+DEBUG = env_bool("MUNJA_DEBUG", False)
+SECRET_KEY = env_secret("MUNJA_SECRET_KEY", DATA_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("MUNJA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("MUNJA_CSRF_TRUSTED_ORIGINS", [])
+# The console's own address as the sandbox carrier and real providers reach it
+# (delivery-report and 080 callbacks).
+PUBLIC_URL = env_str("MUNJA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "django_q",
+    "console",
+    "projects",
+    "channels",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = "console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "projects.context_processors.current_project",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("MUNJA_SQLITE_PATH", str(DATA_DIR / "munja.sqlite3")),
+            "OPTIONS": {
+                # Writers queue up instead of failing with "database is locked":
+                # IMMEDIATE takes the write lock at BEGIN, the timeout waits for it.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA busy_timeout=20000;"
+                ),
+            },
+            # Tests share this file with the sandbox carrier and qcluster
+            # subprocesses, so it must not be an in-memory database.
+            "TEST": {"NAME": str(DATA_DIR / "test_munja.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (login and API throttling) ------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("MUNJA_CACHE_PREFIX", "munja"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "munja_cache",
+        }
+    }
+
+# --- Queue (django-q2) ----------------------------------------------------------
+# The database is the ledger; tasks are only triggers (SPEC §10). `retry` must
+# exceed `timeout` plus queueing time, and save_limit=-1 keeps successful task
+# results out of the database (the default path locked SQLite under load).
+Q_CLUSTER = {
+    "name": env_str("MUNJA_Q_NAME", "munja"),
+    "workers": env_int("MUNJA_Q_WORKERS", 2, minimum=1),
+    "timeout": env_int("MUNJA_Q_TIMEOUT", 120, minimum=5),
+    "retry": env_int("MUNJA_Q_RETRY", 300, minimum=10),
+    "max_attempts": 3,
+    "save_limit": -1,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": env_float("MUNJA_Q_POLL", 0.2),
+    "sync": env_bool("MUNJA_Q_SYNC", False),
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    # django-q2 runs the ORM broker with its own poll of the database.
+    Q_CLUSTER["bulk"] = 10
+
+# --- Auth and security ---------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Failed logins per (username, address) in the window before refusing more.
+LOGIN_MAX_ATTEMPTS = env_int("MUNJA_LOGIN_MAX_ATTEMPTS", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("MUNJA_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
+SECURE = env_bool("MUNJA_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = SECURE and env_bool("MUNJA_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("MUNJA_HSTS_SECONDS", 31536000 if SECURE else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("MUNJA_BEHIND_PROXY", False) else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "worker-src": [CSP.SELF, "blob:"],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# --- Uploads --------------------------------------------------------------------
+# Documents and audience files live outside the web root and are served only
+# through views that check the viewer's rights.
+PRIVATE_MEDIA_ROOT = DATA_DIR / "private"
+MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+MEDIA_URL = "/private-media-is-not-served/"
+DOCUMENT_MAX_BYTES = env_int("MUNJA_DOCUMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- I18n ------------------------------------------------------------------------
+LANGUAGE_CODE = env_str("MUNJA_LANGUAGE", "ko")
+LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("MUNJA_TIME_ZONE", "Asia/Seoul")
+USE_TZ = True
+
+# --- Static files --------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- API -------------------------------------------------------------------------
+API_RATE_PER_MINUTE = env_int("MUNJA_API_RATE_PER_MINUTE", 600, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["console.api.authentication.ProjectTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["console.api.permissions.HasProjectToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["console.api.throttling.ProjectRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "console.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "console.api.pagination.CursorPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Munja API",
+    "DESCRIPTION": "Send SMS, manage audiences and the 080 opt-out list.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Gateways and the sandbox carrier ------------------------------------------
+SANDBOX_CARRIER_URL = env_str("MUNJA_SANDBOX_URL", "http://127.0.0.1:8025").rstrip("/")
+# Shared between the console and the sandbox carrier: it signs delivery reports
+# and 080 calls with it, the console's inbound endpoints verify them.
+SANDBOX_CARRIER_SECRET = env_str("MUNJA_SANDBOX_SECRET", "") or SECRET_KEY
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("MUNJA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

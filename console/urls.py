@@ -1,0 +1,17 @@
+"""Top-level URLs: the console screens, the Django admin, the API and inbound callbacks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from console import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<uuid:project_id>/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("v1/", include("console.api.urls")),
+    path("", include("projects.urls")),
+    path("", include("channels.urls")),
+]

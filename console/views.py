@@ -1,0 +1,36 @@
+"""The landing redirect, the project dashboard and the health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from projects.access import project_view
+from projects.models import Project
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send the user to the project they used last, or their first one."""
+    memberships = request.user.memberships.order_by("project__name")
+    last = request.session.get("project_id")
+    chosen = memberships.filter(project_id=last).first() if last else None
+    chosen = chosen or memberships.first()
+    if chosen is None:
+        return render(request, "console/no_project.html")
+    return redirect("dashboard", project_id=chosen.project_id)
+
+
+@project_view()
+def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
+    return render(request, "console/dashboard.html", {"project": project})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,1 @@
+"""Fixtures shared by the suite: the named world and the real subprocesses."""
