@@ -103,6 +103,9 @@ class SenderNumberDocument(models.Model):
     class Meta:
         ordering = ["kind", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
 
 class OptOutNumber(models.Model):
     """An 080 number from the platform's pool, printed in promotional messages
@@ -192,6 +195,9 @@ class ChannelTestMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"test SMS to {self.to} ({self.status})"
 
     @property
     def client_reference(self) -> str:

@@ -92,6 +92,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.email} → {self.project} ({self.role})"
+
 
 class ApiToken(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_tokens")
