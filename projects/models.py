@@ -161,3 +161,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "key"], name="one_record_per_key")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.key}"
