@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("v1/", include("console.api.urls")),
+    path("inbound/", include("channels.inbound_urls")),
     path("", include("projects.urls")),
     path("", include("channels.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Callbacks from gateways: delivery reports and 080 calls."""
+
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""Loaded with `-p` before Django reads its settings: the test environment."""
+
+import os
+
+# Tests run tasks inline unless a test starts a real qcluster subprocess.
+os.environ.setdefault("MUNJA_Q_SYNC", "1")
+# The live server speaks plain HTTP on loopback and serves static files from
+# the apps rather than from a collectstatic manifest.
+os.environ.setdefault("MUNJA_SECURE", "0")
+os.environ.setdefault("MUNJA_STATIC_MANIFEST", "0")
+# Playwright's sync API runs an event loop in the test thread; Django refuses
+# ORM calls from such a thread unless told this is deliberate.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
