@@ -17,9 +17,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The compiled catalogue is committed; recompile when gettext is installed.
 messages: install
-	$(PY) manage.py compilemessages --ignore=.venv -v 0
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv -v 0; \
+	else echo "msgfmt not found: using the committed locale/*/django.mo"; fi
 
+run: export MUNJA_DEBUG ?= 1
 run: install messages
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py createcachetable
@@ -29,7 +32,7 @@ test: install messages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done
 
 lint: install
 	$(VENV)/bin/ruff check .
