@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ["console", "projects", "channels", "tests"]
+SOURCE_DIRS = ["console", "projects", "channels", "tests/support"]
 
 
 def test_every_setting_read_from_the_environment_is_in_the_readme():
