@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 
@@ -41,10 +42,6 @@ def sniff_type(head: bytes) -> DocumentType | None:
     return None
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
-
-
 def check_document(upload: UploadedFile) -> DocumentType:
     """The document's real type, or DocumentRejected saying what is wrong."""
     name = upload.name or _("the file")
@@ -53,8 +50,8 @@ def check_document(upload: UploadedFile) -> DocumentType:
         raise DocumentRejected(_("%(name)s is empty.") % {"name": name})
     if upload.size > limit:
         raise DocumentRejected(
-            _("%(name)s is %(size)s MB; the limit is %(limit)s MB.")
-            % {"name": name, "size": _megabytes(upload.size), "limit": _megabytes(limit)}
+            _("%(name)s is %(size)s; the limit is %(limit)s.")
+            % {"name": name, "size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
         )
     upload.seek(0)
     head = upload.read(16)
