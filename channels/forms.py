@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from channels.actions import DOCUMENT_FIELDS, TEST_SMS_MAX_CHARS
+from channels.actions import DOCUMENT_FIELDS
 from channels.models import SenderNumber
 from channels.uploads import ACCEPT_ATTRIBUTE, ALLOWED_TYPES_TEXT
 
@@ -33,16 +33,22 @@ class ActionErrorsMixin:
 
 
 class SenderNumberForm(ActionErrorsMixin, forms.Form):
+    # Fields are optional here so that the action reports every problem at once.
+
     number = forms.CharField(
         label=_("Sender number"),
         max_length=20,
+        required=False,
         help_text=_("In E.164 format, e.g. +8225551234 for 02-555-1234."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     owner_type = forms.ChoiceField(
-        label=_("Owner"), choices=SenderNumber.OwnerType.choices, widget=forms.RadioSelect
+        label=_("Owner"),
+        choices=SenderNumber.OwnerType.choices,
+        widget=forms.RadioSelect,
+        required=False,
     )
-    owner_name = forms.CharField(label=_("Owner name"), max_length=100)
+    owner_name = forms.CharField(label=_("Owner name"), max_length=100, required=False)
     is_company_number = forms.BooleanField(
         label=_("This is the company's own number"), required=False, initial=True
     )
@@ -75,16 +81,17 @@ class SenderNumberForm(ActionErrorsMixin, forms.Form):
 class TestSmsForm(ActionErrorsMixin, forms.Form):
     # A plain field with a select widget: a number that is not offered still
     # reaches the action, which says why it may not send.
-    sender_number = forms.CharField(label=_("From"), widget=forms.Select)
+    sender_number = forms.CharField(label=_("From"), widget=forms.Select, required=False)
     to = forms.CharField(
         label=_("To"),
         max_length=20,
+        required=False,
         help_text=_("In E.164 format, e.g. +821012345678."),
         widget=forms.TextInput(attrs={"type": "tel"}),
     )
     body = forms.CharField(
         label=_("Message"),
-        max_length=TEST_SMS_MAX_CHARS,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
