@@ -16,7 +16,18 @@ from channels.gateways import console as console_backend
 from channels.gateways.base import GatewayBackend, GatewayError, OutgoingSms
 from channels.gateways.sandbox import SandboxBackend
 from channels.models import ChannelTestMessage, Gateway, SmsChannel
-from tests.support.processes import SandboxCarrier, free_port, make_test_message
+from tests.support.processes import SandboxCarrier, free_port, make_project, make_test_message
+
+
+@pytest.fixture
+def acme(db):
+    return make_project("Acme")
+
+
+@pytest.fixture
+def bolt(db):
+    return make_project("Bolt")
+
 
 SMS = OutgoingSms(reference="t-1", to="+821012345678", sender="+8215881234", body="hello")
 
@@ -73,21 +84,21 @@ def test_migrations_create_a_default_sandbox_gateway_and_a_console_gateway():
     assert reconciler.minutes == 1
 
 
-def test_a_project_uses_its_channel_gateway_else_the_default(world):
+def test_a_project_uses_its_channel_gateway_else_the_default(acme, bolt):
     Gateway.objects.update(is_default=False)
     with pytest.raises(NoGatewayConfigured):
-        default_gateway_for(world.acme)
+        default_gateway_for(acme)
     default = Gateway.objects.create(name="Platform default", backend="sandbox", is_default=True)
     console = Gateway.objects.create(name="Acme console", backend="console")
-    SmsChannel.objects.create(project=world.acme, gateway=console)
-    assert default_gateway_for(world.acme) == console
-    assert default_gateway_for(world.bolt) == default
+    SmsChannel.objects.create(project=acme, gateway=console)
+    assert default_gateway_for(acme) == console
+    assert default_gateway_for(bolt) == default
 
 
-def test_console_backend_keeps_an_outbox_and_delivers_at_once(world):
+def test_console_backend_keeps_an_outbox_and_delivers_at_once(acme):
     console_backend.outbox.clear()
     gateway = Gateway.objects.create(name="Test console", backend="console")
-    message = make_test_message(world.acme, gateway=gateway)
+    message = make_test_message(acme, gateway=gateway)
     ChannelTestMessage.objects.filter(pk=message.pk).update(status="sent")
     sms = OutgoingSms(message.client_reference, message.to, "+8215881234", message.body)
     [result] = get_backend(gateway).send_batch([sms])

@@ -253,3 +253,11 @@ def make_test_message(project, *, gateway=None, to: str = "+821012345678", **fie
         gateway=gateway,
         **fields,
     )
+
+
+def make_project(name: str = "Acme"):
+    """A project with no members: pipeline tests need no users (and hashing
+    their passwords costs most of a second each)."""
+    from projects.actions import do_create_project
+
+    return do_create_project(name, f"{name} Ltd")
