@@ -4,6 +4,7 @@ django-q2 cluster. Tests that use them need committed data (`live_server` or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,7 +58,11 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str | Callable[[], str] = "",
 ) -> Any:
     """Poll until `predicate()` is truthy; fail the test with `what` on timeout."""
     deadline = time.monotonic() + timeout
@@ -66,7 +71,8 @@ def wait_until(
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+            described = what() if callable(what) else what
+            pytest.fail(f"timed out after {timeout}s waiting for {described or predicate}")
         time.sleep(interval)
 
 
@@ -98,20 +104,24 @@ class ManagedProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL what is left."""
-        if not self.alive():
+        """SIGTERM the main process (it stops its own children), then SIGKILL
+        the whole group: nothing may outlive the test."""
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def kill(self) -> None:
         """SIGKILL the whole group at once, as a crash would."""
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self._kill_group()
 
 
 class SandboxCarrier:
@@ -138,7 +148,11 @@ class SandboxCarrier:
 
     def start(self) -> None:
         self.process.start()
-        wait_until(self._healthy, timeout=START_TIMEOUT, what="the sandbox carrier to start")
+        wait_until(
+            self._healthy,
+            timeout=START_TIMEOUT,
+            what=lambda: f"the sandbox carrier to start:\n{self.process.output()}",
+        )
 
     def _healthy(self) -> bool:
         if not self.process.alive():
@@ -165,9 +179,11 @@ class SandboxCarrier:
 @pytest.fixture
 def sandbox_carrier(tmp_path: Path) -> Iterator[SandboxCarrier]:
     carrier = SandboxCarrier(tmp_path)
-    carrier.start()
-    yield carrier
-    carrier.process.stop()
+    try:
+        carrier.start()
+        yield carrier
+    finally:
+        carrier.process.stop()
 
 
 class QCluster:
@@ -225,9 +241,11 @@ def qcluster(
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(Conf, "PREFIX", cluster.name)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", cluster.name)
-    cluster.start()
-    yield cluster
-    cluster.stop()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # --- rows the test-SMS pipeline needs -----------------------------------------
