@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -27,12 +28,16 @@ def _verified_backend(request: HttpRequest, backend: str) -> GatewayBackend | Js
     try:
         instance = backend_class(backend)()
     except UnknownBackend:
-        return _error(404, "unknown_backend", f"No gateway backend is called {backend!r}.")
+        return _error(
+            404,
+            "unknown_backend",
+            gettext("No gateway backend is called %(name)r.") % {"name": backend},
+        )
     if not instance.verify_callback(request):
         return _error(
             403,
             "invalid_signature",
-            "The webhook-signature header is missing, stale or does not match the body.",
+            gettext("The webhook-signature header is missing, stale or does not match the body."),
         )
     return instance
 

@@ -154,6 +154,15 @@ def test_inbound_endpoints_accept_post_only_and_known_backends_only(client, db):
     assert signed_post(client, "/inbound/console/reports", {"reports": []}).status_code == 403
 
 
+def test_an_080_call_with_a_caller_number_that_is_not_e164_is_refused(client, acme, received):
+    OptOutNumber.objects.create(number="+82801234567", project=acme)
+    body = {"optOutNumber": "+82801234567", "phoneNumber": "010-9999-8888", "action": "optout"}
+    response = signed_post(client, "/inbound/sandbox/080", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("phoneNumber: '010-9999-8888'")
+    assert received == []
+
+
 def test_an_080_call_for_an_unknown_number_is_ignored(client, db, received):
     body = {"optOutNumber": "+82800000000", "phoneNumber": "+821012345678", "action": "optout"}
     response = signed_post(client, "/inbound/sandbox/080", body)

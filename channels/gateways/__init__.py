@@ -6,6 +6,7 @@ Real provider adapters (Solapi, NHN Cloud, Twilio) join BACKENDS in a later issu
 from __future__ import annotations
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from channels.gateways.base import GatewayBackend
 from channels.models import Gateway
@@ -29,7 +30,9 @@ def backend_class(name: str) -> type[GatewayBackend]:
     try:
         path = BACKENDS[name]
     except KeyError:
-        raise UnknownBackend(f"No gateway backend is called {name!r}.") from None
+        raise UnknownBackend(
+            gettext("No gateway backend is called %(name)r.") % {"name": name}
+        ) from None
     return import_string(path)
 
 
@@ -47,6 +50,6 @@ def default_gateway_for(project: Project) -> Gateway:
     gateway = Gateway.objects.filter(is_default=True).order_by("id").first()
     if gateway is None:
         raise NoGatewayConfigured(
-            "No gateway is configured: mark one gateway as the default in the admin."
+            gettext("No gateway is configured: mark one gateway as the default in the admin.")
         )
     return gateway

@@ -16,6 +16,7 @@ from typing import Any
 import requests
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 # (connect, read) seconds: a provider that hangs must not hold a worker for
 # longer than the queue's task timeout.
@@ -113,7 +114,7 @@ class GatewayBackend:
                 m.reference,
                 accepted=False,
                 error_code="no_result",
-                error_message="The provider returned no result for this message.",
+                error_message=gettext("The provider returned no result for this message."),
             )
             for m in messages
         ]
@@ -154,22 +155,27 @@ def post_json(
     try:
         response = requests.post(url, json=payload, headers=headers or {}, timeout=timeout)
     except requests.Timeout as exc:
-        raise GatewayError(f"The provider did not answer in time ({exc}).") from exc
+        raise GatewayError(
+            gettext("The provider did not answer in time (%(error)s).") % {"error": exc}
+        ) from exc
     except requests.RequestException as exc:
-        raise GatewayError(f"Could not reach the provider ({exc}).") from exc
+        raise GatewayError(
+            gettext("Could not reach the provider (%(error)s).") % {"error": exc}
+        ) from exc
     status = response.status_code
     if status < 400:
         return response
-    detail = _error_detail(response)
+    values = {"status": status, "detail": _error_detail(response)}
     if status == 429:
         raise GatewayError(
-            f"The provider is throttling requests (429){detail}.",
+            gettext("The provider is throttling requests (HTTP 429)%(detail)s.") % values,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if status >= 500:
-        raise GatewayError(f"The provider failed with HTTP {status}{detail}.")
+        raise GatewayError(gettext("The provider failed with HTTP %(status)s%(detail)s.") % values)
     raise GatewayError(
-        f"The provider refused the request with HTTP {status}{detail}.", permanent=True
+        gettext("The provider refused the request with HTTP %(status)s%(detail)s.") % values,
+        permanent=True,
     )
 
 
@@ -199,5 +205,8 @@ def parse_timestamp(value: Any, field: str) -> datetime | None:
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None:
-        raise InvalidCallback(f"{field}: {value!r} is not an ISO 8601 date-time.")
+        raise InvalidCallback(
+            gettext("%(field)s: %(value)r is not an ISO 8601 date-time.")
+            % {"field": field, "value": value}
+        )
     return parsed

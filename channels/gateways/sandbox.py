@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from channels.gateways.base import (
     DEFAULT_TIMEOUT,
@@ -29,6 +30,7 @@ from channels.gateways.base import (
     post_json,
 )
 from console.lib import signing
+from console.lib.phone import check_e164
 
 # Rejections the carrier makes that no retry will fix.
 PERMANENT_ERRORS = {"invalid_number", "invalid_sender", "empty_text", "missing_reference"}
@@ -78,7 +80,9 @@ class SandboxBackend(GatewayBackend):
         try:
             rows = response.json()["results"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise GatewayError(f"The carrier's answer is not readable ({exc}).") from exc
+            raise GatewayError(
+                gettext("The carrier's answer is not readable (%(error)s).") % {"error": exc}
+            ) from exc
         results = []
         for row in rows:
             code = row.get("errorCode") or ""
@@ -102,17 +106,21 @@ class SandboxBackend(GatewayBackend):
         body = _json_object(request)
         rows = body.get("reports")
         if not isinstance(rows, list):
-            raise InvalidCallback("reports: a list of delivery reports is required.")
+            raise InvalidCallback(gettext("reports: a list of delivery reports is required."))
         reports = []
         for index, row in enumerate(rows):
             where = f"reports[{index}]"
             if not isinstance(row, dict):
-                raise InvalidCallback(f"{where}: must be an object.")
+                raise InvalidCallback(gettext("%(where)s: must be an object.") % {"where": where})
             status = row.get("status")
             if status not in ("delivered", "failed"):
-                raise InvalidCallback(f"{where}.status: must be 'delivered' or 'failed'.")
+                raise InvalidCallback(
+                    gettext("%(where)s.status: must be 'delivered' or 'failed'.") % {"where": where}
+                )
             if not (row.get("messageId") or row.get("reference")):
-                raise InvalidCallback(f"{where}: messageId or reference is required.")
+                raise InvalidCallback(
+                    gettext("%(where)s: messageId or reference is required.") % {"where": where}
+                )
             reports.append(
                 DeliveryReport(
                     gateway_backend=self.name,
@@ -130,10 +138,15 @@ class SandboxBackend(GatewayBackend):
         body = _json_object(request)
         for field in ("optOutNumber", "phoneNumber"):
             if not isinstance(body.get(field), str) or not body[field]:
-                raise InvalidCallback(f"{field}: a phone number in E.164 is required.")
+                raise InvalidCallback(
+                    gettext("%(field)s: a phone number in E.164 is required.") % {"field": field}
+                )
+        problem = check_e164(body["phoneNumber"])
+        if problem is not None:
+            raise InvalidCallback(f"phoneNumber: {problem.message}")
         action = body.get("action")
         if action not in ("optout", "optin"):
-            raise InvalidCallback("action: must be 'optout' or 'optin'.")
+            raise InvalidCallback(gettext("action: must be 'optout' or 'optin'."))
         return OptOutCall(
             gateway_backend=self.name,
             opt_out_number=body["optOutNumber"],
@@ -147,7 +160,9 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCallback(f"The body is not valid JSON ({exc}).") from exc
+        raise InvalidCallback(
+            gettext("The body is not valid JSON (%(error)s).") % {"error": exc}
+        ) from exc
     if not isinstance(body, dict):
-        raise InvalidCallback("The body must be a JSON object.")
+        raise InvalidCallback(gettext("The body must be a JSON object."))
     return body
