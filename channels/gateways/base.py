@@ -77,7 +77,7 @@ class GatewayError(Exception):
     `retry_after` is the provider's requested wait in seconds, if any."""
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self, message: str, permanent: bool = False, retry_after: float | None = None
     ) -> None:
         super().__init__(message)
         self.message = message
