@@ -185,6 +185,14 @@ class ChannelTestMessage(models.Model):
     status_reason = models.CharField(max_length=255, blank=True)
     gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, null=True, related_name="+")
     provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # The provider's code for a failure (or ours, e.g. "sender_not_approved").
+    error_code = models.CharField(max_length=50, blank=True)
+    # Gateway calls made so far; a transient failure retries until the limit
+    # in channels.tasks, then the message fails.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When a message sent back to `queued` after a transient failure is due
+    # again; the reconciler re-enqueues due messages whose task was lost.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.world", "tests.support.browser"]
+pytest_plugins = ["tests.support.world", "tests.support.browser", "tests.support.processes"]

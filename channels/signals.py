@@ -1,0 +1,14 @@
+"""Events channels reports upward. Higher apps (optout, campaigns) connect
+receivers; channels never imports them.
+
+- `delivery_report_received(sender=<backend name>, report=DeliveryReport)`
+- `optout_call_received(sender=<backend name>, project, phone_number,
+  subscribed: bool, occurred_at, source="080")`
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+delivery_report_received = Signal()
+optout_call_received = Signal()
