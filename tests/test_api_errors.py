@@ -116,3 +116,14 @@ def test_errors_follow_accept_language_but_codes_do_not(world):
     response = Client().get(f"/v1/projects/{world.acme.id}", HTTP_ACCEPT_LANGUAGE="ko")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_errors_outside_the_api_views_are_json_under_v1(world):
+    response = Client().get(f"/v1/projects/{world.acme.id}", HTTP_HOST="evil.example")
+    assert_error(response, 400, "invalid_request")
+
+
+def test_console_pages_keep_their_html_errors(world):
+    response = Client().get("/no-such-console-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -13,8 +13,9 @@ import logging
 import math
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -135,3 +136,34 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any URL under /v1/ that matches no endpoint: a JSON 404, not an HTML page."""
     message = _("There is no API endpoint at %(path)s.") % {"path": request.path}
     return JsonResponse(error_body("not_found", message), status=404)
+
+
+# Django's own error views, for errors raised outside any API view (a bad Host
+# header, a crash in middleware): JSON under /v1/, the usual pages elsewhere.
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("invalid_request", _("Bad request.")), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("forbidden", _("Forbidden.")), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        message = _("Something went wrong on our side; try again.")
+        return JsonResponse(error_body("internal_error", message), status=500)
+    return defaults.server_error(request)

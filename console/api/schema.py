@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
@@ -19,32 +20,36 @@ from console.api.idempotency import KEY_HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 
 PROJECT_PATH_PREFIX = "/v1/projects/{projectId}"
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "description": "Every API error has this shape.",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "details"],
-            "properties": {
-                "code": {
-                    "type": "string",
-                    "description": "Stable, for programs: e.g. not_found, validation_failed.",
-                    "example": "validation_failed",
+
+def error_schema() -> dict:
+    return {
+        "type": "object",
+        "description": _("Every API error has this shape."),
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": _(
+                            "Stable, for programs: e.g. not_found, validation_failed."
+                        ),
+                        "example": "validation_failed",
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": _("For people; follows Accept-Language."),
+                    },
+                    "details": {
+                        "nullable": True,
+                        "description": _("Where it went wrong (field → problems), or null."),
+                    },
                 },
-                "message": {
-                    "type": "string",
-                    "description": "For people; follows Accept-Language.",
-                },
-                "details": {
-                    "nullable": True,
-                    "description": "Where it went wrong (field → problems), or null.",
-                },
-            },
-        }
-    },
-}
+            }
+        },
+    }
 
 
 def _error(description: str, headers: dict | None = None) -> dict:
@@ -57,47 +62,57 @@ def _error(description: str, headers: dict | None = None) -> dict:
     return response
 
 
-COMMON_RESPONSES = {
-    "401": _error("Missing, malformed, unknown or revoked token."),
-    "404": _error("No such resource in the token's project (another project's id included)."),
-    "429": _error(
-        "The project's API rate limit is exceeded.",
-        {
-            "Retry-After": {
-                "schema": {"type": "integer"},
-                "description": "Seconds to wait before retrying.",
-            }
-        },
-    ),
-}
-POST_RESPONSES = {
-    "400": _error("Invalid request (validation_failed lists each field's problems)."),
-    "409": _error("idempotency_key_in_progress: the first request with this key still runs."),
-    "422": _error("idempotency_key_reused: this key was used with a different request."),
-}
+def common_responses() -> dict:
+    """What every project endpoint may answer."""
+    return {
+        "401": _error(_("Missing, malformed, unknown or revoked token.")),
+        "404": _error(
+            _("No such resource in the token's project (another project's id included).")
+        ),
+        "429": _error(
+            _("The project's API rate limit is exceeded."),
+            {
+                "Retry-After": {
+                    "schema": {"type": "integer"},
+                    "description": _("Seconds to wait before retrying."),
+                }
+            },
+        ),
+    }
+
+
+def post_responses() -> dict:
+    return {
+        "400": _error(_("Invalid request (validation_failed lists each field's problems).")),
+        "409": _error(
+            _("idempotency_key_in_progress: the first request with this key still runs.")
+        ),
+        "422": _error(_("idempotency_key_reused: this key was used with a different request.")),
+    }
 
 
 def postprocess(result: dict, generator: object, request: object, public: bool) -> dict:
     """Add the error component and the answers every project endpoint shares."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = error_schema()
     for path, operations in result.get("paths", {}).items():
         if not path.startswith(PROJECT_PATH_PREFIX):
             continue
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            extra = dict(COMMON_RESPONSES)
+            extra = common_responses()
             if method == "post":
-                extra |= POST_RESPONSES
+                extra |= post_responses()
                 operation.setdefault("parameters", []).append(
                     {
                         "in": "header",
                         "name": KEY_HEADER,
                         "required": False,
                         "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
-                        "description": (
+                        "description": _(
                             "Same key and same request within 24 h: the first response is "
-                            f"replayed with `{REPLAYED_HEADER}: true` and nothing happens twice."
-                        ),
+                            "replayed with `%(header)s: true` and nothing happens twice."
+                        )
+                        % {"header": REPLAYED_HEADER},
                     }
                 )
             for code, response in extra.items():
@@ -113,7 +128,7 @@ class ProjectTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A project API token, created by a project admin in the console.",
+            "description": _("A project API token, created by a project admin in the console."),
         }
 
 

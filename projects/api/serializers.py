@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,11 +14,12 @@ class ProjectSerializer(serializers.ModelSerializer):
     projectId = serializers.UUIDField(source="id", read_only=True)
     companyName = serializers.CharField(source="company_name", read_only=True)
     timeZone = serializers.CharField(source="time_zone", read_only=True)
+    name = serializers.CharField(read_only=True)
     optOutNumber = serializers.SerializerMethodField(
-        help_text="The project's 080 opt-out number in E.164, or null until one is assigned."
+        help_text=_("The project's 080 opt-out number in E.164, or null until one is assigned.")
     )
     apiRatePerMinute = serializers.SerializerMethodField(
-        help_text="API requests per minute this project may make before getting 429."
+        help_text=_("API requests per minute this project may make before getting 429.")
     )
 
     class Meta:

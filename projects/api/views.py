@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +16,11 @@ class ProjectDetailView(ProjectAPIView):
 
     @extend_schema(
         operation_id="getProject",
-        summary="Get the project",
-        description="The project the token belongs to: names, time zone, 080 number, rate limit.",
-        tags=["Projects"],
+        summary=_("Get the project"),
+        description=_(
+            "The project the token belongs to: names, time zone, 080 number, rate limit."
+        ),
+        tags=[_("Projects")],
     )
     def get(self, request: Request, project_id: object) -> Response:
         return Response(self.get_serializer(request.project).data)

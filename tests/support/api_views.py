@@ -63,7 +63,24 @@ class SlowThingView(ProjectAPIView):
         return Response({"count": things_created()}, status=status.HTTP_201_CREATED)
 
 
+class AuditEntryView(ProjectAPIView):
+    """Looks an object up by id: only the token's project's rows are found."""
+
+    queryset = AuditLog.objects.all()
+    lookup_url_kwarg = "entry_id"
+
+    def get(self, request: Request, project_id: object, entry_id: int) -> Response:
+        return Response({"action": self.get_object().action})
+
+
+# The same error views as the real URLconf.
+handler400 = "console.api.errors.handler400"
+handler403 = "console.api.errors.handler403"
+handler404 = "console.api.errors.handler404"
+handler500 = "console.api.errors.handler500"
+
 urlpatterns = [
+    path("v1/projects/<uuid:project_id>/audit/<int:entry_id>", AuditEntryView.as_view()),
     path("v1/projects/<uuid:project_id>/things", ThingView.as_view()),
     path("v1/projects/<uuid:project_id>/slow-things", SlowThingView.as_view()),
     path("", include("console.urls")),
