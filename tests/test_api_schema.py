@@ -91,3 +91,8 @@ def test_docs_page_loads_everything_from_our_own_server():
     assert re.search(r"<script(?![^>]*nonce=)", html) is None
     assert re.search(r"<style(?![^>]*nonce=)", html) is None
     assert re.search(r"\son[a-z]+=", html) is None
+
+
+def test_docs_page_tells_how_to_send_the_token():
+    html = Client().get("/v1/docs", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Authorization: Bearer &lt;token&gt;" in html

@@ -16,6 +16,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
+from console.api.authentication import BEARER_HINT
 from console.api.idempotency import KEY_HEADER, MAX_KEY_LENGTH, REPLAYED_HEADER
 
 PROJECT_PATH_PREFIX = "/v1/projects/{projectId}"
@@ -151,4 +152,4 @@ class SchemaView(SpectacularAPIView):
 
 def docs(request: HttpRequest) -> HttpResponse:
     """The browsable reference: Swagger UI from our own static files, no CDN."""
-    return render(request, "api/docs.html")
+    return render(request, "api/docs.html", {"auth_header": BEARER_HINT})

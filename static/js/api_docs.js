@@ -10,8 +10,9 @@
     persistAuthorization: false,
     // No call to the public validator: the reference works offline.
     validatorUrl: null,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
-    layout: "StandaloneLayout",
+    // BaseLayout, not StandaloneLayout: the standalone top bar draws a logo
+    // with an inline <style>, which our CSP (rightly) refuses.
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
   });
 })();
