@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -179,3 +181,34 @@ def test_a_foreign_token_claims_no_key(world):
     assert response.status_code == 404
     assert not IdempotencyRecord.objects.exists()
     assert things_created() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_run_once(world):
+    """Two threads, two database connections: the claim is a committed INSERT."""
+    view = api_views.WaitingThingView
+    view.started.clear()
+    view.go.clear()
+    results = {}
+
+    def first_request():
+        try:
+            results["first"] = post(world, {"name": "a"}, "key-race", path="waiting-things")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    try:
+        assert view.started.wait(timeout=10)
+        second = post(world, {"name": "a"}, "key-race", path="waiting-things")
+    finally:
+        view.go.set()
+        thread.join(timeout=20)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "idempotency_key_in_progress"
+    assert results["first"].status_code == 201
+    assert things_created() == 1
+    third = post(world, {"name": "a"}, "key-race", path="waiting-things")
+    assert third["Idempotent-Replayed"] == "true"
+    assert things_created() == 1

@@ -4,6 +4,8 @@ with an effect the tests can count (audit-log rows)."""
 
 from __future__ import annotations
 
+import threading
+
 from django.test import Client
 from django.urls import include, path
 from rest_framework import serializers, status
@@ -73,6 +75,19 @@ class AuditEntryView(ProjectAPIView):
         return Response({"action": self.get_object().action})
 
 
+class WaitingThingView(ProjectAPIView):
+    """Holds its claim until the test says go (for requests on two threads)."""
+
+    started = threading.Event()
+    go = threading.Event()
+
+    def post(self, request: Request, project_id: object) -> Response:
+        self.started.set()
+        self.go.wait(timeout=10)
+        record_audit(request.project, request.auth, THING_CREATED, "waiting")
+        return Response({"count": things_created()}, status=status.HTTP_201_CREATED)
+
+
 # The same error views as the real URLconf.
 handler400 = "console.api.errors.handler400"
 handler403 = "console.api.errors.handler403"
@@ -83,5 +98,6 @@ urlpatterns = [
     path("v1/projects/<uuid:project_id>/audit/<int:entry_id>", AuditEntryView.as_view()),
     path("v1/projects/<uuid:project_id>/things", ThingView.as_view()),
     path("v1/projects/<uuid:project_id>/slow-things", SlowThingView.as_view()),
+    path("v1/projects/<uuid:project_id>/waiting-things", WaitingThingView.as_view()),
     path("", include("console.urls")),
 ]
