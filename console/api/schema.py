@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
@@ -141,6 +142,15 @@ class SchemaView(SpectacularAPIView):
     permission_classes = [AllowAny]
     throttle_classes = []
     custom_settings = {
+        "DESCRIPTION": gettext_lazy(
+            "Send SMS, manage audiences and the 080 opt-out list.\n\n"
+            "Authenticate with `Authorization: Bearer <project token>`; a token reaches "
+            "only its own project (any other project id answers 404). Every error is "
+            '`{"error": {"code", "message", "details"}}`. Beyond the project\'s rate limit '
+            "the answer is 429 with `Retry-After`. Any POST may carry an `Idempotency-Key` "
+            "(up to 255 characters): the same key and request within 24 hours replays the "
+            "first response with `Idempotent-Replayed: true`."
+        ),
         # {projectId}, not {project_id}: the path parameters match the API's camelCase.
         "CAMELIZE_NAMES": True,
         "POSTPROCESSING_HOOKS": [
