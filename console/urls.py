@@ -16,3 +16,9 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("channels.urls")),
 ]
+
+# JSON errors under /v1/ even when they happen outside the API views.
+handler400 = "console.api.errors.handler400"
+handler403 = "console.api.errors.handler403"
+handler404 = "console.api.errors.handler404"
+handler500 = "console.api.errors.handler500"

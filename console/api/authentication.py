@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from projects.actions import hash_token
 from projects.models import ApiToken
+
+BEARER_HINT = "Authorization: Bearer <token>"
 
 
 class ProjectTokenAuthentication(authentication.BaseAuthentication):
@@ -17,19 +20,24 @@ class ProjectTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
-        scheme, _, raw = header.partition(" ")
-        if scheme != self.keyword or not raw.strip():
+        scheme, _sep, raw = header.partition(" ")
+        raw = raw.strip()
+        if scheme.lower() != self.keyword.lower() or not raw or " " in raw:
             raise exceptions.AuthenticationFailed(
-                "Send the token as 'Authorization: Bearer <token>'."
+                _("Send the token as '%(hint)s'.") % {"hint": BEARER_HINT},
+                code="malformed_authorization",
             )
         try:
-            token = ApiToken.objects.select_related("project").get(
-                token_hash=hash_token(raw.strip())
-            )
+            token = ApiToken.objects.select_related("project").get(token_hash=hash_token(raw))
         except ApiToken.DoesNotExist:
-            raise exceptions.AuthenticationFailed("The API token is not valid.") from None
+            raise exceptions.AuthenticationFailed(
+                _("The API token is not valid."), code="invalid_token"
+            ) from None
         if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("The API token has been revoked.")
+            raise exceptions.AuthenticationFailed(
+                _("The API token has been revoked; ask a project admin for a new one."),
+                code="token_revoked",
+            )
         now = timezone.now()
         # Written at most once a minute so that a busy integration does not
         # turn every read into a write.
