@@ -54,7 +54,7 @@ def test_a_second_project_reuses_the_sandbox_gateway(db):
     do_add_optout_pool_numbers(["+82801234567", "+82801234568"], None)
     _run(*ARGS, "--approve")
     _run("--name", "Two", "--company", "Two Ltd", "--sender-number", "+8225551234")
-    assert Gateway.objects.count() == 1
+    assert Gateway.objects.filter(backend="sandbox").count() == 1
     assert OptOutNumber.objects.filter(project=None).count() == 0
 
 
