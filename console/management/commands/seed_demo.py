@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.models import Membership, Project, Role
+from projects.models import Membership, Project
 
 DEMO_EMAIL = "demo@munja.local"
 DEMO_PASSWORD = "munja-demo-1234"
@@ -37,20 +37,15 @@ class Command(BaseCommand):
             optout_number="+82801234567",
             approve=True,
             token=True,
+            admin_email=DEMO_EMAIL,
+            admin_password=DEMO_PASSWORD,
             stdout=out,
         )
         result = json.loads(out.getvalue().strip().splitlines()[-1])
-        user, created = User.objects.get_or_create(
-            username=DEMO_EMAIL, defaults={"email": DEMO_EMAIL, "is_staff": True}
-        )
-        if created:
-            user.is_superuser = True
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-        Membership.objects.get_or_create(
-            project_id=result["projectId"],
-            user=user,
-            defaults={"role": Role.ADMIN, "phone_number": "+821012345678"},
+        # The demo login is platform staff too, so the admin review can be tried.
+        User.objects.filter(username=DEMO_EMAIL).update(is_staff=True, is_superuser=True)
+        Membership.objects.filter(project_id=result["projectId"], user__username=DEMO_EMAIL).update(
+            phone_number="+821012345678"
         )
         demo = {**result, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
         path = settings.DATA_DIR / "demo.json"
