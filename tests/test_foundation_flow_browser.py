@@ -79,7 +79,14 @@ def test_register_approve_and_send_a_test_sms_that_reaches_delivered(
     page.click("button[type=submit]:has-text('Send test SMS')")
     status = page.locator(".test-sms [data-status]").first
     # The page refreshes the status by itself (htmx polling) until it is final.
-    page.wait_for_selector(".test-sms [data-status=delivered]", timeout=30000)
+    try:
+        page.wait_for_selector(".test-sms [data-status=delivered]", timeout=30000)
+    except Exception:
+        rows = list(ChannelTestMessage.objects.values())
+        pytest.fail(
+            f"never delivered: {rows}\ncarrier: {sandbox_carrier.messages()}\n"
+            f"qcluster:\n{qcluster.process.output()[-3000:]}"
+        )
     assert status.get_attribute("data-status") == "delivered"
 
     message = ChannelTestMessage.objects.get()
