@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from channels.actions import do_assign_optout_number
+from channels.actions import (
+    do_add_optout_pool_numbers,
+    do_assign_optout_number,
+    do_set_project_gateway,
+    sandbox_gateway,
+)
 from channels.models import ChannelTestMessage
 from tests.support.browser import log_in
 from tests.support.world import PASSWORD
@@ -28,10 +33,11 @@ def _switch_language(page, code: str) -> None:
 def test_register_approve_and_send_a_test_sms_that_reaches_delivered(
     page, world, qcluster, sandbox_carrier
 ):
-    from channels.actions import do_add_optout_pool_numbers
-
     do_add_optout_pool_numbers(["+82801234567"], world.staff)
     do_assign_optout_number(world.acme, world.staff)
+    # Set explicitly: an earlier transactional test's flush removes the
+    # gateways the data migration seeded.
+    do_set_project_gateway(world.acme, sandbox_gateway(), world.staff)
     channels_url = f"/p/{world.acme.id}/channels/"
 
     log_in(page, "alice@acme.test", PASSWORD)

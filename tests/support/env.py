@@ -11,3 +11,6 @@ os.environ.setdefault("MUNJA_STATIC_MANIFEST", "0")
 # Playwright's sync API runs an event loop in the test thread; Django refuses
 # ORM calls from such a thread unless told this is deliberate.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests assert the English source messages; Korean, the product's default, is
+# checked by the catalogue and language-switch tests, which ask for it.
+os.environ.setdefault("MUNJA_LANGUAGE", "en")
