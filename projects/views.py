@@ -3,6 +3,7 @@ their invitations, API tokens, the audit log and each member's own profile."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -89,7 +90,11 @@ logout_view = auth_views.LogoutView.as_view()
 
 @login_required
 def switch_project(request: HttpRequest) -> HttpResponse:
-    load_membership(request, request.GET.get("project"), Role.VIEWER)
+    try:
+        project_id = uuid.UUID(request.GET.get("project", ""))
+    except ValueError:
+        raise Http404 from None
+    load_membership(request, project_id, Role.VIEWER)
     return redirect("dashboard", project_id=request.project.id)
 
 
