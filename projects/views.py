@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from projects import actions, queries, throttle
@@ -41,18 +42,13 @@ AUDIT_PAGE_SIZE = 50
 
 def too_many_attempts(request: HttpRequest, wait_seconds: int) -> HttpResponse:
     retry_at = timezone.localtime(timezone.now() + timedelta(seconds=wait_seconds))
-    response = render(
-        request,
-        "429.html",
-        {
-            "message": _(
-                "Too many failed log-in attempts. Try again in %(minutes)d minute(s), "
-                "after %(time)s."
-            )
-            % {"minutes": max(1, -(-wait_seconds // 60)), "time": retry_at.strftime("%H:%M")},
-        },
-        status=429,
-    )
+    minutes = max(1, -(-wait_seconds // 60))
+    message = ngettext(
+        "Too many failed log-in attempts. Try again in %(minutes)d minute, after %(time)s.",
+        "Too many failed log-in attempts. Try again in %(minutes)d minutes, after %(time)s.",
+        minutes,
+    ) % {"minutes": minutes, "time": retry_at.strftime("%H:%M")}
+    response = render(request, "429.html", {"message": message}, status=429)
     response["Retry-After"] = str(wait_seconds)
     return response
 

@@ -64,7 +64,7 @@ def test_login_is_refused_after_too_many_failures_for_the_same_username(client, 
     response = attempt(client, "alice@acme.test", PASSWORD)
     assert response.status_code == 429
     assert "Too many failed log-in attempts" in response.text
-    assert "Try again in 10 minute(s)" in response.text
+    assert "Try again in 10 minutes, after " in response.text
     assert 590 <= int(response["Retry-After"]) <= 601
     assert "_auth_user_id" not in client.session
 

@@ -157,3 +157,14 @@ def test_the_project_switcher_refuses_a_foreign_or_broken_project_with_404(clien
     assert client.get(reverse("switch_project"), {"project": str(world.bolt.id)}).status_code == 404
     assert client.get(reverse("switch_project"), {"project": "not-a-uuid"}).status_code == 404
     assert client.get(reverse("switch_project")).status_code == 404
+
+
+def test_the_error_pages_render_as_console_pages(client, world):
+    from django.template.loader import render_to_string
+
+    # Django renders 500.html without a request context; it must still work.
+    assert "Something went wrong on our side" in render_to_string("500.html")
+    anonymous = client.get("/no-such-page/")
+    assert anonymous.status_code == 404
+    assert 'class="topbar"' in anonymous.text
+    assert "Page not found" in anonymous.text
