@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import time
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.urls import reverse
 
 from tests.support.world import PASSWORD
@@ -20,9 +21,11 @@ def fresh_counters(db, settings):
     settings.LOGIN_LOCKOUT_SECONDS = 600
     # A fast hasher (set before `world` makes its users) keeps the timing test honest.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
+    # Fresh counters through a key prefix of this test's own, never cache.clear():
+    # with REDIS_URL that would flush a Redis database other processes share.
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 def attempt(client, email: str, password: str, address: str = "10.0.0.1"):
