@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -26,7 +27,29 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @project_view()
 def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
-    return render(request, "console/dashboard.html", {"project": project})
+    """The project overview: company, sender numbers by status, the 080 number."""
+    numbers = project.sender_numbers
+    counts = {
+        row["status"]: row["n"]
+        for row in numbers.order_by().values("status").annotate(n=Count("pk"))
+    }
+    # Every status in its fixed order, so the overview reads the same each time.
+    sender_counts = [
+        (label, status, counts[status])
+        for status, label in numbers.model.Status.choices
+        if counts.get(status)
+    ]
+    optout_number = getattr(project, "optout_number", None)
+    return render(
+        request,
+        "console/dashboard.html",
+        {
+            "project": project,
+            "sender_counts": sender_counts,
+            "optout_number": optout_number,
+            "optout_display": optout_number.display_number if optout_number else "",
+        },
+    )
 
 
 @require_GET
