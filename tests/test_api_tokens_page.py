@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.urls import reverse
 
 from projects.actions import hash_token
 from projects.models import ApiToken, AuditLog
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
 
 
 def test_a_new_token_is_shown_once_with_a_copy_button_and_only_its_hash_is_stored(client, world):

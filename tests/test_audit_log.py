@@ -12,12 +12,6 @@ from projects.actions import record_audit
 from projects.models import AuditLog
 
 
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
-
-
 def test_an_admin_sees_the_projects_entries_newest_first_with_readable_actions(client, world):
     client.force_login(world.alice)
     client.post(

@@ -18,12 +18,6 @@ from tests.support.world import PASSWORD
 NEW_PASSWORD = "violet-lantern-orbit-42"
 
 
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
-
-
 def invite(client, world, email: str, role: str = "marketer"):
     client.force_login(world.alice)
     return client.post(

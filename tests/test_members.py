@@ -9,12 +9,6 @@ from django.urls import reverse
 from projects.models import AuditLog, Membership, Role
 
 
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
-
-
 def membership(world, who: str) -> Membership:
     return Membership.objects.get(project=world.acme, user=getattr(world, who))
 

@@ -10,12 +10,6 @@ from django.urls import reverse
 from projects.models import Invitation, Membership, Role
 
 
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
-
-
 @pytest.fixture
 def admin_requests(world):
     """(method, url) for every admin-only screen and action in Acme."""

@@ -3,17 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from projects.actions import do_invite_member
 from projects.models import ApiToken, AuditLog, Role
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    # Assertions read the English source strings, whatever the catalogue holds.
-    settings.LANGUAGE_CODE = "en"
 
 
 def test_staff_browse_every_tenancy_list_and_search_projects(client, world):
