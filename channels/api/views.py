@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels.actions import DOCUMENT_FIELDS, do_register_sender_number
-from channels.api import schema  # noqa: F401  (registers the token scheme)
 from channels.api.serializers import SenderNumberRegistrationSerializer, SenderNumberSerializer
 from channels.models import SenderNumber
 from console.api.pagination import CursorPagination
