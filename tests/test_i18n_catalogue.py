@@ -22,8 +22,8 @@ def test_every_korean_message_is_translated():
 
 def test_the_compiled_catalogue_matches_the_source():
     with open(LOCALE / "django.mo", "rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
-    source = {m.id: m.string for m in _po() if m.id}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(fh) if m.id}
+    source = {_key(m.id): _key(m.string) for m in _po() if m.id}
     assert compiled == source, "run `make messages` and commit locale/ko/LC_MESSAGES/django.mo"
 
 
@@ -31,3 +31,8 @@ def _translated(string) -> bool:
     if isinstance(string, tuple):
         return all(string)
     return bool(string)
+
+
+def _key(value):
+    # Plural entries come back as lists from one reader and tuples from the other.
+    return tuple(value) if isinstance(value, (list, tuple)) else value
