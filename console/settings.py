@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "console",
     "projects",
     "channels",
+    "audiences",
+    "optout",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

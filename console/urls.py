@@ -15,6 +15,11 @@ urlpatterns = [
     path("inbound/", include("channels.inbound_urls")),
     path("", include("projects.urls")),
     path("", include("channels.urls")),
+    path("", include("audiences.urls")),
+    path("", include("audiences.segment_urls")),
+    path("", include("audiences.file_urls")),
+    path("", include("optout.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 # JSON errors under /v1/ even when they happen outside the API views.

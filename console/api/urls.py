@@ -9,6 +9,11 @@ urlpatterns = [
     path("docs", schema.docs, name="api-docs"),
     path("projects/<uuid:project_id>", include("projects.api.urls")),
     path("projects/<uuid:project_id>/", include("channels.api.urls")),
+    path("projects/<uuid:project_id>/", include("audiences.api.urls")),
+    path("projects/<uuid:project_id>/", include("audiences.api.segment_urls")),
+    path("projects/<uuid:project_id>/", include("audiences.api.file_urls")),
+    path("projects/<uuid:project_id>/", include("optout.api.urls")),
+    path("projects/<uuid:project_id>/", include("webhooks.api.urls")),
     # Last: anything else under /v1/ is a JSON 404, never an HTML page.
     re_path(r"^(?P<path>.*)$", errors.not_found),
 ]

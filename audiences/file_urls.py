@@ -1,0 +1,12 @@
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from console.placeholder import placeholder
+
+urlpatterns = [
+    path(
+        "p/<uuid:project_id>/audience-files/",
+        placeholder(_("Audience files")),
+        name="audience_files",
+    ),
+]

@@ -1,0 +1,74 @@
+"""A project's webhook endpoint, the events owed to it (an outbox written in the
+same transaction as the change they report) and every delivery attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from console.lib.signing import new_secret
+from projects.models import Project
+
+
+class WebhookEndpoint(models.Model):
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="webhook_endpoint"
+    )
+    url = models.URLField(_("URL"), max_length=2000)
+    secret = models.CharField(max_length=100, default=new_secret)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    # Sent as `requestId` and `webhook-id`: the same on every retry, so a
+    # receiver can drop repeats. The integer id orders events.
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64)
+    data = models.JSONField()
+    # Events with the same key are delivered in the order they were created
+    # (for opt-outs: the phone number).
+    ordering_key = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    is_test = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["project", "ordering_key", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.request_id}"
+
+
+class WebhookAttempt(models.Model):
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="attempts_log")
+    url = models.URLField(max_length=2000)
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.status_code or self.error}"

@@ -1,0 +1,8 @@
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from console.placeholder import placeholder
+
+urlpatterns = [
+    path("p/<uuid:project_id>/settings/sms/", placeholder(_("SMS settings")), name="sms_settings"),
+]
