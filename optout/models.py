@@ -1,0 +1,59 @@
+"""The opt-out list: who is on it now, and every change to it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Project
+
+
+class Source(models.TextChoices):
+    CALL_080 = "080", _("080 call")
+    API = "api", _("API")
+    CONSOLE = "console", _("Console")
+    IMPORT = "import", _("Import")
+
+
+class OptOut(models.Model):
+    """A phone number currently on the project's opt-out list."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="optouts")
+    phone_number = models.CharField(_("phone number"), max_length=20)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("opted out at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "phone_number"], name="one_optout_per_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+
+class OptOutChange(models.Model):
+    """History: every addition to (`subscribed=False`) or removal from the list."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    phone_number = models.CharField(max_length=20)
+    subscribed = models.BooleanField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    actor_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "phone_number", "-id"])]
+
+    def __str__(self) -> str:
+        state = "subscribed" if self.subscribed else "opted out"
+        return f"{self.phone_number} {state} ({self.source})"
