@@ -1,7 +1,11 @@
-pytest_plugins = ["tests.support.world", "tests.support.browser", "tests.support.processes"]
+import pytest
 
-
-import pytest  # noqa: E402
+pytest_plugins = [
+    "tests.support.world",
+    "tests.support.browser",
+    "tests.support.processes",
+    "tests.support.sender_numbers",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -9,15 +9,13 @@ from django.urls import reverse
 from channels.actions import do_add_optout_pool_numbers, sandbox_gateway
 from channels.models import SenderNumber, SmsChannel
 from projects.models import AuditLog
-from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import (
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
+from tests.support.sender_numbers import (
     register,
     sender_in,
 )
+from tests.support.world import PASSWORD
 
-pytestmark = pytest.mark.usefixtures("fast_passwords", "document_store")
+pytestmark = pytest.mark.usefixtures("document_store")
 CHANGELIST = "admin:channels_sendernumber_changelist"
 
 

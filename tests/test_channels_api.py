@@ -9,17 +9,15 @@ from drf_spectacular.generators import SchemaGenerator
 from channels.models import SenderNumber
 from projects.actions import do_revoke_api_token
 from projects.models import ApiToken, AuditLog
-from tests.test_sender_numbers_support import (
+from tests.support.sender_numbers import (
     EXE_BYTES,
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
     pdf,
     png,
     register,
     sender_in,
 )
 
-pytestmark = pytest.mark.usefixtures("fast_passwords", "document_store")
+pytestmark = pytest.mark.usefixtures("document_store")
 
 
 def _auth(token):

@@ -13,15 +13,13 @@ from django_q.signing import SignedPackage
 from channels.actions import do_send_test_sms
 from channels.models import ChannelTestMessage, SenderNumber
 from projects.models import AuditLog
-from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import (
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
+from tests.support.sender_numbers import (
     register,
     sender_in,
 )
+from tests.support.world import PASSWORD
 
-pytestmark = pytest.mark.usefixtures("fast_passwords", "document_store")
+pytestmark = pytest.mark.usefixtures("document_store")
 Status = SenderNumber.Status
 
 

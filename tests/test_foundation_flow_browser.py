@@ -19,8 +19,8 @@ from channels.actions import (
 )
 from channels.models import ChannelTestMessage
 from tests.support.browser import log_in
+from tests.support.sender_numbers import PDF_BYTES
 from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import PDF_BYTES, document_store  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes, pytest.mark.usefixtures("document_store")]
 

@@ -10,9 +10,6 @@ from channels.actions import do_add_optout_pool_numbers, do_assign_optout_number
 from channels.models import OptOutNumber, SmsChannel
 from projects.models import AuditLog
 from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import fast_passwords  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 def test_staff_add_080_numbers_to_the_pool(world):

@@ -8,21 +8,19 @@ from django.urls import reverse
 
 from channels.models import SenderNumber, SenderNumberDocument
 from projects.models import AuditLog
-from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import (
+from tests.support.sender_numbers import (
     EXE_BYTES,
     PDF_BYTES,
     company_documents,
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
     pdf,
     png,
     register,
     sender_in,
     stored_files,
 )
+from tests.support.world import PASSWORD
 
-pytestmark = pytest.mark.usefixtures("fast_passwords", "document_store")
+pytestmark = pytest.mark.usefixtures("document_store")
 Kind = SenderNumberDocument.Kind
 
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import log_in
-from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import (
+from tests.support.sender_numbers import (
     PDF_BYTES,
     PNG_BYTES,
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
 )
+from tests.support.world import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fast_passwords", "document_store")]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("document_store")]
 
 
 def test_alice_registers_staff_approve_alice_sees_it_approved(page, world):

@@ -15,16 +15,14 @@ from channels.actions import (
 from channels.models import SenderNumber
 from channels.queries import SenderNotAllowed, approved_senders, default_sender, sendable_sender
 from projects.models import AuditLog
-from tests.support.world import PASSWORD
-from tests.test_sender_numbers_support import (
+from tests.support.sender_numbers import (
     PDF_BYTES,
-    document_store,  # noqa: F401
-    fast_passwords,  # noqa: F401
     register,
     sender_in,
 )
+from tests.support.world import PASSWORD
 
-pytestmark = pytest.mark.usefixtures("fast_passwords", "document_store")
+pytestmark = pytest.mark.usefixtures("document_store")
 Status = SenderNumber.Status
 
 

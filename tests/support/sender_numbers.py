@@ -1,5 +1,5 @@
 """Helpers for the sender-number tests: documents of each kind, a private
-document store per test, and profiles in a chosen status. (No tests here.)"""
+document store per test (fixture `document_store`), and profiles in a chosen status."""
 
 from __future__ import annotations
 
@@ -74,10 +74,3 @@ def stored_files() -> list[Path]:
     """Every file in the private document store."""
     root = Path(SenderNumberDocument._meta.get_field("file").storage.location)
     return [p for p in root.rglob("*") if p.is_file()]
-
-
-@pytest.fixture
-def fast_passwords(settings):
-    """The world's five users hashed with PBKDF2 cost ~3 s per test; these tests
-    are not about password hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
