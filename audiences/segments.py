@@ -230,7 +230,12 @@ class _Validator:
             return
         self.unknown_keys(where, {"field", "op", "value"}, path)
         field = where.get("field")
-        if not (isinstance(field, str) and all(_DATA_KEY.match(p) for p in field.split("."))):
+        # "__" would read as a Django lookup, so it is refused with the rest.
+        if not (
+            isinstance(field, str)
+            and "__" not in field
+            and all(_DATA_KEY.match(part) for part in field.split("."))
+        ):
             self.error(
                 _join(path, "field"),
                 _("must be a key of the event's data, e.g. amount or item.sku."),
