@@ -206,9 +206,9 @@ class _Validator:
         if not (isinstance(node.get("key"), str) and node["key"].strip()):
             self.error(_join(path, "key"), _("must be the tag's name."))
         op = self.op(node, TAG_OPS, path)
-        if op is not None and op not in VALUELESS_OPS:
-            if not (isinstance(node.get("value"), str) and node["value"]):
-                self.error(_join(path, "value"), _("must be a non-empty text."))
+        needs_value = op is not None and op not in VALUELESS_OPS
+        if needs_value and not (isinstance(node.get("value"), str) and node["value"]):
+            self.error(_join(path, "value"), _("must be a non-empty text."))
 
     def check_event(self, node: dict, path: str) -> None:
         if not (isinstance(node.get("type"), str) and node["type"].strip()):
@@ -372,7 +372,9 @@ class _Compiler:
     def compile_event(self, node: dict) -> Q:
         events = Event.objects.filter(project=self.project, type=node["type"])
         if node.get("within_days") is not None:
-            events = events.filter(created_at__gte=self.now - dt.timedelta(days=node["within_days"]))
+            events = events.filter(
+                created_at__gte=self.now - dt.timedelta(days=node["within_days"])
+            )
         if node.get("where") is not None:
             events = events.filter(_event_data_q(node["where"]))
         min_count = node.get("min_count", 1)

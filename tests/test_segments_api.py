@@ -8,7 +8,10 @@ from django.urls import reverse
 from audiences.models import Customer, Segment
 from projects.models import AuditLog
 
-KR = {"match": "all", "conditions": [{"kind": "attribute", "field": "country", "op": "eq", "value": "KR"}]}  # fmt: skip
+KR = {
+    "match": "all",
+    "conditions": [{"kind": "attribute", "field": "country", "op": "eq", "value": "KR"}],
+}
 
 
 def _auth(token):
@@ -83,7 +86,9 @@ def test_a_missing_name_or_a_taken_name_is_400_on_name(client, customers):
 def test_list_and_get_show_only_this_projects_segments(client, customers):
     mine = _create(client, customers, {"name": "Korea", "definition": KR}).json()
     theirs = Segment.objects.create(project=customers.bolt, name="Bolt only", definition=KR)
-    listed = client.get(reverse("api_segments", args=[customers.acme.id]), **_auth(customers.acme_token))
+    listed = client.get(
+        reverse("api_segments", args=[customers.acme.id]), **_auth(customers.acme_token)
+    )
     assert [s["name"] for s in listed.json()["results"]] == ["Korea"]
     got = client.get(
         reverse("api_segment", args=[customers.acme.id, mine["id"]]), **_auth(customers.acme_token)

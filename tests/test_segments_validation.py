@@ -7,6 +7,14 @@ import pytest
 from audiences.segments import InvalidDefinition, segment_queryset, validate_definition
 
 
+def root(*conditions) -> dict:
+    return {"match": "all", "conditions": list(conditions)}
+
+
+def event_where(field, op, value) -> dict:
+    return {"kind": "event", "type": "buy", "where": {"field": field, "op": op, "value": value}}
+
+
 def paths(definition) -> dict[str, str]:
     return {error.path: error.message for error in validate_definition(definition)}
 
@@ -43,89 +51,89 @@ def test_a_valid_definition_has_no_errors():
         ({"match": "all"}, "conditions", "must be a list"),
         ({"match": "all", "conditions": [], "extra": 1}, "extra", "not a known field"),
         ({"match": "all", "conditions": ["x"]}, "conditions[0]", "must be a condition"),
-        ({"match": "all", "conditions": [{"kind": "mood"}]}, "conditions[0].kind", "unknown kind 'mood'"),
+        (root({"kind": "mood"}), "conditions[0].kind", "unknown kind 'mood'"),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "shoe", "op": "eq", "value": "x"}]},
+            root({"kind": "attribute", "field": "shoe", "op": "eq", "value": "x"}),
             "conditions[0].field",
             "unknown user field 'shoe'",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "dob", "op": "contains", "value": "1"}]},
+            root({"kind": "attribute", "field": "dob", "op": "contains", "value": "1"}),
             "conditions[0].op",
             "'contains' is not allowed here",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "dob", "op": "eq", "value": "31/12/1990"}]},
+            root({"kind": "attribute", "field": "dob", "op": "eq", "value": "31/12/1990"}),
             "conditions[0].value",
             "must be a date",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "createdAt", "op": "after", "value": "soon"}]},
+            root({"kind": "attribute", "field": "createdAt", "op": "after", "value": "soon"}),
             "conditions[0].value",
             "date-time",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "lastSeenAt", "op": "within_days", "value": 0}]},
+            root({"kind": "attribute", "field": "lastSeenAt", "op": "within_days", "value": 0}),
             "conditions[0].value",
             "whole number of days",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "attribute", "field": "country", "op": "eq", "value": ""}]},
+            root({"kind": "attribute", "field": "country", "op": "eq", "value": ""}),
             "conditions[0].value",
             "non-empty text",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "tag", "key": "", "op": "eq", "value": "a"}]},
+            root({"kind": "tag", "key": "", "op": "eq", "value": "a"}),
             "conditions[0].key",
             "tag's name",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "tag", "key": "plan", "op": "gt", "value": "a"}]},
+            root({"kind": "tag", "key": "plan", "op": "gt", "value": "a"}),
             "conditions[0].op",
             "use one of eq, neq, contains, is_set, is_not_set",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "min_count": 0}]},
+            root({"kind": "event", "type": "buy", "min_count": 0}),
             "conditions[0].min_count",
             "whole number from 1",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "min_cout": 2}]},
+            root({"kind": "event", "type": "buy", "min_cout": 2}),
             "conditions[0].min_cout",
             "not a known field",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "performed": "yes"}]},
+            root({"kind": "event", "type": "buy", "performed": "yes"}),
             "conditions[0].performed",
             "true or false",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "within_days": True}]},
+            root({"kind": "event", "type": "buy", "within_days": True}),
             "conditions[0].within_days",
             "whole number of days",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "where": {"field": "amount__gt", "op": "eq", "value": 1}}]},
+            root(event_where("amount__gt", "eq", 1)),
             "conditions[0].where.field",
             "key of the event's data",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "event", "type": "buy", "where": {"field": "amount", "op": "gt", "value": "100"}}]},
+            root(event_where("amount", "gt", "100")),
             "conditions[0].where.value",
             "must be a number",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "phone", "present": 1}]},
+            root({"kind": "phone", "present": 1}),
             "conditions[0].present",
             "true or false",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "consent", "type": "email", "given": True}]},
+            root({"kind": "consent", "type": "email", "given": True}),
             "conditions[0].type",
             "'promotional' or 'night'",
         ),
         (
-            {"match": "all", "conditions": [{"kind": "phone", "present": True}, {"match": "any", "conditions": []}]},
+            root({"kind": "phone", "present": True}, {"match": "any", "conditions": []}),
             "conditions[1].conditions",
             "at least one condition",
         ),

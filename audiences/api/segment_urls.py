@@ -9,7 +9,9 @@ urlpatterns = [
         segment_views.SegmentDefinitionCountView.as_view(),
         name="api_segment_definition_count",
     ),
-    path("segments/<int:segment_id>", segment_views.SegmentDetailView.as_view(), name="api_segment"),
+    path(
+        "segments/<int:segment_id>", segment_views.SegmentDetailView.as_view(), name="api_segment"
+    ),
     path(
         "segments/<int:segment_id>/count",
         segment_views.SegmentCountView.as_view(),

@@ -89,9 +89,7 @@ class SegmentCountView(ProjectAPIView):
     )
     def get(self, request: Request, project_id: str, segment_id: int) -> Response:
         segment = self.get_object()
-        return Response(
-            {"count": _count(request, segment.definition), "segmentId": segment.pk}
-        )
+        return Response({"count": _count(request, segment.definition), "segmentId": segment.pk})
 
 
 class SegmentDefinitionCountView(ProjectAPIView):
