@@ -76,3 +76,26 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} by {self.customer_id}"
+
+
+class Segment(models.Model):
+    """A saved audience definition (see audiences/segments.py), evaluated in SQL
+    each time it is counted or used, so it always reflects the current users.
+    Who created or changed it is in the audit log."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(_("name"), max_length=200)
+    definition = models.JSONField(_("definition"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="one_segment_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

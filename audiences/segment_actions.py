@@ -1,0 +1,61 @@
+"""Everything that writes segments: create, change (rename or redefine), delete.
+
+Each checks the definition and the name the same way for the console and the
+API, and records the change in the project's audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audiences.models import Segment
+from audiences.segments import validate_definition
+from projects.actions import record_audit
+from projects.models import Project
+
+
+def _check(project: Project, name: str, definition: Any, exclude: int | None = None) -> str:
+    name = (name or "").strip()
+    problems: dict[str, list[str]] = {}
+    if not name:
+        problems["name"] = [_("Give the segment a name.")]
+    elif len(name) > 200:
+        problems["name"] = [_("A segment name has at most 200 characters.")]
+    elif Segment.objects.filter(project=project, name=name).exclude(pk=exclude).exists():
+        problems["name"] = [_("A segment named %(name)s exists already.") % {"name": name}]
+    errors = validate_definition(definition)
+    if errors:
+        problems["definition"] = [str(error) for error in errors]
+    if problems:
+        raise ValidationError(problems)
+    return name
+
+
+@transaction.atomic
+def do_create_segment(project: Project, actor: object, name: str, definition: Any) -> Segment:
+    name = _check(project, name, definition)
+    segment = Segment.objects.create(project=project, name=name, definition=definition)
+    record_audit(project, actor, "segment.created", segment.name, segment_id=segment.pk)
+    return segment
+
+
+@transaction.atomic
+def do_change_segment(segment: Segment, actor: object, name: str, definition: Any) -> Segment:
+    name = _check(segment.project, name, definition, exclude=segment.pk)
+    old_name = segment.name
+    segment.name, segment.definition = name, definition
+    segment.save(update_fields=["name", "definition", "updated_at"])
+    detail = {"segment_id": segment.pk}
+    if old_name != name:
+        detail["renamed_from"] = old_name
+    record_audit(segment.project, actor, "segment.changed", segment.name, **detail)
+    return segment
+
+
+@transaction.atomic
+def do_delete_segment(segment: Segment, actor: object) -> None:
+    record_audit(segment.project, actor, "segment.deleted", segment.name, segment_id=segment.pk)
+    segment.delete()
