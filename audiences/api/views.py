@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,18 +33,12 @@ class TrackView(ProjectAPIView):
             "and field, and the valid items of the same call are stored: the answer is 200 "
             "with accepted and rejected counts per group. It is 400 only when the body "
             "cannot be read, a group has more than 100 items, or no item at all is valid "
-            "(then nothing is stored and details.errors lists every problem)."
+            "(then nothing is stored and details.errors lists every problem). Error codes: "
+            "malformed_body, unknown_group, too_many_items, nothing_to_track, "
+            "validation_failed."
         ),
         request=TrackRequestSerializer,
-        responses={
-            200: TrackResponseSerializer,
-            400: OpenApiResponse(
-                description=gettext_lazy(
-                    "malformed_body, unknown_group, too_many_items, nothing_to_track, "
-                    "or validation_failed with details.errors"
-                )
-            ),
-        },
+        responses={200: TrackResponseSerializer},
         tags=[gettext_lazy("Users")],
     )
     def post(self, request: Request, project_id: object) -> Response:
@@ -82,7 +76,7 @@ class UserDetailView(ProjectAPIView):
         description=gettext_lazy(
             "Attributes, tags, consents, and when the user was created and last seen."
         ),
-        responses={200: CustomerSerializer, 404: OpenApiResponse(description="not_found")},
+        responses={200: CustomerSerializer},
         tags=[gettext_lazy("Users")],
     )
     def get(self, request: Request, project_id: object, user_id: str) -> Response:
@@ -93,7 +87,7 @@ class UserDetailView(ProjectAPIView):
         operation_id="deleteUser",
         summary=gettext_lazy("Delete a user"),
         description=gettext_lazy("Deletes the user with their tags and events."),
-        responses={204: None, 404: OpenApiResponse(description="not_found")},
+        responses={204: None},
         tags=[gettext_lazy("Users")],
     )
     def delete(self, request: Request, project_id: object, user_id: str) -> Response:
