@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -50,6 +50,8 @@ def do_track(project: Project, batch: TrackBatch, now: datetime | None = None) -
         if fields:
             changed[customer.pk] = customer
             changed_fields |= fields
+    if changed:
+        _update_customers(list(changed.values()), sorted(changed_fields))
 
     _store_tags(customers, batch)
 
@@ -66,20 +68,56 @@ def do_track(project: Project, batch: TrackBatch, now: datetime | None = None) -
         ]
         Event.objects.bulk_create(events)
         result.event_ids = [event.pk for event in events]
-        for event in events:
-            customer = event.customer
-            if customer.last_seen_at is None or event.created_at > customer.last_seen_at:
-                customer.last_seen_at = event.created_at
-                changed[customer.pk] = customer
-                changed_fields.add("last_seen_at")
+        _move_last_seen(events)
         event_ids = result.event_ids
         transaction.on_commit(
             lambda: events_tracked.send(sender=Customer, project=project, event_ids=event_ids)
         )
-
-    if changed:
-        Customer.objects.bulk_update(list(changed.values()), sorted(changed_fields))
     return result
+
+
+# Django's bulk_update builds a CASE WHEN per field and row, which cost more
+# than everything else in a Track call; one prepared UPDATE run with
+# executemany does the same work for a fraction of it.
+def _update_customers(customers: list[Customer], field_names: list[str]) -> None:
+    meta = Customer._meta
+    fields = [meta.get_field(name) for name in field_names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    rows = [
+        [field.get_db_prep_save(getattr(customer, field.attname), connection) for field in fields]
+        + [customer.pk]
+        for customer in customers
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _move_last_seen(events: list[Event]) -> None:
+    """last_seen_at becomes the newest event's time; the condition in SQL keeps
+    it from moving backwards even when calls about one user overlap."""
+    newest: dict[int, datetime] = {}
+    for event in events:
+        customer = event.customer
+        if customer.last_seen_at is None or event.created_at > customer.last_seen_at:
+            customer.last_seen_at = event.created_at
+            newest[customer.pk] = event.created_at
+    if not newest:
+        return
+    field = Customer._meta.get_field("last_seen_at")
+    quote = connection.ops.quote_name
+    column, table = quote(field.column), quote(Customer._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET {column} = %s "
+        f"WHERE {quote(Customer._meta.pk.column)} = %s AND ({column} IS NULL OR {column} < %s)"
+    )
+    rows = []
+    for pk, seen in newest.items():
+        value = field.get_db_prep_save(seen, connection)
+        rows.append([value, pk, value])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Customer], int]:
@@ -96,8 +134,16 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
     missing = [user_id for user_id in user_ids if user_id not in existing]
     if not missing:
         return existing, 0
-    # ignore_conflicts: a concurrent call may have created some of them; the
-    # re-read below picks up whichever row won.
+    new = [Customer(project=project, user_id=user_id) for user_id in missing]
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(new)
+    except IntegrityError:
+        pass  # a concurrent call created some of them: take whichever row won
+    else:
+        if all(customer.pk is not None for customer in new):
+            existing.update((customer.user_id, customer) for customer in new)
+            return existing, len(new)
     Customer.objects.bulk_create(
         [Customer(project=project, user_id=user_id) for user_id in missing],
         ignore_conflicts=True,
