@@ -76,7 +76,10 @@ def customer_page(
         has_more_newer = before is not None
     if not rows:
         has_more_older = has_more_newer = False
-    count = matching.order_by()[: COUNT_CAP + 1].count()
+    if before is None and after is None and not has_more_older:
+        count = len(rows)  # the whole result is on this page: no second scan
+    else:
+        count = matching.order_by()[: COUNT_CAP + 1].count()
     return CustomerPage(
         customers=rows,
         older_than=rows[-1].id if rows and has_more_older else None,
