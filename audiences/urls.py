@@ -1,8 +1,11 @@
-from django.urls import path
-from django.utils.translation import gettext_lazy as _
+"""Console URLs for customers, shown as "Users" in the console."""
 
-from console.placeholder import placeholder
+from django.urls import path
+
+from audiences import views
 
 urlpatterns = [
-    path("p/<uuid:project_id>/customers/", placeholder(_("Users")), name="customers"),
+    path("p/<uuid:project_id>/users/", views.customer_list, name="customers"),
+    # path: a userId may contain a slash.
+    path("p/<uuid:project_id>/users/<path:user_id>/", views.customer_detail, name="customer"),
 ]
