@@ -8,13 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audiences.models import Segment
 from audiences.segments import validate_definition
 from projects.actions import record_audit
 from projects.models import Project
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError({"name": [_("A segment named %(name)s exists already.") % {"name": name}]})
 
 
 def _check(project: Project, name: str, definition: Any, exclude: int | None = None) -> str:
@@ -25,7 +29,7 @@ def _check(project: Project, name: str, definition: Any, exclude: int | None = N
     elif len(name) > 200:
         problems["name"] = [_("A segment name has at most 200 characters.")]
     elif Segment.objects.filter(project=project, name=name).exclude(pk=exclude).exists():
-        problems["name"] = [_("A segment named %(name)s exists already.") % {"name": name}]
+        problems["name"] = _name_taken(name).message_dict["name"]
     errors = validate_definition(definition)
     if errors:
         problems["definition"] = [str(error) for error in errors]
@@ -37,7 +41,13 @@ def _check(project: Project, name: str, definition: Any, exclude: int | None = N
 @transaction.atomic
 def do_create_segment(project: Project, actor: object, name: str, definition: Any) -> Segment:
     name = _check(project, name, definition)
-    segment = Segment.objects.create(project=project, name=name, definition=definition)
+    try:
+        # A concurrent create of the same name (PostgreSQL does not serialise
+        # the check above) lands on the unique constraint.
+        with transaction.atomic():
+            segment = Segment.objects.create(project=project, name=name, definition=definition)
+    except IntegrityError:
+        raise _name_taken(name) from None
     record_audit(project, actor, "segment.created", segment.name, segment_id=segment.pk)
     return segment
 
