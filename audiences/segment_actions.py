@@ -18,7 +18,9 @@ from projects.models import Project
 
 
 def _name_taken(name: str) -> ValidationError:
-    return ValidationError({"name": [_("A segment named %(name)s exists already.") % {"name": name}]})
+    return ValidationError(
+        {"name": [_("A segment named %(name)s exists already.") % {"name": name}]}
+    )
 
 
 def _check(project: Project, name: str, definition: Any, exclude: int | None = None) -> str:
