@@ -83,11 +83,15 @@ def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         return None
+    # A date first: Python's fromisoformat also reads "2026-01-31" as midnight.
     try:
-        value = parse_datetime(raw)
-        day = None if value else parse_date(raw)
+        day = parse_date(raw)
     except ValueError:
-        value = day = None
+        day = None
+    try:
+        value = None if day else parse_datetime(raw)
+    except ValueError:
+        value = None
     if day is not None:
         value = datetime.combine(day, time.min)
         if end:
