@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
 from console.lib.phone import check_e164
+from optout.imports import read_numbers
 from optout.models import OptOut, OptOutChange, OptOutPolicy, Source
 from projects.actions import actor_label_for, record_audit
 from projects.models import Project
@@ -87,6 +89,54 @@ def do_opt_in(
 ) -> ListChange:
     """Take numbers off the project's opt-out list (`subscribed: true`)."""
     return _change(project, numbers, Source(source), actor, actor_label, subscribed=True)
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    row: int
+    value: str
+    code: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: numbers added, numbers already on the list, rows
+    repeating an earlier row of the file, and rows refused (row and reason)."""
+
+    rows: int = 0
+    added: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    duplicates: list[tuple[int, int, str]] = field(default_factory=list)
+    invalid: list[ImportProblem] = field(default_factory=list)
+
+
+def do_import_optouts(project: Project, upload: UploadedFile, actor: object) -> ImportReport:
+    """Migrate an existing list from a csv/xlsx with a phoneNumber column.
+
+    Raises `optout.imports.ImportRejected` (nothing applied) when the file as a
+    whole cannot be read; otherwise adds every valid number in one transaction
+    and reports the rest by row.
+    """
+    rows = read_numbers(upload)
+    report = ImportReport(rows=len(rows))
+    first_row: dict[str, int] = {}
+    numbers: list[str] = []
+    for entry in rows:
+        problem = check_e164(entry.value)
+        if problem is not None:
+            report.invalid.append(
+                ImportProblem(entry.row, entry.value, problem.code, problem.message)
+            )
+        elif entry.value in first_row:
+            report.duplicates.append((entry.row, first_row[entry.value], entry.value))
+        else:
+            first_row[entry.value] = entry.row
+            numbers.append(entry.value)
+    result = do_opt_out(project, numbers, Source.IMPORT, actor)
+    report.added = result.changed
+    report.already_present = result.unchanged
+    return report
 
 
 @transaction.atomic
