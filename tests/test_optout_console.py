@@ -281,3 +281,13 @@ def test_calamine_reads_what_the_xlsx_export_writes(client, world):
     data = b"".join(client.get(url(world, "optouts_export", "xlsx")).streaming_content)
     rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
     assert rows[1][0] == A
+
+
+def test_staff_read_the_list_in_the_admin_but_cannot_edit_it_there(client, world):
+    do_opt_out(world.acme, [A], Source.API)
+    log_in(client, world.staff)
+    listing = client.get("/admin/optout/optout/", {"q": "1111"})
+    assert listing.status_code == 200
+    assert A in listing.text
+    assert client.get("/admin/optout/optout/add/").status_code == 403
+    assert client.get("/admin/optout/optoutchange/").status_code == 200
