@@ -200,6 +200,8 @@ PRIVATE_MEDIA_ROOT = DATA_DIR / "private"
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 MEDIA_URL = "/private-media-is-not-served/"
 DOCUMENT_MAX_BYTES = env_int("MUNJA_DOCUMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
+# Opt-out list migration files (csv/xlsx); an xlsx is also checked unzipped.
+OPTOUT_IMPORT_MAX_BYTES = env_int("MUNJA_OPTOUT_IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

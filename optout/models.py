@@ -57,3 +57,26 @@ class OptOutChange(models.Model):
     def __str__(self) -> str:
         state = "subscribed" if self.subscribed else "opted out"
         return f"{self.phone_number} {state} ({self.source})"
+
+
+class OptOutPolicy(models.Model):
+    """How far the list reaches for one project. Without a row the law's
+    minimum applies: promotional messages only."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="optout_policy")
+    applies_to_all_messages = models.BooleanField(
+        _("apply the opt-out list to every message"),
+        default=False,
+        help_text=_(
+            "Off: only promotional messages skip opted-out numbers, as the law requires. "
+            "On: informational messages skip them too."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("opt-out policy")
+        verbose_name_plural = _("opt-out policies")
+
+    def __str__(self) -> str:
+        return f"{self.project}: {'all' if self.applies_to_all_messages else 'promotional'}"
