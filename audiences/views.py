@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from audiences.actions import do_delete_customer
 from audiences.forms import CustomerSearchForm
 from audiences.queries import customer_by_user_id, customer_events, customer_page
+from optout.queries import is_opted_out, number_history
 from projects.access import project_view
 from projects.models import Project, Role
 
@@ -70,5 +71,11 @@ def customer_detail(request: HttpRequest, project: Project, user_id: str) -> Htt
         "page": page,
         "has_older": has_older,
         "can_delete": can_delete,
+        "opted_out": bool(customer.phone_number) and is_opted_out(project, customer.phone_number),
+        "optout_change": (
+            number_history(project, customer.phone_number).first()
+            if customer.phone_number
+            else None
+        ),
     }
     return render(request, "audiences/customer_detail.html", context)

@@ -180,3 +180,21 @@ def test_a_viewer_may_not_delete_a_user(client, world, acme_customers):
 def test_the_list_needs_a_login(client, world):
     response = client.get(reverse("customers", args=[world.acme.id]))
     assert response.status_code == 302
+
+
+def test_the_user_page_shows_whether_the_number_is_on_the_opt_out_list(client, world):
+    from optout.actions import do_opt_in, do_opt_out
+    from optout.models import Source
+
+    Customer.objects.create(project=world.acme, user_id="u-opt", phone_number="+821055550000")
+    client.force_login(world.carol)
+    url = f"/p/{world.acme.id}/users/u-opt/"
+    assert 'data-optout="subscribed"' in client.get(url).content.decode()
+
+    do_opt_out(world.acme, ["+821055550000"], Source.API, None)
+    page = client.get(url).content.decode()
+    assert 'data-optout="opted-out"' in page
+    assert "(API)" in page
+
+    do_opt_in(world.acme, ["+821055550000"], Source.CONSOLE, world.carol)
+    assert 'data-optout="subscribed"' in client.get(url).content.decode()
