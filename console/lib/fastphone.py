@@ -48,31 +48,43 @@ _TYPE_DESCS = (
 )
 
 
-@dataclass(frozen=True)
-class _Desc:
-    lengths: frozenset[int]  # empty: any length the general description allows
-    pattern: re.Pattern[str]
-
-    def matches(self, nsn: str) -> bool:
-        if self.lengths and len(nsn) not in self.lengths:
-            return False
-        return self.pattern.fullmatch(nsn) is not None
+def _region_pattern(metadata: object, length: int) -> str | None:
+    """One pattern for numbers of `length` digits in the region: the general
+    description as a lookahead, then any type description of that length."""
+    general = metadata.general_desc
+    lengths = [n for n in (general.possible_length or ()) if n > 0]
+    if not general.national_number_pattern or (lengths and length not in lengths):
+        return None
+    types = []
+    for name in _TYPE_DESCS:
+        # With identical patterns phonenumbers tries mobile only via fixed_line.
+        if name == "mobile" and metadata.same_mobile_and_fixed_line_pattern:
+            continue
+        desc = getattr(metadata, name, None)
+        if desc is None or not desc.national_number_pattern:
+            continue
+        type_lengths = [n for n in (desc.possible_length or ()) if n > 0]
+        if type_lengths and length not in type_lengths:
+            continue
+        types.append(f"(?:{desc.national_number_pattern})")
+    if not types:
+        return None
+    return f"(?=(?:{general.national_number_pattern})\\Z)(?:{'|'.join(types)})"
 
 
 @dataclass(frozen=True)
 class _Region:
     leading_digits: re.Pattern[str] | None
-    general: _Desc
-    types: tuple[_Desc, ...]
+    by_length: dict[int, re.Pattern[str]]
 
     def accepts(self, nsn: str) -> bool:
-        if not self.general.matches(nsn):
-            return False
-        return any(desc.matches(nsn) for desc in self.types)
+        pattern = self.by_length.get(len(nsn))
+        return pattern is not None and pattern.fullmatch(nsn) is not None
 
 
 @dataclass(frozen=True)
 class _CallingCode:
+    size: int  # digits of the calling code
     regions: tuple[_Region, ...]
     # phonenumbers strips a national prefix when this matches the start of
     # the national number; such numbers go to phonenumbers itself.
@@ -90,32 +102,17 @@ class _CallingCode:
         return False
 
 
-def _desc(number_desc: object) -> _Desc | None:
-    if number_desc is None:
-        return None
-    pattern = getattr(number_desc, "national_number_pattern", None)
-    if not pattern:
-        return None
-    lengths = frozenset(n for n in (number_desc.possible_length or ()) if n > 0)
-    return _Desc(lengths, re.compile(pattern))
-
-
 def _region(code: str) -> _Region | None:
     metadata = PhoneMetadata.metadata_for_region(code, None)
     if metadata is None:
         return None
-    general = _desc(metadata.general_desc)
-    if general is None:
-        return None
-    # With identical patterns phonenumbers tries mobile only through fixed_line.
-    names = [
-        name
-        for name in _TYPE_DESCS
-        if not (name == "mobile" and metadata.same_mobile_and_fixed_line_pattern)
-    ]
-    types = tuple(d for d in (_desc(getattr(metadata, name, None)) for name in names) if d)
+    by_length = {}
+    for length in range(2, 18):
+        pattern = _region_pattern(metadata, length)
+        if pattern is not None:
+            by_length[length] = re.compile(pattern)
     leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
-    return _Region(leading, general, types)
+    return _Region(leading, by_length)
 
 
 def _calling_code(cc: int) -> _CallingCode | None:
@@ -130,19 +127,27 @@ def _calling_code(cc: int) -> _CallingCode | None:
         regions.append(region)
     main = PhoneMetadata.metadata_for_region(codes[0], None)
     prefix = main.national_prefix_for_parsing if main is not None else None
-    return _CallingCode(tuple(regions), re.compile(prefix) if prefix else None)
+    return _CallingCode(len(str(cc)), tuple(regions), re.compile(prefix) if prefix else None)
 
 
-# Calling code as a digit string → its rules, or None when phonenumbers must decide.
+# The first three digits after '+' → the rules of their calling code, or None
+# when phonenumbers must decide.
 _CACHE: dict[str, _CallingCode | None] = {}
 
 
-def _rules(cc: str) -> _CallingCode | None:
+def _rules(head: str) -> _CallingCode | None:
     try:
-        return _CACHE[cc]
+        return _CACHE[head]
     except KeyError:
-        rules = _CACHE[cc] = _calling_code(int(cc))
-        return rules
+        pass
+    rules = None
+    for size in (1, 2, 3):
+        cc = int(head[:size])
+        if cc in COUNTRY_CODE_TO_REGION_CODE:
+            rules = _calling_code(cc)
+            break
+    _CACHE[head] = rules
+    return rules
 
 
 def is_fast_valid(raw: str) -> bool:
@@ -150,18 +155,11 @@ def is_fast_valid(raw: str) -> bool:
     rules; False means "not decided here", never "invalid"."""
     if _SHAPE.fullmatch(raw) is None:
         return False
-    digits = raw[1:]
-    for size in (1, 2, 3):
-        cc = digits[:size]
-        if int(cc) in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
-        return False
-    rules = _rules(cc)
+    rules = _CACHE.get(raw[1:4]) or _rules(raw[1:4])
     if rules is None:
         return False
-    nsn = digits[size:]
-    if nsn.startswith("0"):
+    nsn = raw[1 + rules.size :]
+    if nsn[0] == "0":
         return False  # leading zeros (Italy) are phonenumbers' business
     if rules.national_prefix is not None and rules.national_prefix.match(nsn):
         return False
