@@ -54,9 +54,9 @@ def setup_django() -> None:
 def _bad(rng: random.Random, number: int, good: list[str]) -> str:
     kind = number % 5
     if kind == 0:
-        return "010-%04d-%04d" % (rng.randrange(10_000), rng.randrange(10_000))  # national
+        return f"010-{rng.randrange(10_000):04d}-{rng.randrange(10_000):04d}"  # national
     if kind == 1:
-        return "+8210%05d" % rng.randrange(100_000)  # too short
+        return f"+8210{rng.randrange(100_000):05d}"  # too short
     if kind == 2:
         return "not a number"
     if kind == 3:
@@ -69,7 +69,7 @@ def rows(count: int, *, bad: bool):
     step = 100  # 1% bad rows
     recent: list[str] = []
     for i in range(count):
-        phone = "+8210%08d" % i
+        phone = f"+8210{i:08d}"
         if bad and i % step == 57:
             phone = _bad(rng, i // step, recent)
         elif len(recent) < 1000:
@@ -101,6 +101,10 @@ def make_files(count: int) -> dict[str, Path]:
             wb.save(xpath)
         files[f"xlsx{'_bad' if bad else ''}"] = xpath
     return files
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def read_only(path: Path) -> float:
@@ -155,7 +159,7 @@ def main() -> int:
     project, _ = Project.objects.get_or_create(name="bench", defaults={"company_name": "Bench"})
     if not Customer.objects.filter(project=project).exists():
         Customer.objects.bulk_create(
-            Customer(project=project, user_id=f"u{i}", phone_number="+8210%08d" % (i * 97))
+            Customer(project=project, user_id=f"u{i}", phone_number=f"+8210{i * 97:08d}")
             for i in range(10_000)
         )
     ok = True
@@ -168,13 +172,16 @@ def main() -> int:
                 f"{key:9s} {result.status:8s} rows={result.rows:,} errors={result.error_count:,} "
                 f"matched={result.matched_customers:,}  {elapsed:6.2f} s  {rate:10,.0f} rows/s  "
                 f"read alone {read:5.2f} s  ratio {elapsed / read:4.1f}× reading"
+                + f"  max RSS so far {_rss_mb():,.0f} MB"
                 + ("" if rate >= target else f"  MISSED {target:,}/s"),
                 flush=True,
             )
             ok &= rate >= target
         AudienceFile.objects.all().delete()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (max RSS of the whole run): {peak_mb:,.0f} MB (target ≤ {MEMORY_TARGET_MB})")
+    peak_mb = _rss_mb()
+    print(
+        f"peak memory (max RSS of the whole run): {peak_mb:,.0f} MB (target ≤ {MEMORY_TARGET_MB})"
+    )
     ok &= peak_mb <= MEMORY_TARGET_MB
     print("OK" if ok else "TARGET MISSED")
     return 0 if ok else 1

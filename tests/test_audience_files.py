@@ -93,7 +93,10 @@ def test_numbers_are_matched_to_users_by_phone(client, world):
         (["mobile no", "name"], [(1, 1, "phone_column_missing")]),
         (["phoneNumber", "", "coupon"], [(1, 2, "header_empty")]),
         (["phoneNumber", "name", "name"], [(1, 3, "header_duplicate")]),
-        (["phoneNumber", "first name", "a.b"], [(1, 2, "header_invalid_name"), (1, 3, "header_invalid_name")]),
+        (
+            ["phoneNumber", "first name", "a.b"],
+            [(1, 2, "header_invalid_name"), (1, 3, "header_invalid_name")],
+        ),
     ],
 )
 def test_header_rules(client, world, header, expected):
@@ -105,7 +108,9 @@ def test_header_rules(client, world, header, expected):
 
 
 def test_duplicate_header_message_names_the_first_column(client, world):
-    response = upload_csv(client, world, [["phoneNumber", "name", "name"], ["+821012345678", "a", "b"]])
+    response = upload_csv(
+        client, world, [["phoneNumber", "name", "name"], ["+821012345678", "a", "b"]]
+    )
     assert "column 2" in response.json()["errors"][0]["message"]
 
 
@@ -281,7 +286,7 @@ def test_xlsx_rules_report_rows_and_columns(client, world):
 
 def test_xlsx_zip_bomb_is_refused_by_declared_size(client, world, settings):
     settings.AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES = 2000
-    rows = [["phoneNumber", "note"]] + [["+821012345678", "x" * 50]]
+    rows = [["phoneNumber", "note"], ["+821012345678", "x" * 50]]
     body = upload_xlsx(client, world, rows).json()
     assert body["errors"][0]["code"] == "xlsx_too_large_uncompressed"
 

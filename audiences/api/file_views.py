@@ -116,7 +116,9 @@ class AudienceFileListView(ProjectAPIView):
             upload = request.data.get("file")
             if upload is None or isinstance(upload, str):
                 raise ApiError(
-                    "file_missing", _("Send the file in the multipart field 'file'."), {"field": "file"}
+                    "file_missing",
+                    _("Send the file in the multipart field 'file'."),
+                    {"field": "file"},
                 )
             audience_file = do_upload_audience_file(request.project, request.auth, upload)
         except UploadRefused as exc:

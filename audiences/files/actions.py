@@ -129,9 +129,7 @@ def do_validate_audience_file(file_id: object) -> str:
                     status=AudienceFile.Status.VALID, matched_customers=matched, **fields
                 )
             return f"valid: {stored} rows, {matched} matched"
-        AudienceFile.objects.filter(pk=file_id).update(
-            status=AudienceFile.Status.INVALID, **fields
-        )
+        AudienceFile.objects.filter(pk=file_id).update(status=AudienceFile.Status.INVALID, **fields)
         return f"invalid: {outcome.error_count} errors"
     finally:
         spool.unlink(missing_ok=True)

@@ -143,7 +143,7 @@ def _csv_rows(handle, size: int) -> Rows:
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 0
         try:
-            for number, cells in enumerate(reader, start=1):  # noqa: B007
+            for number, cells in enumerate(reader, start=1):
                 yield number, cells
         except csv.Error as exc:
             raise FileRefused(
@@ -166,7 +166,9 @@ def check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError):
-        raise FileRefused("xlsx_unreadable", _("The file is not a readable .xlsx workbook.")) from None
+        raise FileRefused(
+            "xlsx_unreadable", _("The file is not a readable .xlsx workbook.")
+        ) from None
     if len(entries) > MAX_XLSX_ENTRIES:
         raise FileRefused(
             "xlsx_too_many_entries",
@@ -227,7 +229,7 @@ def _xlsx_rows(path: Path) -> Rows:
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = first_row
-        for number, values in enumerate(sheet.iter_rows(), start=first_row + 1):  # noqa: B007
+        for number, values in enumerate(sheet.iter_rows(), start=first_row + 1):
             if number % 4096 == 0:
                 position[0] = number - first_row
             cells = [v if v.__class__ is str else cell_text(v) for v in values]

@@ -191,7 +191,7 @@ def _too_many(outcome: Outcome, max_rows: int, number: int) -> None:
     )
 
 
-def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> None:  # noqa: C901
+def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> None:
     seen: dict[str, int] = {}
     seen_get = seen.setdefault
     write = spool.write
