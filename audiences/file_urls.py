@@ -1,12 +1,37 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from console.placeholder import placeholder
+from audiences import file_views as views
 
 urlpatterns = [
+    path("p/<uuid:project_id>/audience-files/", views.audience_files_page, name="audience_files"),
     path(
-        "p/<uuid:project_id>/audience-files/",
-        placeholder(_("Audience files")),
-        name="audience_files",
+        "p/<uuid:project_id>/audience-files/upload/",
+        views.upload_audience_file,
+        name="upload_audience_file",
+    ),
+    path(
+        "p/<uuid:project_id>/audience-files/sample/",
+        views.audience_file_sample,
+        name="audience_file_sample",
+    ),
+    path(
+        "p/<uuid:project_id>/audience-files/<uuid:file_id>/",
+        views.audience_file_page,
+        name="audience_file",
+    ),
+    path(
+        "p/<uuid:project_id>/audience-files/<uuid:file_id>/status/",
+        views.audience_file_status,
+        name="audience_file_status",
+    ),
+    path(
+        "p/<uuid:project_id>/audience-files/<uuid:file_id>/errors.csv",
+        views.audience_file_errors,
+        name="audience_file_errors",
+    ),
+    path(
+        "p/<uuid:project_id>/audience-files/<uuid:file_id>/corrected.csv",
+        views.audience_file_corrected,
+        name="audience_file_corrected",
     ),
 ]

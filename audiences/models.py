@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -99,3 +104,97 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- File audiences (csv, xlsx) -------------------------------------------------
+
+
+def _audience_file_storage() -> FileSystemStorage:
+    # Private: an uploaded audience is customer data, served only through views
+    # that check the viewer's project and role.
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT / "audience-files")
+
+
+def _audience_file_path(instance: AudienceFile, filename: str) -> str:
+    return f"{instance.project_id}/{instance.id.hex}.{instance.format}"
+
+
+class AudienceFile(models.Model):
+    """An uploaded list of phone numbers with personalisation variables.
+
+    Only a `valid` file has rows (AudienceFileRow) and can be an audience; an
+    `invalid` one keeps its first errors (`errors`, capped) and their total.
+    """
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("Validating")
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (xlsx)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audience_files")
+    name = models.CharField(_("file name"), max_length=255)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    file = models.FileField(
+        storage=_audience_file_storage, upload_to=_audience_file_path, max_length=300
+    )
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.VALIDATING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=255, blank=True)
+    sheet_count = models.PositiveSmallIntegerField(default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    # National-format numbers whose E.164 form is known: the corrected file fixes them.
+    correctable = models.PositiveIntegerField(default=0)
+    matched_customers = models.PositiveIntegerField(_("matched users"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("validated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audience file")
+        verbose_name_plural = _("audience files")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceFileRow(models.Model):
+    """One recipient of a valid audience file.
+
+    `values` is a JSON list of the variable cells, in the order of the file's
+    columns after `phoneNumber` (a million rows do not repeat the names);
+    `variables()` pairs them with the names. `customer_id` is the id of the
+    project's user with the same phone number when the file was validated,
+    for conversions. It is a plain column, not a foreign key: a million-row
+    insert would otherwise maintain a second index and check every row; a
+    deleted user simply stops joining (ids are never reused).
+    """
+
+    file = models.ForeignKey(AudienceFile, on_delete=models.CASCADE, related_name="recipients")
+    row_number = models.PositiveIntegerField(_("row"))
+    phone_number = models.CharField(_("phone number"), max_length=20)
+    values = models.TextField(default="[]")
+    customer_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+    def variables(self) -> dict[str, str]:
+        return dict(zip(self.file.columns[1:], json.loads(self.values), strict=False))

@@ -203,6 +203,17 @@ DOCUMENT_MAX_BYTES = env_int("MUNJA_DOCUMENT_MAX_MB", 10, minimum=1) * 1024 * 10
 # Opt-out list migration files (csv/xlsx); an xlsx is also checked unzipped.
 OPTOUT_IMPORT_MAX_BYTES = env_int("MUNJA_OPTOUT_IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Audience files (csv, xlsx): Django has no per-file cap, so these are ours.
+AUDIENCE_FILE_MAX_BYTES = env_int("MUNJA_AUDIENCE_FILE_MAX_MB", 50, minimum=1) * 1024 * 1024
+AUDIENCE_FILE_MAX_ROWS = env_int("MUNJA_AUDIENCE_FILE_MAX_ROWS", 1_000_000, minimum=1)
+# An xlsx is a zip: its declared uncompressed size is checked before reading
+# (zip bombs). A million-row sheet with a few columns is about 200 MB of XML.
+AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES = (
+    env_int("MUNJA_AUDIENCE_FILE_MAX_UNCOMPRESSED_MB", 1024, minimum=1) * 1024 * 1024
+)
+# Files up to this size are validated within the upload request; larger ones
+# in the background with a progress bar.
+AUDIENCE_FILE_INLINE_MAX_BYTES = env_int("MUNJA_AUDIENCE_FILE_INLINE_KB", 512, minimum=0) * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- I18n ------------------------------------------------------------------------

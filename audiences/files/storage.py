@@ -1,0 +1,68 @@
+"""Store a validated file's rows and match them to the project's users.
+
+Rows go in with executemany in large batches inside one transaction, after
+the file's previous rows (from an earlier run of the same task) are deleted:
+a crash leaves the old state, never a half-written file. Matching to users is
+one set-based UPDATE using the (project, phone_number) index of Customer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from audiences.models import AudienceFile, AudienceFileRow, Customer
+
+BATCH = 20_000
+
+
+def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
+    """Replace the file's rows with those in `spool`; returns (rows, matched users)."""
+    rows_table = connection.ops.quote_name(AudienceFileRow._meta.db_table)
+    q = connection.ops.quote_name
+    file_id = AudienceFile._meta.pk.get_db_prep_value(audience_file.pk, connection)
+    insert = (
+        f"INSERT INTO {rows_table} ({q('file_id')}, {q('row_number')}, {q('phone_number')}, "
+        f"{q('values')}) VALUES (%s, %s, %s, %s)"
+    )
+    stored = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        AudienceFileRow.objects.filter(file=audience_file).delete()
+        with open(spool, encoding="utf-8") as handle:
+            batch = []
+            append = batch.append
+            for line in handle:
+                number, phone, values = line.rstrip("\n").split("\t", 2)
+                append((file_id, number, phone, values))
+                if len(batch) >= BATCH:
+                    cursor.executemany(insert, batch)
+                    stored += len(batch)
+                    batch.clear()
+            if batch:
+                cursor.executemany(insert, batch)
+                stored += len(batch)
+        matched = match_customers(cursor, audience_file, file_id)
+    return stored, matched
+
+
+def match_customers(cursor, audience_file: AudienceFile, file_id: object) -> int:
+    """Point each row at the project's user with that phone number (the
+    oldest, if several share it). Returns how many rows matched."""
+    q = connection.ops.quote_name
+    rows_table = q(AudienceFileRow._meta.db_table)
+    customers = q(Customer._meta.db_table)
+    same_phone = (
+        f"FROM {customers} c WHERE c.{q('project_id')} = %s "
+        f"AND c.{q('phone_number')} = {rows_table}.{q('phone_number')}"
+    )
+    project_id = Customer._meta.get_field("project").get_db_prep_value(
+        audience_file.project_id, connection
+    )
+    cursor.execute(
+        f"UPDATE {rows_table} SET {q('customer_id')} = "
+        f"(SELECT MIN(c.{q('id')}) {same_phone}) "
+        f"WHERE {q('file_id')} = %s AND EXISTS (SELECT 1 {same_phone})",
+        [project_id, file_id, project_id],
+    )
+    return max(cursor.rowcount, 0)

@@ -1,0 +1,259 @@
+"""The rules of a file audience (SPEC §4), each with its own error code.
+
+One pass over the rows: header rules, then per row the phone number (fast
+E.164 path, phonenumbers for the rest), duplicates and stray cells. Rows that
+pass are written to a spool file (row number, phone, variables as JSON) so the
+store step can insert them in one transaction without reading the upload
+again; nothing is written to the database here except the progress.
+
+Row and column numbers are 1-based as a spreadsheet shows them; row 1 is the
+header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.utils.translation import gettext as _
+
+from audiences.files.reading import FileRefused, open_rows
+from console.lib.fastphone import is_fast_valid
+from console.lib.liquid import is_variable_name
+from console.lib.phone import check_e164, suggest_e164
+
+PHONE_COLUMN = "phoneNumber"
+MAX_STORED_ERRORS = 1_000
+PROGRESS_EVERY = 25_000
+_PHONE_LOOKALIKES = {"phonenumber", "phone_number", "phone", "mobile", "전화번호", "휴대폰번호"}
+
+_encode_values = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass
+class Outcome:
+    columns: list[str] = field(default_factory=list)
+    rows: int = 0
+    errors: list[dict] = field(default_factory=list)
+    error_count: int = 0
+    correctable: int = 0
+    sheet: str = ""
+    sheet_count: int = 0
+    spool: Path | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.error_count == 0
+
+    def add(self, row: int, column: int, code: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append({"row": row, "column": column, "code": code, "message": message})
+
+
+def validate_file(
+    path: Path,
+    fmt: str,
+    *,
+    max_rows: int,
+    spool: Path,
+    on_progress: Callable[[float], None] | None = None,
+) -> Outcome:
+    """Validate the file at `path`. When it is valid, `outcome.spool` holds
+    its rows ready to store; otherwise the spool is removed."""
+    outcome = Outcome()
+    try:
+        if path.stat().st_size == 0:
+            raise FileRefused("file_empty", _("The file is empty."))
+        with open_rows(path, fmt) as source, open(spool, "w", encoding="utf-8") as out:
+            outcome.sheet, outcome.sheet_count = source.sheet, source.sheet_count
+            _check(source, outcome, max_rows, out, on_progress)
+    except FileRefused as exc:
+        outcome.add(exc.row, exc.column, exc.code, exc.message)
+    if outcome.valid:
+        outcome.spool = spool
+    else:
+        spool.unlink(missing_ok=True)
+    return outcome
+
+
+def _check(source, outcome: Outcome, max_rows: int, spool, on_progress) -> None:
+    rows = source.rows
+    header = None
+    for number, cells in rows:
+        if any(cells):
+            header = (number, cells)
+            break
+    if header is None:
+        raise FileRefused("file_empty", _("The file has no rows."))
+    number, cells = header
+    if number != 1:
+        outcome.add(
+            1,
+            1,
+            "header_missing",
+            _("Row 1 must be the header, starting with %(phone)s in column 1; it is empty.")
+            % {"phone": PHONE_COLUMN},
+        )
+        return
+    names = [cell.strip() for cell in cells]
+    outcome.columns = names
+    if not _check_header(names, outcome):
+        _count_rows(rows, outcome, max_rows)
+        return
+    _check_rows(rows, len(names), outcome, max_rows, spool, on_progress, source.done)
+
+
+def _check_header(names: list[str], outcome: Outcome) -> bool:
+    """Report header problems; False when the phone column is not where the
+    rows can be checked."""
+    first = names[0]
+    if first != PHONE_COLUMN:
+        if PHONE_COLUMN in names:
+            outcome.add(
+                1,
+                names.index(PHONE_COLUMN) + 1,
+                "phone_column_position",
+                _("%(phone)s must be column 1 (A); here it is column %(column)d.")
+                % {"phone": PHONE_COLUMN, "column": names.index(PHONE_COLUMN) + 1},
+            )
+        elif first.replace(" ", "").lower() in _PHONE_LOOKALIKES:
+            outcome.add(
+                1,
+                1,
+                "phone_column_missing",
+                _("Column 1 must be named exactly %(phone)s (found '%(found)s').")
+                % {"phone": PHONE_COLUMN, "found": first},
+            )
+        else:
+            outcome.add(
+                1,
+                1,
+                "phone_column_missing",
+                _("Row 1, column 1 must be the header %(phone)s; found '%(found)s'.")
+                % {"phone": PHONE_COLUMN, "found": first},
+            )
+        if len(names) == 1 and (";" in first or "\t" in first):
+            outcome.errors[-1]["message"] += " " + _(
+                "The columns seem separated by ';' or tabs; separate them with commas."
+            )
+        return False
+    seen: dict[str, int] = {}
+    for column, name in enumerate(names, start=1):
+        if name == "":
+            outcome.add(
+                1, column, "header_empty", _("Column %(column)d has no name.") % {"column": column}
+            )
+            continue
+        if name in seen:
+            outcome.add(
+                1,
+                column,
+                "header_duplicate",
+                _("Column %(column)d repeats the name '%(name)s' of column %(first)d.")
+                % {"column": column, "name": name, "first": seen[name]},
+            )
+            continue
+        seen[name] = column
+        if column > 1 and not is_variable_name(name):
+            outcome.add(
+                1,
+                column,
+                "header_invalid_name",
+                _(
+                    "'%(name)s' cannot be a variable name in a message: use letters, digits, "
+                    "'_' or '-', without spaces or dots (e.g. couponCode)."
+                )
+                % {"name": name},
+            )
+    return True
+
+
+def _count_rows(rows, outcome: Outcome, max_rows: int) -> None:
+    for _number, cells in rows:
+        if any(cells):
+            outcome.rows += 1
+            if outcome.rows > max_rows:
+                _too_many(outcome, max_rows, _number)
+                return
+
+
+def _too_many(outcome: Outcome, max_rows: int, number: int) -> None:
+    outcome.rows = max_rows
+    outcome.add(
+        number,
+        1,
+        "too_many_rows",
+        _("The file has more than %(limit)s rows; split it into files of at most %(limit)s.")
+        % {"limit": f"{max_rows:,}"},
+    )
+
+
+def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> None:
+    seen: dict[str, int] = {}
+    seen_get = seen.setdefault
+    write = spool.write
+    encode = _encode_values
+    count = 0
+    spooling = outcome.error_count == 0
+    for number, cells in rows:
+        if not cells or (not cells[0] and not any(cells)):
+            continue  # blank lines (often at the end of an export) are not recipients
+        count += 1
+        if count > max_rows:
+            _too_many(outcome, max_rows, number)
+            return
+        if count % PROGRESS_EVERY == 0 and on_progress is not None:
+            on_progress(done())
+        phone = cells[0]
+        ok = True
+        if not is_fast_valid(phone):
+            problem = check_e164(phone)
+            if problem is None:
+                phone = phone.strip()
+            else:
+                ok = False
+                if problem.code == "phone_not_e164" and suggest_e164(phone.strip()):
+                    outcome.correctable += 1
+                outcome.add(number, 1, problem.code, problem.message)
+        if ok:
+            first = seen_get(phone, number)
+            if first != number:
+                ok = False
+                outcome.add(
+                    number,
+                    1,
+                    "phone_duplicate",
+                    _("%(phone)s is already on row %(first)d.") % {"phone": phone, "first": first},
+                )
+        size = len(cells)
+        if size != width:
+            if size > width:
+                extra = next((i for i in range(width, size) if cells[i] != ""), None)
+                if extra is not None:
+                    ok = False
+                    outcome.add(
+                        number,
+                        extra + 1,
+                        "cell_without_header",
+                        _("Column %(column)d has a value but no header.") % {"column": extra + 1},
+                    )
+                cells = cells[:width]
+            else:
+                cells = cells + [""] * (width - size)
+        if not ok:
+            spooling = False
+        elif spooling:
+            # A tab-separated line: the phone is plain digits and JSON escapes
+            # tabs and newlines, so no quoting is needed.
+            write(f"{number}\t{phone}\t{encode(cells[1:])}\n")
+    outcome.rows = count
+    if count == 0:
+        outcome.add(
+            2,
+            1,
+            "no_rows",
+            _("The file has a header but no recipients below it."),
+        )
