@@ -25,7 +25,27 @@ from tests.test_api_auth import assert_error
 PROJECT_PREFIX = "v1/projects/<uuid:project_id>"
 # Endpoints that exist today; the enumeration must find at least these, so the
 # test cannot pass by finding nothing. Later issues add theirs here.
-KNOWN_ENDPOINTS = {PROJECT_PREFIX}
+KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
+    f"{PROJECT_PREFIX}/{route}"
+    for route in [
+        "sender-numbers",
+        "sender-numbers/<int:sender_id>",
+        "track",
+        "users/<path:user_id>",
+        "segments",
+        "segments/count",
+        "segments/<int:segment_id>",
+        "segments/<int:segment_id>/count",
+        "audience-files",
+        "audience-files/sample",
+        "audience-files/<uuid:file_id>",
+        "audience-files/<uuid:file_id>/errors.csv",
+        "audience-files/<uuid:file_id>/corrected.csv",
+        "sms/unsubscribe",
+        "sms/subscribe",
+        "sms/unsubscribes",
+    ]
+}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 _CONVERTER = re.compile(r"<(?:(?P<kind>[^>:]+):)?(?P<name>[^>]+)>")
 _SAMPLES = {"int": "1", "str": "x1", "slug": "x1", "path": "x1/y2"}
