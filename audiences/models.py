@@ -161,6 +161,9 @@ class AudienceFile(models.Model):
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     validated_at = models.DateTimeField(_("validated at"), null=True, blank=True)
+    # When validation was last handed to the queue; the reconciler hands it
+    # over again if the file is still validating long after (a lost task).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("audience file")

@@ -8,8 +8,9 @@ import zipfile
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from audiences.file_tasks import validate_audience_file
+from audiences.file_tasks import reconcile_audience_files, validate_audience_file
 from audiences.files import reading, validation
 from audiences.models import AudienceFile, AudienceFileRow, Customer
 from tests.test_audience_files_support import (
@@ -337,6 +338,24 @@ def test_the_task_is_safe_to_run_twice(client, world, settings, django_capture_o
     AudienceFile.objects.filter(pk=file_id).update(status="validating")
     validate_audience_file(file_id)
     assert AudienceFileRow.objects.filter(file_id=file_id).count() == 2
+
+
+def test_a_file_whose_task_was_lost_is_validated_by_the_reconciler(
+    client, world, settings, django_capture_on_commit_callbacks
+):
+    settings.AUDIENCE_FILE_INLINE_MAX_BYTES = 10
+    with django_capture_on_commit_callbacks(execute=False):
+        file_id = upload_csv(client, world, GOOD).json()["id"]  # the task never runs
+    assert reconcile_audience_files() == 0  # not overdue yet: its task may be queued
+    overdue = timezone.now() - datetime.timedelta(
+        seconds=settings.Q_CLUSTER["retry"] + settings.Q_CLUSTER["timeout"] + 1
+    )
+    AudienceFile.objects.filter(pk=file_id).update(enqueued_at=overdue)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile_audience_files() == 1
+    assert AudienceFile.objects.get(pk=file_id).status == AudienceFile.Status.VALID
+    assert AudienceFileRow.objects.filter(file_id=file_id).count() == 2
+    assert reconcile_audience_files() == 0
 
 
 def test_another_projects_token_gets_404(client, world):

@@ -76,11 +76,17 @@ def do_upload_audience_file(project: Project, actor: object, upload: UploadedFil
         do_validate_audience_file(audience_file.id)
         audience_file.refresh_from_db()
     else:
-        from django_q.tasks import async_task
-
-        file_id = str(audience_file.id)
-        transaction.on_commit(lambda: async_task(TASK, file_id))
+        enqueue_validation(audience_file)
     return audience_file
+
+
+def enqueue_validation(audience_file: AudienceFile) -> None:
+    """Hand validation to the queue once the upload is committed."""
+    from django_q.tasks import async_task
+
+    AudienceFile.objects.filter(pk=audience_file.pk).update(enqueued_at=timezone.now())
+    file_id = str(audience_file.id)
+    transaction.on_commit(lambda: async_task(TASK, file_id))
 
 
 def do_validate_audience_file(file_id: object) -> str:
