@@ -141,6 +141,9 @@ class Gateway(models.Model):
     class Backend(models.TextChoices):
         CONSOLE = "console", "Console (prints messages)"
         SANDBOX = "sandbox", "Sandbox carrier"
+        SOLAPI = "solapi", "Solapi"
+        NHN = "nhn", "NHN Cloud SMS"
+        TWILIO = "twilio", "Twilio"
 
     name = models.CharField(max_length=100, unique=True)
     backend = models.CharField(max_length=20, choices=Backend.choices)

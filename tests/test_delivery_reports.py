@@ -147,7 +147,7 @@ def test_inbound_reports_say_what_is_wrong_with_a_malformed_body(client, db):
 
 def test_inbound_endpoints_accept_post_only_and_known_backends_only(client, db):
     assert client.get("/inbound/sandbox/reports").status_code == 405
-    response = signed_post(client, "/inbound/solapi/reports", {"reports": []})
+    response = signed_post(client, "/inbound/carrier-pigeon/reports", {"reports": []})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_backend"
     # The console backend delivers in-process, so it accepts no callbacks.

@@ -66,8 +66,8 @@ def test_an_empty_batch_calls_nothing():
 def test_every_registered_backend_is_a_gateway_backend():
     for name in BACKENDS:
         assert issubclass(backend_class(name), GatewayBackend)
-    with pytest.raises(UnknownBackend, match="'solapi'"):
-        backend_class("solapi")
+    with pytest.raises(UnknownBackend, match="'carrier-pigeon'"):
+        backend_class("carrier-pigeon")
 
 
 @pytest.mark.django_db

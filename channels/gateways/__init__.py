@@ -1,6 +1,6 @@
 """The gateway registry: backend names to classes, and which gateway a project uses.
 
-Real provider adapters (Solapi, NHN Cloud, Twilio) join BACKENDS in a later issue.
+Real provider adapters are documented in docs/gateways.md.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from projects.models import Project
 BACKENDS: dict[str, str] = {
     "console": "channels.gateways.console.ConsoleBackend",
     "sandbox": "channels.gateways.sandbox.SandboxBackend",
+    "solapi": "channels.gateways.solapi.SolapiBackend",
+    "nhn": "channels.gateways.nhn.NhnBackend",
+    "twilio": "channels.gateways.twilio.TwilioBackend",
 }
 
 

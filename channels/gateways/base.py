@@ -8,11 +8,12 @@ rest of the app never sees provider JSON.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
 import requests
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
@@ -77,12 +78,24 @@ class GatewayError(Exception):
     `retry_after` is the provider's requested wait in seconds, if any."""
 
     def __init__(
-        self, message: str, permanent: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        *,
+        response: requests.Response | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        # The HTTP answer behind the error, when there was one: providers that
+        # take one message a request read their per-message code from it.
+        self.response = response
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
 
 
 class InvalidCallback(ValueError):
@@ -96,6 +109,23 @@ class GatewayBackend:
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config = dict(config or {})
+
+    @property
+    def request_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds; the config's `timeout` sets the read part."""
+        return (DEFAULT_TIMEOUT[0], float(self.config.get("timeout", DEFAULT_TIMEOUT[1])))
+
+    def callback_configs(self) -> list[dict[str, Any]]:
+        """The configs an inbound callback may be signed with: this backend's
+        own, or — when built without one, as the inbound endpoint builds it —
+        those of every gateway that uses this backend."""
+        if self.config:
+            return [self.config]
+        # Imported here: the models import nothing from gateways, but the
+        # registry must stay importable before the app registry is ready.
+        from channels.models import Gateway
+
+        return [gateway.config or {} for gateway in Gateway.objects.filter(backend=self.name)]
 
     # --- sending: the fixed sequence ------------------------------------------
     def send_batch(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
@@ -152,8 +182,31 @@ def post_json(
     """POST JSON and map transport failures and error statuses to GatewayError:
     429 → transient with Retry-After; 5xx, connection errors, timeouts →
     transient; any other 4xx → permanent."""
+    return _post(url, headers=headers, timeout=timeout, json=payload)
+
+
+def post_form(
+    url: str,
+    fields: dict[str, str],
+    *,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> requests.Response:
+    """POST application/x-www-form-urlencoded fields (with optional HTTP Basic
+    auth); errors are mapped exactly as in `post_json`."""
+    return _post(url, headers=headers, timeout=timeout, data=fields, auth=auth)
+
+
+def _post(
+    url: str,
+    *,
+    headers: dict[str, str] | None,
+    timeout: float | tuple[float, float],
+    **body: Any,
+) -> requests.Response:
     try:
-        response = requests.post(url, json=payload, headers=headers or {}, timeout=timeout)
+        response = requests.post(url, headers=headers or {}, timeout=timeout, **body)
     except requests.Timeout as exc:
         raise GatewayError(
             gettext("The provider did not answer in time (%(error)s).") % {"error": exc}
@@ -170,13 +223,85 @@ def post_json(
         raise GatewayError(
             gettext("The provider is throttling requests (HTTP 429)%(detail)s.") % values,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            response=response,
         )
     if status >= 500:
-        raise GatewayError(gettext("The provider failed with HTTP %(status)s%(detail)s.") % values)
+        raise GatewayError(
+            gettext("The provider failed with HTTP %(status)s%(detail)s.") % values,
+            response=response,
+        )
     raise GatewayError(
         gettext("The provider refused the request with HTTP %(status)s%(detail)s.") % values,
         permanent=True,
+        response=response,
     )
+
+
+Outcome = requests.Response | GatewayError | None
+
+
+def post_each[Item](
+    items: Sequence[Item],
+    post_one: Callable[[Item], requests.Response],
+    *,
+    concerns_only_this: Callable[[GatewayError], bool],
+) -> list[tuple[Item, Outcome]]:
+    """For providers that take one message (or one body) a request: post the
+    items in turn and return each with its response, its error, or None when
+    it was never tried.
+
+    An error that `concerns_only_this` item (a bad number) is recorded and the
+    rest go on. Any other error (credentials, 429, 5xx, network) stops the
+    batch: raised as is while nothing has been accepted, so the caller gets the
+    provider's Retry-After; after that it is recorded and the untried items
+    come back as None — raising would have the accepted ones sent twice by
+    providers that cannot recognise a repeat.
+    """
+    outcomes: list[tuple[Item, Outcome]] = []
+    for index, item in enumerate(items):
+        try:
+            outcomes.append((item, post_one(item)))
+        except GatewayError as exc:
+            if concerns_only_this(exc):
+                outcomes.append((item, exc))
+                continue
+            if not any(isinstance(outcome, requests.Response) for _, outcome in outcomes):
+                raise
+            outcomes.append((item, exc))
+            outcomes.extend((rest, None) for rest in items[index + 1 :])
+            break
+    return outcomes
+
+
+def interrupted_result(reference: str, error: GatewayError | None) -> SendResult:
+    """The result for a message whose request failed transiently, or that was
+    never tried because an earlier request in its batch did."""
+    if error is None:
+        return SendResult(
+            reference,
+            accepted=False,
+            error_code="not_attempted",
+            error_message=gettext(
+                "Not sent: an earlier request in the same batch failed; it will be retried."
+            ),
+        )
+    return SendResult(
+        reference,
+        accepted=False,
+        error_code=f"http_{error.status}" if error.status else "transport",
+        error_message=error.message,
+    )
+
+
+def national_number(e164: str) -> tuple[str, str]:
+    """`+821012345678` → ("82", "01012345678"): the country code and the number
+    as dialled inside that country, which Korean providers expect."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "", e164.lstrip("+")
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return str(parsed.country_code), "".join(ch for ch in national if ch.isdigit())
 
 
 def _error_detail(response: requests.Response) -> str:
@@ -184,9 +309,15 @@ def _error_detail(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return ""
-    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
     if isinstance(error, dict) and error.get("message"):
         return f": {error['message']}"
+    # Solapi answers {"errorCode", "errorMessage"}; Twilio {"code", "message"}.
+    for key in ("errorMessage", "message"):
+        if isinstance(body.get(key), str) and body[key]:
+            return f": {body[key]}"
     return ""
 
 
