@@ -213,6 +213,7 @@ def test_the_timezone_filter_moves_a_time_for_date_to_format():
 
 def test_date_leaves_what_is_not_a_time_alone():
     assert render_text("{{ d | date: '%Y' }}", d="soon") == "soon"
+    assert render_text("{{ d | date: '%Y-%m-%d' }}", d="01/02/2024") == "01/02/2024"
     assert render_text("[{{ missing | date: '%Y' }}]") == "[]"
 
 

@@ -25,7 +25,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache, wraps
 from typing import Any
 
-from dateutil import parser as date_parser
 from liquid import BoundTemplate, Environment, is_undefined
 from liquid.exceptions import FilterArgumentError, LiquidError
 
@@ -107,9 +106,11 @@ def _as_time(value: object, zone: tzinfo | None) -> datetime | date | None:
         if text.isdigit():
             value = int(text)
         else:
+            # ISO 8601 only: what the track API and the database write, and
+            # unlike free-form parsing it never guesses day from month.
             try:
-                value = date_parser.parse(text)
-            except (date_parser.ParserError, OverflowError, ValueError):
+                value = datetime.fromisoformat(text)
+            except ValueError:
                 return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
