@@ -22,6 +22,7 @@ from channels.models import (
 from channels.queries import SenderNotAllowed, sendable_sender
 from channels.uploads import DocumentRejected, check_document
 from console.lib.phone import check_e164, suggest_e164
+from console.lib.sms import LMS_MAX_BYTES, cp949_length, unencodable
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -35,7 +36,6 @@ DOCUMENT_FIELDS: dict[str, str] = {
     Kind.EMPLOYMENT_CERTIFICATE: "employment_certificate",
     Kind.POWER_OF_ATTORNEY: "power_of_attorney",
 }
-TEST_SMS_MAX_CHARS = 2000
 SANDBOX_GATEWAY_NAME = "Sandbox carrier"
 
 
@@ -437,12 +437,19 @@ def do_send_test_sms(
     body = (body or "").strip()
     if not body:
         _add(errors, "body", _("Write the message."))
-    elif len(body) > TEST_SMS_MAX_CHARS:
+    elif unencodable(body):
         _add(
             errors,
             "body",
-            _("The message is %(count)d characters; the limit is %(limit)d.")
-            % {"count": len(body), "limit": TEST_SMS_MAX_CHARS},
+            _("These characters cannot be sent by SMS (not in CP949): %(chars)s")
+            % {"chars": " ".join(unencodable(body))},
+        )
+    elif cp949_length(body) > LMS_MAX_BYTES:
+        _add(
+            errors,
+            "body",
+            _("The message is %(count)d bytes; the limit is %(limit)d bytes.")
+            % {"count": cp949_length(body), "limit": LMS_MAX_BYTES},
         )
     if errors:
         raise ValidationError(errors)

@@ -25,6 +25,7 @@ from django_q.tasks import async_task, schedule
 from channels.gateways import NoGatewayConfigured, default_gateway_for, get_backend
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.models import ChannelTestMessage
+from console.lib.sms import sms_kind
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 600.0
 # SMS up to 90 bytes in CP949; longer bodies go as LMS.
-SMS_MAX_BYTES = 90
 
 Status = ChannelTestMessage.Status
 
@@ -43,10 +43,6 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
     provider asked for."""
     delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
     return max(delay, retry_after or 0.0)
-
-
-def message_kind(body: str) -> str:
-    return "SMS" if len(body.encode("cp949", errors="replace")) <= SMS_MAX_BYTES else "LMS"
 
 
 def send_test_sms(message_id: str) -> str:
@@ -85,7 +81,7 @@ def send_test_sms(message_id: str) -> str:
         to=message.to,
         sender=sender.number,
         body=message.body,
-        kind=message_kind(message.body),
+        kind=sms_kind(message.body),
     )
     try:
         [result] = get_backend(message.gateway).send_batch([sms])
