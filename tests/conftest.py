@@ -1,4 +1,9 @@
-pytest_plugins = ["tests.support.world", "tests.support.browser", "tests.support.processes"]
+pytest_plugins = [
+    "tests.support.world",
+    "tests.support.browser",
+    "tests.support.processes",
+    "tests.support.receiver",
+]
 
 
 import pytest  # noqa: E402
