@@ -146,8 +146,9 @@ def _reason(exc: Exception) -> str:
 # --- claiming ------------------------------------------------------------------
 
 
-def due_events(now: datetime, project_id: object = None):
-    """Pending events that may be attempted now, oldest first."""
+def due_events(now: datetime, project_id: object = None, due_by: datetime | None = None):
+    """Pending events that may be attempted now, oldest first. `due_by` (a
+    run's start) keeps a run from retrying an event it has just failed."""
     earlier_pending = WebhookEvent.objects.filter(
         project_id=OuterRef("project_id"),
         ordering_key=OuterRef("ordering_key"),
@@ -157,7 +158,7 @@ def due_events(now: datetime, project_id: object = None):
     events = (
         WebhookEvent.objects.filter(status=Status.PENDING)
         .filter(Exists(WebhookEndpoint.objects.filter(project_id=OuterRef("project_id"))))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=due_by or now))
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_stale_after()))
         .filter(Q(ordering_key="") | ~Exists(earlier_pending))
     )
@@ -166,11 +167,13 @@ def due_events(now: datetime, project_id: object = None):
     return events.order_by("id")
 
 
-def claim_batch(project_id: object = None, limit: int = BATCH_SIZE) -> tuple[str, list]:
+def claim_batch(
+    project_id: object = None, limit: int = BATCH_SIZE, due_by: datetime | None = None
+) -> tuple[str, list]:
     """Claim up to `limit` due events for this run; returns (token, events)."""
     now = timezone.now()
     token = uuid.uuid4().hex
-    ids = list(due_events(now, project_id).values_list("id", flat=True)[:limit])
+    ids = list(due_events(now, project_id, due_by).values_list("id", flat=True)[:limit])
     if not ids:
         return token, []
     WebhookEvent.objects.filter(id__in=ids, status=Status.PENDING).filter(
@@ -187,9 +190,9 @@ def claim_batch(project_id: object = None, limit: int = BATCH_SIZE) -> tuple[str
 # --- one batch --------------------------------------------------------------------
 
 
-def deliver_batch(project_id: object = None) -> dict[str, int]:
+def deliver_batch(project_id: object = None, due_by: datetime | None = None) -> dict[str, int]:
     """Claim one batch, send it, record every outcome. Returns counts."""
-    token, events = claim_batch(project_id)
+    token, events = claim_batch(project_id, due_by=due_by)
     counts = {"claimed": len(events), "delivered": 0, "retry": 0, "failed": 0}
     if not events:
         return counts

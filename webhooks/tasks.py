@@ -39,10 +39,12 @@ def deliver_webhook_events(project_id: str | None = None) -> dict[str, int]:
     """Deliver due events (of one project, or all) batch after batch until
     none is due, then leave a trigger for the earliest retry."""
     started = time.monotonic()
+    # Events that fail in this run wait for their backoff, not for the loop.
+    due_by = timezone.now()
     budget = settings.Q_CLUSTER["timeout"] - settings.WEBHOOK_TIMEOUT_SECONDS - _MARGIN_SECONDS
     totals = {"claimed": 0, "delivered": 0, "retry": 0, "failed": 0}
     while True:
-        counts = delivery.deliver_batch(project_id)
+        counts = delivery.deliver_batch(project_id, due_by=due_by)
         for key, value in counts.items():
             totals[key] += value
         if not counts["claimed"]:

@@ -16,6 +16,13 @@ import pytest
 from tests.support.processes import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    # The default backlog of 5 drops connections when the sender's threads
+    # all connect at once, and the kernel's SYN retry then costs seconds.
+    request_queue_size = 128
+
+
 @dataclass
 class Received:
     headers: dict[str, str]
@@ -70,8 +77,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
