@@ -115,3 +115,33 @@ def test_a_receiver_that_is_down_then_failing_loses_no_event(receiver, settings,
         ]
         assert states == [False, True] * (CHANGES_PER_NUMBER // 2)
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.DELIVERED).count() == 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_qcluster_delivers_what_commits_trigger_in_order(qcluster, receiver, settings):
+    """The on-commit trigger through django-q2's ORM broker to a separate
+    worker process with two workers, racing for the same events."""
+    project = make_project("Acme")
+    endpoint = do_register_webhook(project, receiver.url, None)
+    numbers = NUMBERS[:5]
+    plan = [number for number in numbers for _ in range(6)]
+    random.Random(7).shuffle(plan)
+    published: dict[str, list[str]] = defaultdict(list)
+    subscribed = dict.fromkeys(numbers, True)
+    for number in plan:  # one transaction (and one trigger) per change
+        publish_changes(project, [number], published, subscribed)
+
+    wait_until(
+        lambda: pending() == 0,
+        timeout=60,
+        what=lambda: f"the cluster to deliver ({pending()} pending):\n{qcluster.process.output()}",
+    )
+    accepted = receiver.accepted()
+    for got in accepted:
+        assert verify(endpoint.secret, got.headers, got.body)
+    seen: dict[str, list[str]] = defaultdict(list)
+    for got in accepted:
+        ids = seen[got.payload["data"]["phoneNumber"]]
+        if got.payload["requestId"] not in ids:
+            ids.append(got.payload["requestId"])
+    assert seen == published

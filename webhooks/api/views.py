@@ -26,10 +26,8 @@ class SmsWebhookView(ProjectAPIView):
     @extend_schema(
         operation_id="getSmsWebhook",
         summary="The registered opt-out webhook URL (without the secret)",
-        responses={
-            200: WebhookUrlSerializer,
-            404: OpenApiResponse(description="webhook_not_registered"),
-        },
+        description="404 with code webhook_not_registered until a URL is registered.",
+        responses={200: WebhookUrlSerializer},
         tags=["opt-out list"],
     )
     def get(self, request: Request, project_id: str) -> Response:
