@@ -273,6 +273,14 @@ SANDBOX_CARRIER_URL = env_str("MUNJA_SANDBOX_URL", "http://127.0.0.1:8025").rstr
 # and 080 calls with it, the console's inbound endpoints verify them.
 SANDBOX_CARRIER_SECRET = env_str("MUNJA_SANDBOX_SECRET", "") or SECRET_KEY
 
+# --- Outgoing webhooks (webhooks app) ------------------------------------------------
+# A receiver slower than this is a failed attempt and is retried.
+WEBHOOK_TIMEOUT_SECONDS = env_float("MUNJA_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# First retry delay; each further retry doubles it (with jitter, capped at 6 h).
+WEBHOOK_BACKOFF_SECONDS = env_float("MUNJA_WEBHOOK_BACKOFF_SECONDS", 30.0)
+# How long an event is retried before it is marked failed.
+WEBHOOK_MAX_AGE_HOURS = env_float("MUNJA_WEBHOOK_MAX_AGE_HOURS", 72.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.processes",
     "tests.support.sender_numbers",
+    "tests.support.receiver",
 ]
 
 

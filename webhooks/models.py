@@ -4,6 +4,7 @@ same transaction as the change they report) and every delivery attempt."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -18,11 +19,24 @@ class WebhookEndpoint(models.Model):
     )
     url = models.URLField(_("URL"), max_length=2000)
     secret = models.CharField(max_length=100, default=new_secret)
+    # After a rotation the old secret still signs (as a second signature)
+    # until this moment, so receivers can switch over without losing events.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.url
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a delivery made at `now`: the current one and,
+        during the grace period after a rotation, the previous one."""
+        secrets = [self.secret]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            secrets.append(self.previous_secret)
+        return secrets
 
 
 class WebhookEvent(models.Model):
@@ -44,6 +58,8 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The run that claimed the event: only that run may record its outcome.
+    claimed_by = models.CharField(max_length=32, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     is_test = models.BooleanField(default=False)
@@ -51,10 +67,21 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["project", "ordering_key", "status", "created_at"])]
+        indexes = [
+            # "Is an earlier event of this key still pending?" (delivery order).
+            models.Index(
+                fields=["project", "ordering_key", "status", "id"], name="webhooks_ev_order_idx"
+            ),
+            # The scan for due events.
+            models.Index(fields=["status", "next_attempt_at"], name="webhooks_ev_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.request_id}"
+
+    def payload(self) -> dict:
+        """The JSON body POSTed to the endpoint (SPEC §7)."""
+        return {"requestId": str(self.request_id), "type": self.type, "data": self.data}
 
 
 class WebhookAttempt(models.Model):
