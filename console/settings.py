@@ -138,7 +138,7 @@ Q_CLUSTER = {
     "save_limit": -1,
     "ack_failures": True,
     "catch_up": False,
-    "poll": env_float("MUNJA_Q_POLL", 0.2),
+    "poll": env_float("MUNJA_Q_POLL", 0.2, minimum=0.01),
     "sync": env_bool("MUNJA_Q_SYNC", False),
     "label": "Task queue",
 }
@@ -275,11 +275,11 @@ SANDBOX_CARRIER_SECRET = env_str("MUNJA_SANDBOX_SECRET", "") or SECRET_KEY
 
 # --- Outgoing webhooks (webhooks app) ------------------------------------------------
 # A receiver slower than this is a failed attempt and is retried.
-WEBHOOK_TIMEOUT_SECONDS = env_float("MUNJA_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("MUNJA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 # First retry delay; each further retry doubles it (with jitter, capped at 6 h).
-WEBHOOK_BACKOFF_SECONDS = env_float("MUNJA_WEBHOOK_BACKOFF_SECONDS", 30.0)
+WEBHOOK_BACKOFF_SECONDS = env_float("MUNJA_WEBHOOK_BACKOFF_SECONDS", 30.0, minimum=0.0)
 # How long an event is retried before it is marked failed.
-WEBHOOK_MAX_AGE_HOURS = env_float("MUNJA_WEBHOOK_MAX_AGE_HOURS", 72.0)
+WEBHOOK_MAX_AGE_HOURS = env_float("MUNJA_WEBHOOK_MAX_AGE_HOURS", 72.0, minimum=0.0)
 
 LOGGING = {
     "version": 1,

@@ -44,6 +44,7 @@ KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
         "sms/unsubscribe",
         "sms/subscribe",
         "sms/unsubscribes",
+        "sms/webhook",
     ]
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}

@@ -23,6 +23,14 @@ def test_env_int_refuses_words_and_values_below_the_minimum(monkeypatch):
         env_int("MUNJA_N", 1, minimum=1)
 
 
+def test_env_float_refuses_values_below_the_minimum(monkeypatch):
+    from console.lib.env import env_float
+
+    monkeypatch.setenv("MUNJA_F", "-1")
+    with pytest.raises(EnvError, match="below the minimum"):
+        env_float("MUNJA_F", 1.0, minimum=0.0)
+
+
 def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
     from django.db import connection
 
