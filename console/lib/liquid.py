@@ -1,3 +1,4 @@
+# PROVISIONAL (dispatch branch): replaced by the text-helpers branch at merge
 """The one python-liquid 2 environment of the project, and what a message body uses.
 
 python-liquid, not liquidpy (SPEC §9): it renders attribute tricks such as
@@ -14,7 +15,30 @@ from liquid.exceptions import LiquidError
 
 ENVIRONMENT = Environment()
 
-__all__ = ["ENVIRONMENT", "LiquidError", "is_variable_name", "template_variables"]
+__all__ = [
+    "ENVIRONMENT",
+    "LiquidError",
+    "TemplateProblem",
+    "compile_template",
+    "is_variable_name",
+    "render",
+    "template_variables",
+]
+
+
+class TemplateProblem(ValueError):
+    """A body that is not valid Liquid; the message says where."""
+
+
+def compile_template(source: str):
+    try:
+        return ENVIRONMENT.from_string(source)
+    except LiquidError as exc:
+        raise TemplateProblem(str(exc)) from exc
+
+
+def render(template, context: dict) -> str:
+    return template.render(**context)
 
 
 def template_variables(body: str) -> list[str]:
