@@ -282,6 +282,9 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
     )
     queued_rows, skipped_rows = [], []
     counts: dict[str, int] = {}
+    project_id = Message._meta.get_field("project").get_db_prep_value(
+        campaign.project_id, connection
+    )
     for _key, customer_id, phone, tz, context in read:
         if not _is_e164(phone):
             status, reason, body, size_bytes, kind = (
@@ -298,7 +301,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
             body, error = "", body[:255]
         row = (
             campaign.pk,
-            campaign.project_id,
+            project_id,
             customer_id,
             phone,
             tz or "",
