@@ -57,9 +57,9 @@ logger = logging.getLogger(__name__)
 
 Status = Message.Status
 Reason = Message.SkipReason
-MAX_ATTEMPTS = 6
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 300.0
+MAX_ATTEMPTS = 10
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 120.0
 _E164_DIGITS = set("0123456789")
 
 
