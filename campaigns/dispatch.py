@@ -799,11 +799,19 @@ def take_slot(campaign_id: int, slot: int, owner: str, now: datetime) -> bool:
 
 def renew_slot(campaign_id: int, slot: int, owner: str) -> bool:
     now = timezone.now()
-    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=now)
     return bool(
         DispatchSlot.objects.filter(campaign_id=campaign_id, slot=slot, owner=owner).update(
             renewed_at=now
         )
+    )
+
+
+def live_senders(campaign_id: int, now: datetime) -> bool:
+    """Whether any send task of the campaign renewed its slot lately."""
+    return (
+        DispatchSlot.objects.filter(campaign_id=campaign_id, renewed_at__gte=now - claim_timeout())
+        .exclude(owner="")
+        .exists()
     )
 
 

@@ -70,8 +70,8 @@ class Campaign(models.Model):
     # rows it inserted: a crash repeats at most one uncommitted chunk.
     materialise_cursor = models.BigIntegerField(default=0)
     materialised_at = models.DateTimeField(null=True, blank=True)
-    # Last sign of life of a task working on this campaign; the reconciler
-    # re-enqueues a sending campaign whose heartbeat is old.
+    # Last sign of life of the materialiser (send tasks renew their
+    # DispatchSlot instead); the reconciler re-enqueues a silent one.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

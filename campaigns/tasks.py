@@ -142,11 +142,14 @@ def send_campaign(campaign_id: int, slot: int = 0) -> str:
 
 
 def _wake_at(campaign_id: int, slot: int, when: datetime) -> None:
+    name = f"campaign-send-{campaign_id}-{slot}-{int(when.timestamp())}"
+    if Schedule.objects.filter(name=name).exists():
+        return
     schedule(
         SEND,
         campaign_id,
         slot,
-        name=f"campaign-send-{campaign_id}-{slot}-{int(when.timestamp())}",
+        name=name,
         schedule_type=Schedule.ONCE,
         repeats=-1,
         next_run=when,
@@ -157,9 +160,10 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
     """Find campaign work no live task owns and enqueue it again.
 
     - scheduled campaigns whose time has come (a lost start task);
-    - sending campaigns with nothing alive on them (heartbeat older than the
-      claim timeout) — or every sending campaign when a worker has just
-      started (`restart`): its predecessor's tasks died with it;
+    - sending campaigns whose materialiser went silent, or with due work and
+      no send task that renewed its slot within the claim timeout — or every
+      sending campaign when a worker has just started (`restart`): its
+      predecessor's tasks died with it;
     - stale claims back to queued;
     - queued messages of a cancelled campaign (a retry that raced the cancel).
     """
@@ -176,8 +180,19 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
     silent_since = now - dispatch.claim_timeout()
     for campaign in Campaign.objects.filter(status=Campaign.Status.SENDING):
         counts["released"] += dispatch.release_stale_claims(campaign.pk, now)
-        if restart or campaign.heartbeat_at is None or campaign.heartbeat_at < silent_since:
+        if restart:
             enqueue_pipeline(campaign.pk)
+            counts["enqueued"] += 1
+            continue
+        if campaign.materialised_at is None and (
+            campaign.heartbeat_at is None or campaign.heartbeat_at < silent_since
+        ):
+            async_task(MATERIALISE, campaign.pk)
+            counts["enqueued"] += 1
+        work = dispatch.pending_work(campaign.pk)
+        if (work["due_now"] or work["sending"]) and not dispatch.live_senders(campaign.pk, now):
+            for slot in range(settings.DISPATCH_SENDERS):
+                async_task(SEND, campaign.pk, slot)
             counts["enqueued"] += 1
     for campaign_id in (
         Message.objects.filter(

@@ -434,6 +434,8 @@ def test_the_reconciler_returns_stale_and_dead_claims_and_starts_overdue_campaig
     assert old and live
     assert dispatch.release_stale_claims(campaign.pk) == 3
     assert Message.objects.filter(claim_token=live, status=S.SENDING).count() == 1
+    # That live batch finishes (here: its claim ages out) before the reconciler runs.
+    Message.objects.filter(claim_token=live).update(claimed_at=timezone.now() - timedelta(hours=1))
 
     due = segment_campaign(acme, name="overdue")
     Campaign.objects.filter(pk=due.pk).update(
@@ -496,3 +498,28 @@ def test_a_project_rate_limit_is_shared_per_minute(acme):
     assert (outcome.claimed, outcome.rate_limited) == (0, True)
     assert dispatch.send_batch(campaign.pk, now=at + timedelta(seconds=45)).claimed == 0
     assert dispatch.send_batch(campaign.pk, now=at + timedelta(minutes=1)).claimed == 4
+
+
+def test_the_reconciler_resumes_a_campaign_that_no_task_works_on(acme):
+    add_customers(acme, 9)
+    campaign = started(segment_campaign(acme))
+    dispatch.materialise_chunk(campaign.pk, size=4)
+    # Then its tasks were lost: silent for longer than the claim timeout.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    counts = tasks.reconcile_campaigns()  # tasks run inline in the test settings
+    assert counts["enqueued"] >= 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert statuses(campaign) == {S.DELIVERED: 9}
+    assert (stats(campaign).recipients, stats(campaign).sent) == (9, 9)
+
+
+def test_a_send_task_without_a_free_slot_does_nothing(acme):
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    assert dispatch.take_slot(campaign.pk, 0, dispatch.process_owner(), timezone.now())
+    assert tasks.send_campaign(campaign.pk, 0) == "slot taken"
+    assert console_backend.outbox == []
