@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from audiences.models import AudienceFile, Segment
 from campaigns import dispatch
 from campaigns.models import Campaign, CampaignStats, Message
-from channels.queries import sendable_sender
+from channels.queries import project_optout_number, sendable_sender
 from console.lib import liquid
 from projects.actions import record_audit
 from projects.models import Project
@@ -59,6 +59,11 @@ def do_create_campaign(
     body that is not valid Liquid (liquid.TemplateProblem)."""
     sender = sendable_sender(project, sender_number)
     liquid.compile_template(body)
+    if is_promotional and project_optout_number(project) is None:
+        # The free opt-out line must carry the project's own 080 number.
+        raise CampaignProblem(
+            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
+        )
     campaign = Campaign.objects.create(
         project=project,
         name=name,

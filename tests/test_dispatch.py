@@ -523,3 +523,12 @@ def test_a_send_task_without_a_free_slot_does_nothing(acme):
     assert dispatch.take_slot(campaign.pk, 0, dispatch.process_owner(), timezone.now())
     assert tasks.send_campaign(campaign.pk, 0) == "slot taken"
     assert console_backend.outbox == []
+
+
+def test_a_promotional_campaign_needs_the_projects_080_number(acme):
+    from campaigns.actions import CampaignProblem
+
+    acme.optout_number.delete()
+    with pytest.raises(CampaignProblem, match="080"):
+        segment_campaign(acme, is_promotional=True)
+    assert segment_campaign(acme, is_promotional=False).pk
