@@ -106,6 +106,15 @@ def owner_is_dead(owner: str) -> bool:
     pid = rest.partition(":")[0]
     if host != _HOST or not pid.isdigit():
         return False
+    if not os.path.isdir("/proc/self"):
+        # No procfs (macOS): only "no such process" is certain.
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             return stat.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
