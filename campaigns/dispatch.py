@@ -160,7 +160,7 @@ def _renderer(campaign: Campaign) -> _Renderer:
         campaign=campaign,
         template=liquid.compile_template(campaign.body),
         company_name=campaign.project.company_name,
-        optout_number=optout.display_number if optout else "",
+        optout_number=optout.number if optout else "",
         uses_tags="tags" in variables,
         columns=columns,
     )
