@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "audiences",
     "optout",
     "webhooks",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +149,15 @@ else:
     Q_CLUSTER["orm"] = "default"
     # django-q2 runs the ORM broker with its own poll of the database.
     Q_CLUSTER["bulk"] = 10
+
+# --- Campaign dispatch (campaigns/dispatch.py) --------------------------------------
+# Messages per gateway call, recipients rendered per materialisation chunk,
+# parallel send chains per campaign, and how long a claim may stay in flight
+# before it is presumed dead and sent again (same reference: no duplicate).
+DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1)
+DISPATCH_CHUNK_SIZE = env_int("MUNJA_DISPATCH_CHUNK_SIZE", 5000, minimum=1)
+DISPATCH_SENDERS = env_int("MUNJA_DISPATCH_SENDERS", Q_CLUSTER["workers"], minimum=1)
+DISPATCH_CLAIM_SECONDS = env_int("MUNJA_DISPATCH_CLAIM_SECONDS", 60, minimum=5)
 
 # --- Auth and security ---------------------------------------------------------
 LOGIN_URL = "login"

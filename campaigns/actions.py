@@ -1,0 +1,168 @@
+"""Every write to campaigns outside the dispatch pipeline: create, schedule,
+start, pause, resume, cancel. Status changes are conditional UPDATEs, so two
+clicks (or a click and a task) cannot both win; queue work is enqueued only
+after the transaction commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audiences.models import AudienceFile, Segment
+from campaigns import dispatch
+from campaigns.models import Campaign, CampaignStats, Message
+from channels.queries import project_optout_number, sendable_sender
+from console.lib import liquid
+from projects.actions import record_audit
+from projects.models import Project
+
+S = Campaign.Status
+
+
+class CampaignProblem(ValueError):
+    """A campaign that cannot be created or moved as asked; the message says why."""
+
+
+def _audience(project: Project, audience: Segment | AudienceFile) -> dict[str, Any]:
+    if isinstance(audience, Segment):
+        if audience.project_id != project.pk:
+            raise CampaignProblem(_("The segment belongs to another project."))
+        return {"segment": audience}
+    if audience.project_id != project.pk:
+        raise CampaignProblem(_("The audience file belongs to another project."))
+    if audience.status != AudienceFile.Status.VALID:
+        raise CampaignProblem(
+            _("The audience file %(name)s is %(status)s; only a valid file can be an audience.")
+            % {"name": audience.name, "status": audience.get_status_display()}
+        )
+    return {"audience_file": audience}
+
+
+@transaction.atomic
+def do_create_campaign(
+    project: Project,
+    *,
+    name: str,
+    audience: Segment | AudienceFile,
+    sender_number: object,
+    body: str,
+    title: str = "",
+    is_promotional: bool = False,
+    frequency_cap: int | None = None,
+    actor: object = None,
+) -> Campaign:
+    """A draft campaign. Refuses an unapproved sender (SenderNotAllowed) and a
+    body that is not valid Liquid (liquid.TemplateProblem)."""
+    sender = sendable_sender(project, sender_number)
+    liquid.compile_template(body)
+    if is_promotional and project_optout_number(project) is None:
+        # The free opt-out line must carry the project's own 080 number.
+        raise CampaignProblem(
+            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
+        )
+    campaign = Campaign.objects.create(
+        project=project,
+        name=name,
+        sender_number=sender,
+        body=body,
+        title=title,
+        is_promotional=is_promotional,
+        frequency_cap=frequency_cap,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **_audience(project, audience),
+    )
+    CampaignStats.objects.create(campaign=campaign)
+    record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
+    return campaign
+
+
+def do_start_campaign(
+    campaign: Campaign, actor: object = None, *, expected_at: datetime | None = None
+) -> bool:
+    """draft/scheduled → sending, then materialise and send. With
+    `expected_at`, only a campaign still scheduled for that moment starts."""
+    sendable_sender(campaign.project, campaign.sender_number_id)
+    with transaction.atomic():
+        rows = Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED])
+        if expected_at is not None:
+            rows = rows.filter(status=S.SCHEDULED, scheduled_at=expected_at)
+        now = timezone.now()
+        if not rows.update(status=S.SENDING, started_at=now, heartbeat_at=now):
+            return False
+        record_audit(campaign.project, actor, "campaign.start", campaign.name)
+        transaction.on_commit(lambda: _enqueue(campaign.pk))
+    return True
+
+
+def _enqueue(campaign_id: int) -> None:
+    from campaigns.tasks import enqueue_pipeline
+
+    enqueue_pipeline(campaign_id)
+
+
+def do_schedule_campaign(campaign: Campaign, at: datetime, actor: object = None) -> bool:
+    """draft/scheduled → scheduled at `at` (an edit re-schedules; the old
+    start task sees a different time and does nothing)."""
+    if at <= timezone.now():
+        raise CampaignProblem(_("The scheduled time must be in the future."))
+    sendable_sender(campaign.project, campaign.sender_number_id)
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED]).update(
+            status=S.SCHEDULED, scheduled_at=at
+        ):
+            return False
+        record_audit(campaign.project, actor, "campaign.schedule", campaign.name, at=at.isoformat())
+
+        def enqueue() -> None:
+            from campaigns.tasks import schedule_start
+
+            schedule_start(campaign.pk, at)
+
+        transaction.on_commit(enqueue)
+    return True
+
+
+def do_pause_campaign(campaign: Campaign, actor: object = None) -> bool:
+    """sending → paused: batches in flight finish, nothing new is claimed."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(status=S.PAUSED):
+            return False
+        record_audit(campaign.project, actor, "campaign.pause", campaign.name)
+    return True
+
+
+def do_resume_campaign(campaign: Campaign, actor: object = None) -> bool:
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status=S.PAUSED).update(
+            status=S.SENDING, status_reason="", heartbeat_at=timezone.now()
+        ):
+            return False
+        record_audit(campaign.project, actor, "campaign.resume", campaign.name)
+        transaction.on_commit(lambda: _enqueue(campaign.pk))
+    return True
+
+
+def do_cancel_campaign(campaign: Campaign, actor: object = None) -> bool:
+    """Any state before the end → cancelled; messages not yet claimed are
+    skipped (`cancelled`), a batch in flight finishes."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(
+            pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED]
+        ).update(status=S.CANCELLED, finished_at=timezone.now()):
+            return False
+        skipped = skip_cancelled_messages(campaign.pk)
+        record_audit(campaign.project, actor, "campaign.cancel", campaign.name, skipped=skipped)
+    return True
+
+
+def skip_cancelled_messages(campaign_id: int) -> int:
+    with transaction.atomic():
+        n = Message.objects.filter(campaign_id=campaign_id, status=Message.Status.QUEUED).update(
+            status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.CANCELLED
+        )
+        dispatch.bump(campaign_id, queued=-n, skipped_cancelled=n)
+    return n

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "campaigns"
+    verbose_name = "Campaigns"
+
+    def ready(self) -> None:
+        from campaigns import receivers  # noqa: F401 - connects the signal receivers

@@ -1,0 +1,63 @@
+"""Rows the campaign tests need: a project with an approved sender, its 080
+number, customers in a segment, and campaigns over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audiences.models import Customer, Segment
+from campaigns.actions import do_create_campaign
+from campaigns.models import Campaign
+from channels.models import Gateway, OptOutNumber, SenderNumber, SmsChannel
+from tests.support.processes import make_project
+
+EVERYONE: dict[str, Any] = {"match": "all", "conditions": []}
+
+
+def phone(i: int) -> str:
+    return f"+8210{10000000 + i:08d}"
+
+
+def sending_project(name: str = "Acme", *, gateway: Gateway | None = None, rate: int = 600000):
+    """A project with an approved sender, an 080 number and (optionally) a gateway."""
+    project = make_project(name)
+    project.send_rate_per_minute = rate
+    project.save(update_fields=["send_rate_per_minute"])
+    SenderNumber.objects.create(
+        project=project,
+        number="+8215881234",
+        owner_type=SenderNumber.OwnerType.COMPANY,
+        owner_name=project.company_name,
+        status=SenderNumber.Status.APPROVED,
+        is_default=True,
+    )
+    OptOutNumber.objects.create(number=f"+8280{abs(hash(name)) % 10**7:07d}", project=project)
+    if gateway is not None:
+        SmsChannel.objects.update_or_create(project=project, defaults={"gateway": gateway})
+    return project
+
+
+def add_customers(project, count: int, *, start: int = 0, **fields: Any) -> None:
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                project=project, user_id=f"u{i}", phone_number=phone(i), name=f"고객{i}", **fields
+            )
+            for i in range(start, start + count)
+        ],
+        batch_size=2000,
+    )
+
+
+def segment_campaign(project, *, body: str = "{{ name }}님 안녕하세요", **fields: Any) -> Campaign:
+    segment, _ = Segment.objects.get_or_create(
+        project=project, name="Everyone", defaults={"definition": EVERYONE}
+    )
+    return do_create_campaign(
+        project,
+        name=fields.pop("name", "Spring sale"),
+        audience=segment,
+        sender_number=fields.pop("sender_number", "+8215881234"),
+        body=body,
+        **fields,
+    )

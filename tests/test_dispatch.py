@@ -1,0 +1,537 @@
+"""Campaign dispatch, step by step and in-process: materialisation, claims,
+opt-outs, night-time hold, frequency cap, sender re-check, gateway errors,
+delivery reports, counters, pause/resume/cancel and the reconciler."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_q.models import Schedule
+
+from audiences.models import Customer
+from campaigns import dispatch, tasks
+from campaigns.actions import (
+    do_cancel_campaign,
+    do_pause_campaign,
+    do_resume_campaign,
+    do_schedule_campaign,
+    do_start_campaign,
+)
+from campaigns.models import Campaign, CampaignStats, Message, SendingPolicy, message_reference
+from campaigns.receivers import apply_delivery_report
+from channels import gateways
+from channels.gateways import console as console_backend
+from channels.gateways.base import DeliveryReport, GatewayBackend, GatewayError, SendResult
+from channels.models import Gateway, SenderNumber
+from channels.queries import SenderNotAllowed
+from optout.actions import do_opt_out
+from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+
+S = Message.Status
+# 12:00 and 22:00 in Seoul.
+NOON = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+NIGHT = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+SEOUL_8AM = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def console_gateway(db):
+    console_backend.outbox.clear()
+    yield Gateway.objects.create(name="Test console", backend="console")
+    console_backend.outbox.clear()
+
+
+@pytest.fixture
+def acme(console_gateway):
+    return sending_project("Acme", gateway=console_gateway)
+
+
+def started(campaign: Campaign) -> Campaign:
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def materialise(campaign: Campaign) -> None:
+    while dispatch.materialise_chunk(campaign.pk, size=7):
+        pass
+
+
+def stats(campaign: Campaign) -> CampaignStats:
+    return CampaignStats.objects.get(pk=campaign.pk)
+
+
+def statuses(campaign: Campaign) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for status in Message.objects.filter(campaign=campaign).values_list("status", flat=True):
+        out[status] = out.get(status, 0) + 1
+    return out
+
+
+def sent_references() -> list[str]:
+    return [sms.reference for sms in console_backend.outbox]
+
+
+def test_materialising_renders_each_recipient_once_and_resumes_from_its_cursor(acme):
+    add_customers(acme, 20)
+    campaign = started(segment_campaign(acme, body="{{ name }}님, {{ userId }} 쿠폰"))
+    assert dispatch.materialise_chunk(campaign.pk, size=7) == 7
+    campaign.refresh_from_db()
+    assert campaign.materialise_cursor > 0 and not campaign.is_materialised
+    materialise(campaign)
+    # Run again (a task delivered twice): nothing new.
+    assert dispatch.materialise_chunk(campaign.pk) == 0
+    assert Message.objects.filter(campaign=campaign).count() == 20
+    message = Message.objects.get(campaign=campaign, phone_number=phone(3))
+    assert message.body == "고객3님, u3 쿠폰"
+    assert (message.kind, message.bytes, message.status) == (
+        "SMS",
+        len("고객3님, u3 쿠폰".encode("cp949")),
+        S.QUEUED,
+    )
+    assert (stats(campaign).recipients, stats(campaign).queued) == (20, 20)
+
+
+def test_a_promotional_body_is_wrapped_by_the_system(acme):
+    add_customers(acme, 1)
+    campaign = started(segment_campaign(acme, body="봄 세일", is_promotional=True))
+    materialise(campaign)
+    body = Message.objects.get(campaign=campaign).body
+    assert body.startswith("(광고)Acme Ltd")
+    assert body.endswith("무료수신거부 " + acme.optout_number.display_number)
+    assert "봄 세일" in body
+
+
+def test_invalid_numbers_and_unrenderable_bodies_are_skipped_with_their_reason(acme):
+    add_customers(acme, 2)
+    Customer.objects.create(project=acme, user_id="bad", phone_number="010-1234")
+    campaign = started(segment_campaign(acme, body="가" * 1001))
+    materialise(campaign)
+    reasons = dict(
+        Message.objects.filter(campaign=campaign).values_list("phone_number", "skip_reason")
+    )
+    assert reasons == {
+        "010-1234": "invalid_number",
+        phone(0): "render_error",
+        phone(1): "render_error",
+    }
+    assert re.search(
+        r"2,?000", Message.objects.get(campaign=campaign, phone_number=phone(0)).error_message
+    )
+    s = stats(campaign)
+    assert (s.skipped_invalid_number, s.skipped_render_error, s.queued) == (1, 2, 0)
+
+
+def test_a_batch_goes_out_in_one_gateway_call_with_deterministic_references(acme):
+    add_customers(acme, 12)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    outcome = dispatch.send_batch(campaign.pk, now=NOON, limit=5)
+    assert (outcome.claimed, outcome.sent) == (5, 0) or outcome.claimed == 5
+    assert sent_references() == [message_reference(campaign.pk, phone(i), None) for i in range(5)]
+    # The console gateway reports delivery at once, overtaking the sent mark.
+    assert statuses(campaign) == {S.DELIVERED: 5, S.QUEUED: 7}
+    s = stats(campaign)
+    assert (s.sent, s.delivered, s.queued) == (5, 5, 7)
+
+
+def test_claims_never_overlap_when_two_tasks_claim_the_same_campaign(acme):
+    add_customers(acme, 30)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    first = dispatch.claim(campaign.pk, 20, "a", NOON)
+    second = dispatch.claim(campaign.pk, 20, "b", NOON)
+    third = dispatch.claim(campaign.pk, 20, "c", NOON)
+    assert third is None
+    a = set(Message.objects.filter(claim_token=first).values_list("id", flat=True))
+    b = set(Message.objects.filter(claim_token=second).values_list("id", flat=True))
+    assert (len(a), len(b), a & b) == (20, 10, set())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_send_tasks_send_every_message_exactly_once():
+    console_backend.outbox.clear()
+    gateway = Gateway.objects.create(name="Concurrent console", backend="console")
+    project = sending_project("Racy", gateway=gateway)
+    add_customers(project, 400)
+    campaign = started(segment_campaign(project))
+    materialise(campaign)
+    errors = []
+
+    def worker() -> None:
+        try:
+            while dispatch.send_batch(campaign.pk, limit=25).claimed:
+                pass
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    refs = sent_references()
+    assert len(refs) == len(set(refs)) == 400
+    assert statuses(campaign) == {S.DELIVERED: 400}
+    assert (stats(campaign).sent, stats(campaign).queued) == (400, 0)
+    console_backend.outbox.clear()
+
+
+def test_an_opt_out_mid_campaign_stops_the_messages_not_yet_sent(acme):
+    add_customers(acme, 10)
+    campaign = started(segment_campaign(acme, is_promotional=True))
+    materialise(campaign)
+    dispatch.send_batch(campaign.pk, now=NOON, limit=4)
+    do_opt_out(acme, [phone(2), phone(7)], "080")
+    while dispatch.send_batch(campaign.pk, now=NOON).claimed:
+        pass
+    assert phone(7) not in [sms.to for sms in console_backend.outbox]
+    assert Message.objects.get(campaign=campaign, phone_number=phone(7)).skip_reason == "opted_out"
+    # Already sent before the opt-out: stays sent.
+    assert Message.objects.get(campaign=campaign, phone_number=phone(2)).status == S.DELIVERED
+    assert stats(campaign).skipped_opted_out == 1
+    assert len(console_backend.outbox) == 9
+
+
+def test_promotional_messages_are_held_at_night_unless_the_user_consented(acme):
+    add_customers(acme, 3)
+    Customer.objects.filter(user_id="u1").update(night_consent=True)
+    campaign = started(segment_campaign(acme, is_promotional=True))
+    materialise(campaign)
+    outcome = dispatch.send_batch(campaign.pk, now=NIGHT)
+    assert (outcome.claimed, outcome.held) == (3, 2)
+    assert [sms.to for sms in console_backend.outbox] == [phone(1)]
+    held = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    assert (held.status, held.next_attempt_at, held.attempts) == (S.QUEUED, SEOUL_8AM, 0)
+    # Still night: nothing is due.
+    assert dispatch.send_batch(campaign.pk, now=NIGHT + timedelta(hours=9)).claimed == 0
+    dispatch.send_batch(campaign.pk, now=SEOUL_8AM)
+    assert sorted(sms.to for sms in console_backend.outbox) == [phone(0), phone(1), phone(2)]
+
+
+def test_the_recipients_zone_decides_what_night_is(acme):
+    add_customers(acme, 1, time_zone="America/New_York")
+    campaign = started(segment_campaign(acme, is_promotional=True))
+    materialise(campaign)
+    # 22:00 in Seoul is 08:00 in New York.
+    assert dispatch.send_batch(campaign.pk, now=NIGHT).held == 0
+    assert len(console_backend.outbox) == 1
+
+
+def test_informational_messages_are_not_held_at_night(acme):
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    assert dispatch.send_batch(campaign.pk, now=NIGHT).held == 0
+    assert len(console_backend.outbox) == 2
+
+
+def test_the_frequency_cap_skips_people_who_had_enough_and_a_campaign_may_override_it(acme):
+    add_customers(acme, 4)
+    SendingPolicy.objects.create(project=acme, frequency_cap=1, frequency_window_hours=24)
+    first = started(segment_campaign(acme, name="first"))
+    materialise(first)
+    dispatch.send_batch(first.pk, limit=2)  # u0, u1 got one today
+    second = started(segment_campaign(acme, name="second"))
+    materialise(second)
+    dispatch.send_batch(second.pk)
+    skipped = Message.objects.filter(campaign=second, skip_reason="frequency_cap")
+    assert sorted(skipped.values_list("phone_number", flat=True)) == [phone(0), phone(1)]
+    assert stats(second).skipped_frequency_cap == 2
+    uncapped = started(segment_campaign(acme, name="third", frequency_cap=0))
+    materialise(uncapped)
+    dispatch.send_batch(uncapped.pk)
+    assert statuses(uncapped) == {S.DELIVERED: 4}
+
+
+def test_an_unapproved_sender_is_refused_when_creating_a_campaign(acme):
+    SenderNumber.objects.create(
+        project=acme,
+        number="+8225550000",
+        owner_type="company",
+        owner_name="x",
+        status=SenderNumber.Status.PENDING,
+    )
+    with pytest.raises(SenderNotAllowed, match="waiting for review"):
+        segment_campaign(acme, sender_number="+8225550000")
+    assert not Campaign.objects.exists()
+
+
+def test_a_sender_suspended_mid_campaign_sends_nothing_more(acme):
+    add_customers(acme, 6)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    dispatch.send_batch(campaign.pk, limit=2)
+    SenderNumber.objects.filter(project=acme).update(
+        status=SenderNumber.Status.SUSPENDED, status_reason="spam complaints"
+    )
+    dispatch.send_batch(campaign.pk)
+    assert len(console_backend.outbox) == 2
+    assert statuses(campaign) == {S.DELIVERED: 2, S.SKIPPED: 4}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert "spam complaints" in campaign.status_reason
+    assert stats(campaign).skipped_unapproved_sender == 4
+
+
+def test_pause_stops_claims_resume_continues_and_cancel_skips_the_rest(
+    acme, django_capture_on_commit_callbacks
+):
+    add_customers(acme, 10)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    dispatch.send_batch(campaign.pk, limit=3)
+    assert do_pause_campaign(campaign)
+    assert not do_pause_campaign(campaign)  # a second click changes nothing
+    assert dispatch.send_batch(campaign.pk).claimed == 0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert do_resume_campaign(campaign)
+    assert callbacks  # the pipeline is enqueued after commit
+    dispatch.send_batch(campaign.pk, limit=3)
+    assert do_cancel_campaign(campaign)
+    assert dispatch.send_batch(campaign.pk).claimed == 0
+    assert statuses(campaign) == {S.DELIVERED: 6, S.SKIPPED: 4}
+    s = stats(campaign)
+    assert (s.sent, s.skipped_cancelled, s.queued) == (6, 4, 0)
+    assert not do_resume_campaign(campaign)
+
+
+def test_delivery_reports_move_messages_forward_only_and_count_once(acme):
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    Message.objects.filter(campaign=campaign).update(status=S.SENT)
+    CampaignStats.objects.filter(pk=campaign.pk).update(sent=2, queued=0)
+    ref0 = message_reference(campaign.pk, phone(0), None)
+    ref1 = message_reference(campaign.pk, phone(1), None)
+    failed = DeliveryReport("sandbox", "p-1", ref1, "failed", "undeliverable", "no handset")
+    assert apply_delivery_report(None, DeliveryReport("sandbox", "p-0", ref0, "delivered")) == 1
+    assert apply_delivery_report(None, DeliveryReport("sandbox", "p-0", ref0, "delivered")) == 0
+    assert apply_delivery_report(None, DeliveryReport("sandbox", "p-0", ref0, "failed")) == 0
+    assert apply_delivery_report(None, failed) == 1
+    assert (
+        apply_delivery_report(None, DeliveryReport("sandbox", "x", "c999-821000", "delivered")) == 0
+    )
+    m0 = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    m1 = Message.objects.get(campaign=campaign, phone_number=phone(1))
+    assert (m0.status, m0.provider_message_id) == (S.DELIVERED, "p-0")
+    assert (m1.status, m1.error_code, m1.error_message) == (S.FAILED, "undeliverable", "no handset")
+    s = stats(campaign)
+    assert (s.sent, s.delivered, s.failed) == (2, 1, 1)
+
+
+class FlakyBackend(GatewayBackend):
+    """The provider seam: answers as the test tells it."""
+
+    name = "flaky"
+    answers: list = []
+    calls: list = []
+
+    def send_batch(self, messages):
+        FlakyBackend.calls.append([m.to for m in messages])
+        answer = FlakyBackend.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return [answer(m) for m in messages]
+
+
+@pytest.fixture
+def flaky(db, monkeypatch):
+    monkeypatch.setitem(gateways.BACKENDS, "flaky", f"{__name__}.FlakyBackend")
+    FlakyBackend.answers, FlakyBackend.calls = [], []
+    gateway = Gateway.objects.create(name="Flaky", backend="flaky")
+    return sending_project("Flaky", gateway=gateway)
+
+
+def test_a_throttled_batch_waits_at_least_retry_after_and_then_goes(flaky):
+    add_customers(flaky, 3)
+    campaign = started(segment_campaign(flaky))
+    materialise(campaign)
+    FlakyBackend.answers = [
+        GatewayError("HTTP 429", retry_after=30),
+        lambda m: SendResult(m.reference, True, "id-" + m.to),
+    ]
+    before = timezone.now()
+    outcome = dispatch.send_batch(campaign.pk)
+    assert outcome.retrying == 3
+    message = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    assert message.status == S.QUEUED
+    assert message.next_attempt_at >= before + timedelta(seconds=30)
+    assert dispatch.send_batch(campaign.pk).claimed == 0  # not yet due
+    dispatch.send_batch(campaign.pk, now=message.next_attempt_at)
+    assert statuses(campaign) == {S.SENT: 3}
+    assert Message.objects.get(pk=message.pk).attempts == 2
+
+
+def test_permanent_rejections_fail_with_the_providers_reason_and_transient_ones_retry(flaky):
+    add_customers(flaky, 3)
+    campaign = started(segment_campaign(flaky))
+    materialise(campaign)
+
+    def mixed(m):
+        if m.to == phone(0):
+            return SendResult(
+                m.reference, False, "", "invalid_number", "No such number", permanent=True
+            )
+        if m.to == phone(1):
+            return SendResult(m.reference, False, "", "busy", "Try later")
+        return SendResult(m.reference, True, "ok")
+
+    FlakyBackend.answers = [mixed]
+    dispatch.send_batch(campaign.pk)
+    bad = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    assert (bad.status, bad.error_code, bad.error_message) == (
+        S.FAILED,
+        "invalid_number",
+        "No such number",
+    )
+    assert Message.objects.get(campaign=campaign, phone_number=phone(1)).status == S.QUEUED
+    s = stats(campaign)
+    assert (s.sent, s.failed, s.queued) == (1, 1, 1)
+
+
+def test_a_message_that_keeps_failing_transiently_gives_up(flaky):
+    add_customers(flaky, 1)
+    campaign = started(segment_campaign(flaky))
+    materialise(campaign)
+    FlakyBackend.answers = [GatewayError("HTTP 503")] * dispatch.MAX_ATTEMPTS
+    at = timezone.now()
+    for _ in range(dispatch.MAX_ATTEMPTS):
+        dispatch.send_batch(campaign.pk, now=at)
+        at += timedelta(hours=1)
+    message = Message.objects.get(campaign=campaign)
+    assert (message.status, message.error_code) == (S.FAILED, "gave_up")
+    assert len(FlakyBackend.calls) == dispatch.MAX_ATTEMPTS
+
+
+def test_a_permanent_batch_refusal_fails_the_batch(flaky):
+    add_customers(flaky, 2)
+    campaign = started(segment_campaign(flaky))
+    materialise(campaign)
+    FlakyBackend.answers = [GatewayError("HTTP 401: bad key", permanent=True)]
+    dispatch.send_batch(campaign.pk)
+    assert statuses(campaign) == {S.FAILED: 2}
+    assert stats(campaign).failed == 2
+
+
+def test_the_reconciler_returns_stale_and_dead_claims_and_starts_overdue_campaigns(acme):
+    add_customers(acme, 6)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    old = dispatch.claim(campaign.pk, 2, "x", timezone.now() - timedelta(hours=1))
+    # A claim by a process that no longer exists on this host.
+    dead = f"999999999:{dispatch._host_tag()}:deadbeef"
+    first_queued = Message.objects.filter(campaign=campaign, status=S.QUEUED).order_by("id").first()
+    Message.objects.filter(pk=first_queued.pk).update(
+        status=S.SENDING, claim_token=dead, claimed_at=timezone.now()
+    )
+    live = dispatch.claim(campaign.pk, 1, "y", timezone.now())
+    assert old and live
+    assert dispatch.release_stale_claims(campaign.pk) == 3
+    assert Message.objects.filter(claim_token=live, status=S.SENDING).count() == 1
+    # That live batch finishes (here: its claim ages out) before the reconciler runs.
+    Message.objects.filter(claim_token=live).update(claimed_at=timezone.now() - timedelta(hours=1))
+
+    due = segment_campaign(acme, name="overdue")
+    Campaign.objects.filter(pk=due.pk).update(
+        status=Campaign.Status.SCHEDULED, scheduled_at=timezone.now() - timedelta(minutes=2)
+    )
+    counts = tasks.reconcile_campaigns()
+    assert counts["started"] == 1
+    assert Campaign.objects.get(pk=due.pk).status in (
+        Campaign.Status.SENDING,
+        Campaign.Status.COMPLETED,
+    )
+
+
+def test_the_reconciler_skips_queued_messages_of_a_cancelled_campaign(acme):
+    add_customers(acme, 3)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
+    assert tasks.reconcile_campaigns()["cancelled"] == 3
+    assert statuses(campaign) == {S.SKIPPED: 3}
+
+
+def test_a_campaign_scheduled_later_gets_a_one_off_schedule_40_seconds_early(
+    acme, django_capture_on_commit_callbacks
+):
+    campaign = segment_campaign(acme)
+    at = timezone.now() + timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert do_schedule_campaign(campaign, at)
+    [entry] = Schedule.objects.filter(func=tasks.START)
+    assert entry.next_run == at - timedelta(seconds=40)
+    assert entry.schedule_type == Schedule.ONCE
+    # An edit re-schedules; the first start then does nothing.
+    later = at + timedelta(hours=1)
+    assert do_schedule_campaign(campaign, later)
+    assert tasks.start_scheduled_campaign(campaign.pk, at.isoformat()) == "rescheduled"
+
+
+def test_the_send_task_runs_a_campaign_to_completion(acme, django_capture_on_commit_callbacks):
+    add_customers(acme, 25)
+    campaign = segment_campaign(acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert do_start_campaign(campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert statuses(campaign) == {S.DELIVERED: 25}
+    s = stats(campaign)
+    assert (s.recipients, s.sent, s.delivered, s.queued) == (25, 25, 25, 0)
+
+
+def test_a_project_rate_limit_is_shared_per_minute(acme):
+    add_customers(acme, 10)
+    acme.send_rate_per_minute = 4
+    acme.save()
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    at = datetime(2026, 3, 2, 3, 0, 10, tzinfo=UTC)
+    assert dispatch.send_batch(campaign.pk, now=at).claimed == 4
+    outcome = dispatch.send_batch(campaign.pk, now=at + timedelta(seconds=20))
+    assert (outcome.claimed, outcome.rate_limited) == (0, True)
+    assert dispatch.send_batch(campaign.pk, now=at + timedelta(seconds=45)).claimed == 0
+    assert dispatch.send_batch(campaign.pk, now=at + timedelta(minutes=1)).claimed == 4
+
+
+def test_the_reconciler_resumes_a_campaign_that_no_task_works_on(acme):
+    add_customers(acme, 9)
+    campaign = started(segment_campaign(acme))
+    dispatch.materialise_chunk(campaign.pk, size=4)
+    # Then its tasks were lost: silent for longer than the claim timeout.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    counts = tasks.reconcile_campaigns()  # tasks run inline in the test settings
+    assert counts["enqueued"] >= 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert statuses(campaign) == {S.DELIVERED: 9}
+    assert (stats(campaign).recipients, stats(campaign).sent) == (9, 9)
+
+
+def test_a_send_task_without_a_free_slot_does_nothing(acme):
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    assert dispatch.take_slot(campaign.pk, 0, dispatch.process_owner(), timezone.now())
+    assert tasks.send_campaign(campaign.pk, 0) == "slot taken"
+    assert console_backend.outbox == []
+
+
+def test_a_promotional_campaign_needs_the_projects_080_number(acme):
+    from campaigns.actions import CampaignProblem
+
+    acme.optout_number.delete()
+    with pytest.raises(CampaignProblem, match="080"):
+        segment_campaign(acme, is_promotional=True)
+    assert segment_campaign(acme, is_promotional=False).pk

@@ -1,0 +1,112 @@
+"""Crash safety at scale (SPEC §5, §10): a 20,000-recipient campaign through a
+real qcluster to the real sandbox carrier, with the cluster SIGKILLed five
+times at random moments. At the end the carrier has accepted every recipient
+exactly once (a repeat it recognised by our reference is logged with
+`repeat: true` and never delivered twice) and every message is final."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+import pytest
+
+from campaigns.actions import do_start_campaign
+from campaigns.models import Campaign, CampaignStats, Message, message_reference
+from channels.models import Gateway
+from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+from tests.support.processes import wait_until
+
+RECIPIENTS = 20_000
+KILLS = 5
+FINAL = {Message.Status.DELIVERED, Message.Status.FAILED, Message.Status.SKIPPED}
+
+
+@pytest.fixture(autouse=True)
+def _dispatch_settings(monkeypatch):
+    # Read by the qcluster subprocess: a claim of a process that vanished on
+    # another host would wait this long; here dead pids are seen at once.
+    monkeypatch.setenv("MUNJA_DISPATCH_CLAIM_SECONDS", "10")
+    monkeypatch.setenv("MUNJA_DISPATCH_BATCH_SIZE", "500")
+    monkeypatch.setenv("MUNJA_Q_WORKERS", "2")
+
+
+def _campaign() -> Campaign:
+    gateway = Gateway.objects.create(
+        name="Fault carrier", backend="sandbox", config={}, messages_per_second=100_000
+    )
+    project = sending_project("Faulty", gateway=gateway, rate=10_000_000)
+    add_customers(project, RECIPIENTS)
+    return segment_campaign(project, body="{{ name }}님, 봄 세일 쿠폰 {{ userId }}")
+
+
+def _open_messages(campaign: Campaign) -> int:
+    return Message.objects.filter(campaign=campaign).exclude(status__in=FINAL).count()
+
+
+def _crash_repeatedly(qcluster, campaign: Campaign, rng: random.Random) -> list[int]:
+    """Kill and restart; returns how many messages were still open at each kill."""
+    open_at_kill = []
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(0.3, 2.0))
+        open_at_kill.append(_open_messages(campaign))
+        qcluster.restart(crash=True)
+    return open_at_kill
+
+
+def _check_exactly_once(sandbox_carrier, campaign: Campaign) -> None:
+    entries = sandbox_carrier.messages()
+    first_time = Counter(e["reference"] for e in entries if not e["repeat"])
+    expected = {message_reference(campaign.pk, phone(i), None) for i in range(RECIPIENTS)}
+    duplicated = {ref: n for ref, n in first_time.items() if n > 1}
+    assert duplicated == {}
+    assert set(first_time) == expected, (
+        f"missing {len(expected - set(first_time))}, unexpected {len(set(first_time) - expected)}"
+    )
+    # The carrier only logs a repeat for a reference it had accepted before.
+    assert all(e["reference"] in expected for e in entries)
+    stats = CampaignStats.objects.get(pk=campaign.pk)
+    assert (stats.recipients, stats.sent, stats.queued) == (RECIPIENTS, RECIPIENTS, 0)
+    assert stats.delivered + stats.failed == RECIPIENTS
+
+
+def _run(qcluster, sandbox_carrier, seed: int) -> None:
+    campaign = _campaign()
+    started = time.monotonic()
+    assert do_start_campaign(campaign)
+    open_at_kill = _crash_repeatedly(qcluster, campaign, random.Random(seed))
+    # The kills must land mid-campaign to prove anything.
+    assert sum(1 for n in open_at_kill if n > 0) >= 3, open_at_kill
+    wait_until(
+        lambda: _open_messages(campaign) == 0,
+        timeout=90,
+        interval=0.5,
+        what=lambda: (
+            f"every message final; {_open_messages(campaign)} open; "
+            f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
+        ),
+    )
+    wait_until(
+        lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.COMPLETED,
+        timeout=30,
+        what="the campaign to complete",
+    )
+    _check_exactly_once(sandbox_carrier, campaign)
+    print(
+        f"{RECIPIENTS} recipients, kills with {open_at_kill} open: "
+        f"{time.monotonic() - started:.1f} s"
+    )
+
+
+@pytest.mark.processes
+def test_a_campaign_survives_five_sigkills_without_losing_or_repeating_a_message(
+    qcluster, sandbox_carrier
+):
+    _run(qcluster, sandbox_carrier, seed=4)
+
+
+@pytest.mark.processes
+def test_a_campaign_survives_sigkills_5xx_bursts_and_throttling(qcluster, sandbox_carrier):
+    sandbox_carrier.configure(throttle_rate=0.1, retry_after=1, burst_every=10, burst_length=2)
+    _run(qcluster, sandbox_carrier, seed=5)
