@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 from django_q.signals import post_spawn
@@ -44,11 +43,19 @@ def apply_delivery_report(sender: object, report: DeliveryReport, **kwargs: obje
         )
         counter = "failed"
     with transaction.atomic():
-        if rows.filter(status=S.SENT).update(**fields):
+        # Lock the row first: on PostgreSQL two conditional UPDATEs would both
+        # miss a row whose "sent" mark commits between them, losing the report.
+        current = rows.select_for_update().values_list("pk", "status").first()
+        if current is None:
+            return 0
+        pk, status = current
+        if status == S.SENT:
+            Message.objects.filter(pk=pk).update(**fields)
             bump(campaign_id, **{counter: 1})
             return 1
-        # Overtaken: the sender has not marked it sent yet (or crashed first).
-        if rows.filter(Q(status=S.SENDING) | Q(status=S.QUEUED)).update(sent_at=when, **fields):
+        if status in (S.SENDING, S.QUEUED):
+            # Overtaken: the sender has not marked it sent yet (or crashed first).
+            Message.objects.filter(pk=pk).update(sent_at=when, **fields)
             bump(campaign_id, sent=1, queued=-1, **{counter: 1})
             return 1
     return 0

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 
 from campaigns.actions import do_start_campaign
+from campaigns.dispatch import BACKOFF_MAX_SECONDS
 from campaigns.models import Campaign, CampaignStats, Message, message_reference
 from channels.models import Gateway
 from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
@@ -43,6 +44,14 @@ def _campaign() -> Campaign:
 
 def _open_messages(campaign: Campaign) -> int:
     return Message.objects.filter(campaign=campaign).exclude(status__in=FINAL).count()
+
+
+def _open_details(campaign: Campaign) -> list[tuple]:
+    return list(
+        Message.objects.filter(campaign=campaign)
+        .exclude(status__in=FINAL)
+        .values_list("status", "attempts", "next_attempt_at", "claimed_at")[:5]
+    )
 
 
 def _crash_repeatedly(qcluster, campaign: Campaign, rng: random.Random) -> list[int]:
@@ -78,12 +87,15 @@ def _run(qcluster, sandbox_carrier, seed: int) -> None:
     open_at_kill = _crash_repeatedly(qcluster, campaign, random.Random(seed))
     # The kills must land mid-campaign to prove anything.
     assert sum(1 for n in open_at_kill if n > 0) >= 3, open_at_kill
+    # A message that met several 429s, 5xx bursts and kills may be waiting out
+    # its backoff (up to BACKOFF_MAX_SECONDS) plus a reconciler cycle.
     wait_until(
         lambda: _open_messages(campaign) == 0,
-        timeout=90,
+        timeout=BACKOFF_MAX_SECONDS + 120,
         interval=0.5,
         what=lambda: (
-            f"every message final; {_open_messages(campaign)} open; "
+            f"every message final; {_open_messages(campaign)} open: "
+            f"{_open_details(campaign)}; "
             f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
         ),
     )

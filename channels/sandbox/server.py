@@ -34,8 +34,11 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BATCH = 1000
 # Delays before each further attempt to post delivery reports to a console
 # that is down; after the last one the reports are dropped (and logged).
-REPORT_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-CALLBACK_TIMEOUT = (3.05, 10.0)
+REPORT_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+CALLBACK_TIMEOUT = (3.05, 30.0)
+# Reports are posted in batches of at most this many, as providers do; one
+# huge batch makes the console's answer slow enough to time out.
+REPORT_BATCH_MAX = 100
 
 
 @dataclass
@@ -122,7 +125,8 @@ class ReportDispatcher:
             for _, _, url, report, attempt in due:
                 batches.setdefault((url, attempt), []).append(report)
             for (url, attempt), reports in batches.items():
-                self._post(url, reports, attempt)
+                for start in range(0, len(reports), REPORT_BATCH_MAX):
+                    self._post(url, reports[start : start + REPORT_BATCH_MAX], attempt)
 
     def _post(self, url: str, reports: list[dict], attempt: int) -> None:
         for report in reports:
