@@ -83,7 +83,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_world(recipients: int, carrier_url: str):
+def build_world(recipients: int, carrier_url: str, optout_list: int | None = None):
     from django.db import connection
 
     from audiences.models import AudienceFile, AudienceFileRow
@@ -143,11 +143,20 @@ def build_world(recipients: int, carrier_url: str):
                 "VALUES (%s, %s, %s, %s)",
                 rows,
             )
-        cursor.executemany(
+        # Default: 1% of the recipients are on the list. With --optout-list N
+        # the list holds N numbers (those 1% plus numbers that are not
+        # recipients); N = 0 is an empty list.
+        opted = [] if optout_list == 0 else [f"+8210{i:08d}" for i in range(37, recipients, 100)]
+        if optout_list:
+            opted += [f"+8219{i:08d}" for i in range(max(optout_list - len(opted), 0))]
+        sql = (
             f"INSERT INTO {OptOut._meta.db_table} (project_id, phone_number, source, created_at) "
-            "VALUES (%s, %s, '080', %s)",
-            [(project_id, f"+8210{i:08d}", now_text) for i in range(37, recipients, 100)],
+            "VALUES (%s, %s, '080', %s)"
         )
+        for start in range(0, len(opted), 50_000):
+            cursor.executemany(
+                sql, [(project_id, n, now_text) for n in opted[start : start + 50_000]]
+            )
     campaign = do_create_campaign(
         project,
         name="Bench",
@@ -234,6 +243,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--optout-list",
+        type=int,
+        default=None,
+        help="numbers on the opt-out list (default: 1%% of the recipients; 0: empty list)",
+    )
     args = parser.parse_args()
     env = setup_django(args.postgres)
 
@@ -253,9 +268,10 @@ def main() -> int:
         start_new_session=True,
     )
     t = time.perf_counter()
-    _project, campaign, zone = build_world(args.recipients, carrier_url)
+    _project, campaign, zone = build_world(args.recipients, carrier_url, args.optout_list)
+    listed = "1% of recipients" if args.optout_list is None else f"{args.optout_list:,} numbers"
     print(
-        f"setup: {args.recipients:,} file rows, 1% opted out, zone {zone}: "
+        f"setup: {args.recipients:,} file rows, opt-out list {listed}, zone {zone}: "
         f"{time.perf_counter() - t:.1f} s"
     )
     env["MUNJA_SANDBOX_URL"] = carrier_url
