@@ -80,11 +80,34 @@ def do_create_campaign(
     return campaign
 
 
+def missing_parts(campaign: Campaign) -> list[str]:
+    """What a campaign still lacks before it can be scheduled or started."""
+    missing = []
+    if campaign.source == Campaign.Source.CONSOLE and not (
+        campaign.segment_id or campaign.audience_file_id
+    ):
+        missing.append(_("an audience"))
+    if not campaign.sender_number_id:
+        missing.append(_("a sender number"))
+    if not campaign.body.strip():
+        missing.append(_("a message body"))
+    return missing
+
+
+def _check_complete(campaign: Campaign) -> None:
+    missing = missing_parts(campaign)
+    if missing:
+        raise CampaignProblem(
+            _("The campaign cannot go yet: it needs %(parts)s.") % {"parts": ", ".join(missing)}
+        )
+
+
 def do_start_campaign(
     campaign: Campaign, actor: object = None, *, expected_at: datetime | None = None
 ) -> bool:
     """draft/scheduled → sending, then materialise and send. With
     `expected_at`, only a campaign still scheduled for that moment starts."""
+    _check_complete(campaign)
     sendable_sender(campaign.project, campaign.sender_number_id)
     with transaction.atomic():
         rows = Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED])
@@ -109,6 +132,7 @@ def do_schedule_campaign(campaign: Campaign, at: datetime, actor: object = None)
     start task sees a different time and does nothing)."""
     if at <= timezone.now():
         raise CampaignProblem(_("The scheduled time must be in the future."))
+    _check_complete(campaign)
     sendable_sender(campaign.project, campaign.sender_number_id)
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED]).update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from campaigns.models import Campaign, CampaignStats, Message, SendingPolicy
+from campaigns.models import Campaign, CampaignStats, Message, Price, SendingPolicy
 
 
 class StatsInline(admin.StackedInline):
@@ -38,3 +38,8 @@ class MessageAdmin(admin.ModelAdmin):
 @admin.register(SendingPolicy)
 class SendingPolicyAdmin(admin.ModelAdmin):
     list_display = ["project", "frequency_cap", "frequency_window_hours"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["kind", "amount", "currency"]

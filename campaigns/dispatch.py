@@ -649,26 +649,32 @@ def _hold_night_time(campaign: Campaign, token: str, rows: list[tuple], now: dat
 def _record_results(campaign, token, rows, results, outcome: BatchOutcome) -> None:
     now = timezone.now()
     accepted, permanent, transient = [], [], []
+    accepted_lms = []
     for row, result in zip(rows, results, strict=True):
         if result.accepted:
-            accepted.append((result.provider_message_id, now, row[0], token))
+            entry = (result.provider_message_id, now, row[0], token)
+            (accepted_lms if row[4] == "LMS" else accepted).append(entry)
         elif result.permanent:
             permanent.append((row[0], result))
         else:
             transient.append((row[0], result.error_message or result.error_code))
-    if accepted:
+    if accepted or accepted_lms:
         table = Message._meta.db_table
+        sql = (
+            f"UPDATE {table} SET status = 'sent', provider_message_id = %s, sent_at = %s, "
+            "claim_token = '', claimed_at = NULL, error_code = '', error_message = '' "
+            "WHERE id = %s AND claim_token = %s AND status = 'sending'"
+        )
         with transaction.atomic():
+            marked = {}
             with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET status = 'sent', provider_message_id = %s, sent_at = %s, "
-                    "claim_token = '', claimed_at = NULL, error_code = '', error_message = '' "
-                    "WHERE id = %s AND claim_token = %s AND status = 'sending'",
-                    accepted,
-                )
-                marked = max(cursor.rowcount, 0)
-            bump(campaign.pk, sent=marked, queued=-marked)
-        outcome.sent += marked
+                for kind, entries in (("SMS", accepted), ("LMS", accepted_lms)):
+                    if entries:
+                        cursor.executemany(sql, entries)
+                        marked[kind] = max(cursor.rowcount, 0)
+            total = sum(marked.values())
+            bump(campaign.pk, sent=total, sent_lms=marked.get("LMS", 0), queued=-total)
+        outcome.sent += total
     for message_id, result in permanent:
         outcome.failed += _fail(
             campaign.pk,

@@ -31,6 +31,15 @@ class SendingPolicy(models.Model):
 
 
 class Campaign(models.Model):
+    """A send to an audience. Console campaigns are composed as drafts (audience,
+    sender and body may still be missing) and need all three to start; API
+    campaigns (`source=api`, from the Send API) have no audience: their
+    messages are written when the request is accepted."""
+
+    class Source(models.TextChoices):
+        CONSOLE = "console", _("Console")
+        API = "api", _("API")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         SCHEDULED = "scheduled", _("Scheduled")
@@ -44,18 +53,32 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
-    # Exactly one audience: a segment or a valid audience file.
+    source = models.CharField(
+        _("source"), max_length=8, choices=Source.choices, default=Source.CONSOLE
+    )
+    # At most one audience: a segment or a valid audience file (none yet in a
+    # draft; none at all for an API campaign).
     segment = models.ForeignKey(
         Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     audience_file = models.ForeignKey(
         AudienceFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    sender_number = models.ForeignKey(SenderNumber, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField(_("body"))
+    sender_number = models.ForeignKey(
+        SenderNumber, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    body = models.TextField(_("body"), blank=True, default="")
     title = models.CharField(_("title"), max_length=100, blank=True)
     is_promotional = models.BooleanField(_("promotional"), default=False)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    # The zone the marketer chose the time in (shown back when editing).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    # For a promotional campaign to a file audience: the marketer confirmed
+    # every number in the file consented to promotional messages (segment
+    # audiences use each user's own consent).
+    file_consent_confirmed = models.BooleanField(default=False)
+    # Extra Liquid variables for every recipient (the Send API's `data`).
+    data = models.JSONField(default=dict, blank=True)
     # None: the project's sending policy; 0: no cap for this campaign.
     frequency_cap = models.PositiveIntegerField(_("frequency cap"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -80,9 +103,8 @@ class Campaign(models.Model):
         verbose_name_plural = _("campaigns")
         constraints = [
             models.CheckConstraint(
-                condition=Q(segment__isnull=True, audience_file__isnull=False)
-                | Q(segment__isnull=False, audience_file__isnull=True),
-                name="campaign_has_one_audience",
+                condition=Q(segment__isnull=True) | Q(audience_file__isnull=True),
+                name="campaign_at_most_one_audience",
             )
         ]
         indexes = [models.Index(fields=["status", "scheduled_at"])]
@@ -118,6 +140,14 @@ class CampaignStats(models.Model):
     skipped_unapproved_sender = models.PositiveIntegerField(default=0)
     skipped_cancelled = models.PositiveIntegerField(default=0)
     skipped_render_error = models.PositiveIntegerField(default=0)
+    skipped_no_consent = models.PositiveIntegerField(default=0)
+    # Of `sent`, how many went as LMS (the rest as SMS), for the cost.
+    sent_lms = models.PositiveIntegerField(default=0)
+    # Clicks on tracked links: every click, and recipients who clicked.
+    clicks = models.PositiveIntegerField(default=0)
+    clicked_recipients = models.PositiveIntegerField(default=0)
+    # Recipients who opted out within 7 days after their message was sent.
+    optouts_after_send = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"stats of {self.campaign_id}"
@@ -152,6 +182,7 @@ class Message(models.Model):
         UNAPPROVED_SENDER = "unapproved_sender", _("Unapproved sender")
         CANCELLED = "cancelled", _("Cancelled")
         RENDER_ERROR = "render_error", _("Message could not be rendered")
+        NO_CONSENT = "no_consent", _("No promotional consent")
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
@@ -245,6 +276,27 @@ class DispatchSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.slot}: {self.owner or '-'}"
+
+
+class Price(models.Model):
+    """What one message costs, per kind, set by platform staff in the admin;
+    used for the compose screen's estimate and the campaign's cost."""
+
+    class Kind(models.TextChoices):
+        SMS = "SMS", _("SMS (up to 90 bytes)")
+        LMS = "LMS", _("LMS (up to 2,000 bytes)")
+        INTERNATIONAL = "INTL", _("International, per segment")
+
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices, unique=True)
+    amount = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="KRW")
+
+    class Meta:
+        verbose_name = _("message price")
+        verbose_name_plural = _("message prices")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.amount} {self.currency}"
 
 
 class RateWindow(models.Model):

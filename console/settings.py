@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "optout",
     "webhooks",
     "campaigns",
+    "conversions",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Conversion goals of campaigns, attributed as events arrive (SPEC §8)."""

@@ -1,0 +1,99 @@
+"""Conversion goals, the conversions attributed to them, and their counters.
+
+A goal names an event; a user who was sent the campaign's message and then
+performs that event within the goal's window converts, at most once per goal
+and basis. `send` basis counts from the moment the message was sent
+(FlareLane's); `click` basis from the user's first click on a tracked link of
+the message. Counters on the goal and the hourly buckets are bumped in the
+same transaction as the conversion row, so statistics never scan conversions.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+
+MAX_GOALS_PER_CAMPAIGN = 5
+MIN_WINDOW_SECONDS = 3600
+MAX_WINDOW_SECONDS = 30 * 86400
+
+
+class Basis(models.TextChoices):
+    SEND = "send", _("Send-based")
+    CLICK = "click", _("Click-based")
+
+
+class ConversionGoal(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="goals")
+    position = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_GOALS_PER_CAMPAIGN)]
+    )
+    event_name = models.CharField(_("event name"), max_length=100)
+    window_seconds = models.PositiveIntegerField(
+        _("attribution window (seconds)"),
+        validators=[MinValueValidator(MIN_WINDOW_SECONDS), MaxValueValidator(MAX_WINDOW_SECONDS)],
+    )
+    # Revenue: the event's data[revenue_field], times data[quantity_field] if set.
+    revenue_field = models.CharField(_("amount field"), max_length=100, blank=True)
+    quantity_field = models.CharField(_("quantity field"), max_length=100, blank=True)
+    # Counters, per basis.
+    conversions = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    click_conversions = models.PositiveIntegerField(default=0)
+    click_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "position"], name="one_goal_per_position"),
+            models.UniqueConstraint(fields=["campaign", "event_name"], name="one_goal_per_event"),
+        ]
+        indexes = [models.Index(fields=["event_name"], name="goal_event_name")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}#{self.position}: {self.event_name}"
+
+
+class Conversion(models.Model):
+    goal = models.ForeignKey(ConversionGoal, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    basis = models.CharField(max_length=5, choices=Basis.choices, default=Basis.SEND)
+    customer_id = models.BigIntegerField()
+    message_id = models.BigIntegerField(null=True, blank=True)
+    event_id = models.BigIntegerField(null=True, blank=True)
+    converted_at = models.DateTimeField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["goal", "basis", "customer_id"], name="one_conversion_per_user_goal_basis"
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "converted_at"], name="conversion_time")]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id}/{self.basis}: {self.customer_id}"
+
+
+class ConversionBucket(models.Model):
+    """Conversions and revenue of one goal and basis in one hour (UTC)."""
+
+    goal = models.ForeignKey(ConversionGoal, on_delete=models.CASCADE, related_name="+")
+    basis = models.CharField(max_length=5, choices=Basis.choices, default=Basis.SEND)
+    hour = models.DateTimeField()
+    conversions = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["goal", "basis", "hour"], name="one_bucket_per_goal_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.goal_id}/{self.basis} {self.hour:%Y-%m-%d %H}: {self.conversions}"
