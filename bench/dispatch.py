@@ -174,6 +174,7 @@ def bare_loop(campaign) -> float:
 
     from campaigns import dispatch
     from campaigns.models import Campaign, CampaignStats
+    from campaigns.rendering import Renderer
 
     shadow = Campaign.objects.get(pk=campaign.pk)
     shadow.pk = None
@@ -183,7 +184,7 @@ def bare_loop(campaign) -> float:
     CampaignStats.objects.create(campaign=shadow)
     shadow = Campaign.objects.select_related("project", "audience_file").get(pk=shadow.pk)
     started = time.perf_counter()
-    renderer = dispatch._renderer(shadow)
+    renderer = Renderer.for_campaign(shadow)
     after = 0
     while True:
         rows = dispatch._file_chunk(shadow, renderer, after, 10_000)
@@ -191,7 +192,8 @@ def bare_loop(campaign) -> float:
             break
         values = []
         for _key, customer_id, phone, tz, context in rows:
-            _status, _reason, body, size, kind = renderer.message(context)
+            r = renderer.render(context)
+            body, size, kind = r.body, r.bytes, r.kind
             values.append(
                 (
                     shadow.pk,

@@ -18,12 +18,11 @@ or concurrently.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +32,7 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from audiences.models import AudienceFileRow, Customer, CustomerTag
+from audiences.models import AudienceFileRow, Customer
 from audiences.segments import segment_queryset
 from campaigns.models import (
     Campaign,
@@ -44,12 +43,18 @@ from campaigns.models import (
     SendingPolicy,
     message_reference,
 )
+from campaigns.rendering import (
+    CUSTOMER_FIELDS,
+    Renderer,
+    customer_context,
+    customer_tags,
+    file_row_context,
+)
 from channels.gateways import NoGatewayConfigured, default_gateway_for, get_backend
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.models import Gateway
-from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
-from console.lib import compliance, liquid
-from console.lib.sms import MessageTooLong, cp949_length, sms_kind
+from channels.queries import SenderNotAllowed, sendable_sender
+from console.lib import compliance
 from optout.queries import applies_to, opted_out_numbers
 from projects.models import Project
 
@@ -127,45 +132,6 @@ def owner_is_dead(owner: str) -> bool:
 # --- materialisation -------------------------------------------------------------
 
 
-@dataclass
-class _Renderer:
-    campaign: Campaign
-    template: Any
-    company_name: str
-    optout_number: str
-    uses_tags: bool
-    columns: list[str] = field(default_factory=list)
-
-    def message(self, context: dict[str, Any]) -> tuple[str, str, str, int, str]:
-        """(status, skip_reason, body, bytes, kind) for one recipient."""
-        try:
-            body = liquid.render(self.template, context)
-            if self.campaign.is_promotional:
-                body = compliance.promotional_body(
-                    body, company_name=self.company_name, optout_number=self.optout_number
-                )
-            kind = sms_kind(body)
-        except MessageTooLong as exc:
-            return Status.SKIPPED, Reason.RENDER_ERROR, str(exc), 0, "LMS"
-        except Exception as exc:  # a template error must not stop the campaign
-            return Status.SKIPPED, Reason.RENDER_ERROR, f"{type(exc).__name__}: {exc}", 0, "SMS"
-        return Status.QUEUED, "", body, cp949_length(body), kind
-
-
-def _renderer(campaign: Campaign) -> _Renderer:
-    optout = project_optout_number(campaign.project)
-    columns = campaign.audience_file.columns[1:] if campaign.audience_file_id else []
-    variables = set(liquid.template_variables(campaign.body))
-    return _Renderer(
-        campaign=campaign,
-        template=liquid.compile_template(campaign.body),
-        company_name=campaign.project.company_name,
-        optout_number=optout.number if optout else "",
-        uses_tags="tags" in variables,
-        columns=columns,
-    )
-
-
 def _is_e164(number: str) -> bool:
     return (
         len(number) >= 8
@@ -176,48 +142,19 @@ def _is_e164(number: str) -> bool:
     )
 
 
-def _segment_chunk(campaign: Campaign, renderer: _Renderer, after: int, size: int):
+def _segment_chunk(campaign: Campaign, renderer: Renderer, after: int, size: int):
     customers = list(
         segment_queryset(campaign.project, campaign.segment.definition)
         .filter(id__gt=after)
         .exclude(phone_number="")
         .order_by("id")
-        .values_list(
-            "id",
-            "user_id",
-            "phone_number",
-            "name",
-            "email",
-            "dob",
-            "time_zone",
-            "country",
-            "language",
-        )[:size]
+        .values_list(*CUSTOMER_FIELDS)[:size]
     )
-    tags: dict[int, dict[str, str]] = {}
-    if renderer.uses_tags and customers:
-        for customer_id, key, value in CustomerTag.objects.filter(
-            customer_id__in=[c[0] for c in customers]
-        ).values_list("customer_id", "key", "value"):
-            tags.setdefault(customer_id, {})[key] = value
-    rows = []
-    for cid, user_id, phone, name, email, dob, tz, country, language in customers:
-        context = {
-            "userId": user_id,
-            "phoneNumber": phone,
-            "name": name,
-            "email": email,
-            "dob": dob,
-            "timeZone": tz,
-            "country": country,
-            "language": language,
-            "tags": tags.get(cid, {}),
-        }
-        rows.append((cid, cid, phone, tz, context))
-    return rows
+    tags = customer_tags(c[0] for c in customers) if renderer.uses_tags else {}
+    return [(c[0], c[0], c[2], c[6], customer_context(c, tags.get(c[0]))) for c in customers]
 
 
-def _file_chunk(campaign: Campaign, renderer: _Renderer, after: int, size: int):
+def _file_chunk(campaign: Campaign, renderer: Renderer, after: int, size: int):
     records = list(
         AudienceFileRow.objects.filter(file_id=campaign.audience_file_id, id__gt=after)
         .order_by("id")
@@ -228,12 +165,16 @@ def _file_chunk(campaign: Campaign, renderer: _Renderer, after: int, size: int):
         dict(Customer.objects.filter(id__in=known).values_list("id", "time_zone")) if known else {}
     )
     columns = renderer.columns
-    rows = []
-    for row_id, phone, values, customer_id in records:
-        context = dict(zip(columns, json.loads(values), strict=False))
-        context["phoneNumber"] = phone
-        rows.append((row_id, customer_id, phone, zones.get(customer_id, ""), context))
-    return rows
+    return [
+        (
+            row_id,
+            customer_id,
+            phone,
+            zones.get(customer_id, ""),
+            file_row_context(columns, values, phone),
+        )
+        for row_id, phone, values, customer_id in records
+    ]
 
 
 _INSERT_COLUMNS = (
@@ -284,7 +225,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
         return None
     if campaign.is_materialised:
         return 0
-    renderer = _renderer(campaign)
+    renderer = Renderer.for_campaign(campaign)
     after = campaign.materialise_cursor
     read = (_file_chunk if campaign.audience_file_id else _segment_chunk)(
         campaign, renderer, after, size
@@ -304,10 +245,15 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
                 "SMS",
             )
         else:
-            status, reason, body, size_bytes, kind = renderer.message(context)
-        error = ""
-        if reason == Reason.RENDER_ERROR:
-            body, error = "", body[:255]
+            r = renderer.render(context)
+            status, reason, body, size_bytes, kind = (
+                r.status,
+                r.skip_reason,
+                r.body,
+                r.bytes,
+                r.kind,
+            )
+        error = r.error[:255] if reason == Reason.RENDER_ERROR else ""
         row = (
             campaign.pk,
             project_id,
