@@ -164,6 +164,7 @@ def build_world(recipients: int, carrier_url: str, optout_list: int | None = Non
         sender_number="+8215881234",
         body=BODY,
         is_promotional=True,
+        file_consent_confirmed=True,
     )
     return project, campaign, zone
 

@@ -53,6 +53,7 @@ def do_create_campaign(
     title: str = "",
     is_promotional: bool = False,
     frequency_cap: int | None = None,
+    file_consent_confirmed: bool = False,
     actor: object = None,
 ) -> Campaign:
     """A draft campaign. Refuses an unapproved sender (SenderNotAllowed) and a
@@ -72,6 +73,7 @@ def do_create_campaign(
         title=title,
         is_promotional=is_promotional,
         frequency_cap=frequency_cap,
+        file_consent_confirmed=file_consent_confirmed,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **_audience(project, audience),
     )
@@ -91,6 +93,12 @@ def missing_parts(campaign: Campaign) -> list[str]:
         missing.append(_("a sender number"))
     if not campaign.body.strip():
         missing.append(_("a message body"))
+    if (
+        campaign.is_promotional
+        and campaign.audience_file_id
+        and not campaign.file_consent_confirmed
+    ):
+        missing.append(_("confirmation that every number in the file consented to promotions"))
     return missing
 
 

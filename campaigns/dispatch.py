@@ -148,10 +148,12 @@ def _segment_chunk(campaign: Campaign, renderer: Renderer, after: int, size: int
         .filter(id__gt=after)
         .exclude(phone_number="")
         .order_by("id")
-        .values_list(*CUSTOMER_FIELDS)[:size]
+        .values_list(*CUSTOMER_FIELDS, "promotional_consent")[:size]
     )
     tags = customer_tags(c[0] for c in customers) if renderer.uses_tags else {}
-    return [(c[0], c[0], c[2], c[6], customer_context(c, tags.get(c[0]))) for c in customers]
+    return [
+        (c[0], c[0], c[2], c[6], customer_context(c[:-1], tags.get(c[0])), c[-1]) for c in customers
+    ]
 
 
 def _file_chunk(campaign: Campaign, renderer: Renderer, after: int, size: int):
@@ -172,6 +174,7 @@ def _file_chunk(campaign: Campaign, renderer: Renderer, after: int, size: int):
             phone,
             zones.get(customer_id, ""),
             file_row_context(columns, values, phone),
+            True,  # the marketer confirmed the whole file's consent before the start
         )
         for row_id, phone, values, customer_id in records
     ]
@@ -235,8 +238,12 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
     project_id = Message._meta.get_field("project").get_db_prep_value(
         campaign.project_id, connection
     )
-    for _key, customer_id, phone, tz, context in read:
-        if not _is_e164(phone):
+    needs_consent = campaign.is_promotional
+    for _key, customer_id, phone, tz, context, consented in read:
+        r = None
+        if needs_consent and not consented:
+            status, reason, body, size_bytes, kind = Status.SKIPPED, Reason.NO_CONSENT, "", 0, "SMS"
+        elif not _is_e164(phone):
             status, reason, body, size_bytes, kind = (
                 Status.SKIPPED,
                 Reason.INVALID_NUMBER,
@@ -253,7 +260,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
                 r.bytes,
                 r.kind,
             )
-        error = r.error[:255] if reason == Reason.RENDER_ERROR else ""
+        error = r.error[:255] if r is not None and reason == Reason.RENDER_ERROR else ""
         row = (
             campaign.pk,
             project_id,

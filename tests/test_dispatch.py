@@ -16,6 +16,7 @@ from django_q.models import Schedule
 from audiences.models import Customer
 from campaigns import dispatch, tasks
 from campaigns.actions import (
+    CampaignProblem,
     do_cancel_campaign,
     do_pause_campaign,
     do_resume_campaign,
@@ -30,7 +31,13 @@ from channels.gateways.base import DeliveryReport, GatewayBackend, GatewayError,
 from channels.models import Gateway, SenderNumber
 from channels.queries import SenderNotAllowed
 from optout.actions import do_opt_out
-from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+from tests.support.campaigns import (
+    add_customers,
+    file_campaign,
+    phone,
+    segment_campaign,
+    sending_project,
+)
 
 S = Message.Status
 # 12:00 and 22:00 in Seoul.
@@ -105,6 +112,46 @@ def test_a_promotional_body_is_wrapped_by_the_system(acme):
     assert body.startswith("(광고)Acme Ltd")
     assert body.endswith("무료수신거부 " + acme.optout_number.display_number)
     assert "봄 세일" in body
+
+
+def test_promotional_messages_skip_users_without_promotional_consent(acme):
+    add_customers(acme, 3)
+    add_customers(acme, 2, start=3, promotional_consent=False)
+    campaign = started(segment_campaign(acme, is_promotional=True))
+    materialise(campaign)
+    skipped = set(
+        Message.objects.filter(campaign=campaign, skip_reason="no_consent").values_list(
+            "phone_number", flat=True
+        )
+    )
+    assert skipped == {phone(3), phone(4)}
+    s = stats(campaign)
+    assert (s.recipients, s.queued, s.skipped_no_consent) == (5, 3, 2)
+
+
+def test_informational_messages_go_without_promotional_consent(acme):
+    add_customers(acme, 2, promotional_consent=False)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    assert stats(campaign).queued == 2
+
+
+def test_a_promotional_file_campaign_starts_only_after_the_consent_confirmation(acme):
+    campaign = file_campaign(acme, [(phone(1), {"coupon": "A1"})], is_promotional=True)
+    with pytest.raises(CampaignProblem, match="consent"):
+        do_start_campaign(campaign)
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
+    Campaign.objects.filter(pk=campaign.pk).update(file_consent_confirmed=True)
+    campaign.refresh_from_db()
+    assert do_start_campaign(campaign)
+
+
+def test_a_draft_without_audience_sender_or_body_cannot_start(acme):
+    campaign = Campaign.objects.create(project=acme, name="Draft")
+    with pytest.raises(CampaignProblem) as problem:
+        do_start_campaign(campaign)
+    for part in ("audience", "sender", "body"):
+        assert part in str(problem.value)
 
 
 def test_invalid_numbers_and_unrenderable_bodies_are_skipped_with_their_reason(acme):

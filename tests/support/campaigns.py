@@ -3,9 +3,10 @@ number, customers in a segment, and campaigns over them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from audiences.models import Customer, Segment
+from audiences.models import AudienceFile, AudienceFileRow, Customer, Segment
 from campaigns.actions import do_create_campaign
 from campaigns.models import Campaign
 from channels.models import Gateway, OptOutNumber, SenderNumber, SmsChannel
@@ -38,6 +39,9 @@ def sending_project(name: str = "Acme", *, gateway: Gateway | None = None, rate:
 
 
 def add_customers(project, count: int, *, start: int = 0, **fields: Any) -> None:
+    """`count` customers with phone numbers, consenting to promotions unless
+    `promotional_consent=False` is given."""
+    fields.setdefault("promotional_consent", True)
     Customer.objects.bulk_create(
         [
             Customer(
@@ -57,6 +61,41 @@ def segment_campaign(project, *, body: str = "{{ name }}님 안녕하세요", **
         project,
         name=fields.pop("name", "Spring sale"),
         audience=segment,
+        sender_number=fields.pop("sender_number", "+8215881234"),
+        body=body,
+        **fields,
+    )
+
+
+def valid_file(project, rows: list[tuple[str, dict[str, str]]], *, name: str = "list.csv"):
+    """A valid audience file with these (phone, variables) rows, as validation
+    would have stored it."""
+    columns = ["phoneNumber", *(rows[0][1] if rows else {})]
+    audience = AudienceFile.objects.create(
+        project=project,
+        name=name,
+        format="csv",
+        status=AudienceFile.Status.VALID,
+        rows=len(rows),
+        columns=columns,
+    )
+    AudienceFileRow.objects.bulk_create(
+        AudienceFileRow(
+            file=audience,
+            row_number=i + 2,
+            phone_number=number,
+            values=json.dumps([variables[c] for c in columns[1:]], ensure_ascii=False),
+        )
+        for i, (number, variables) in enumerate(rows)
+    )
+    return audience
+
+
+def file_campaign(project, rows, *, body: str = "{{ coupon }}", **fields: Any) -> Campaign:
+    return do_create_campaign(
+        project,
+        name=fields.pop("name", "File send"),
+        audience=valid_file(project, rows),
         sender_number=fields.pop("sender_number", "+8215881234"),
         body=body,
         **fields,
