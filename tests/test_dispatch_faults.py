@@ -57,6 +57,9 @@ def _open_details(campaign: Campaign) -> list[tuple]:
 def _crash_repeatedly(qcluster, campaign: Campaign, rng: random.Random) -> list[int]:
     """Kill and restart; returns how many messages were still open at each kill."""
     open_at_kill = []
+    # The first kill waits for the first messages: on a loaded machine the
+    # cluster may not have materialised anything within 2 s of the start.
+    wait_until(lambda: _open_messages(campaign) > 0, timeout=120)
     for _ in range(KILLS):
         time.sleep(rng.uniform(0.3, 2.0))
         open_at_kill.append(_open_messages(campaign))
