@@ -12,7 +12,8 @@ from campaigns.models import Campaign, CampaignStats, Message
 from channels.models import OptOutNumber, SenderNumber
 from tests.support.campaigns import add_customers, phone
 from tests.test_api_auth import assert_error
-from tests.test_send_api_support import Api, api, console_gateway, other_api  # noqa: F401
+from tests.test_send_api_support import *  # noqa: F403 (the fixtures)
+from tests.test_send_api_support import Api
 
 S = Message.Status
 
@@ -245,9 +246,7 @@ def test_the_default_sender_is_used_unless_another_approved_one_is_named(api: Ap
         status=SenderNumber.Status.APPROVED,
     )
     default = api.send(targetType="userId", targetIds=["u0"], body="안녕")
-    named = api.send(
-        targetType="userId", targetIds=["u0"], body="안녕", senderNumber="+8215889999"
-    )
+    named = api.send(targetType="userId", targetIds=["u0"], body="안녕", senderNumber="+8215889999")
     senders = [
         Campaign.objects.get(pk=r.json()["campaignId"]).sender_number.number
         for r in (default, named)
