@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -150,6 +151,11 @@ class HistoryEntrySerializer(serializers.Serializer):
     detail = serializers.CharField(allow_null=True)
 
 
+def _local(moment: datetime) -> str:
+    """A moment as the API writes date-times (ISO 8601 in the server's zone)."""
+    return serializers.DateTimeField().to_representation(moment)
+
+
 def _entry(status: str, at: datetime | None, detail: str | None = None) -> dict[str, Any]:
     return {"status": status, "at": at, "detail": detail}
 
@@ -175,7 +181,7 @@ def message_history(message: Message) -> list[dict[str, Any]]:
                 "held",
                 None,
                 _("Night-time rule: held until %(at)s in the recipient's time zone.")
-                % {"at": message.held_until.isoformat()},
+                % {"at": _local(message.held_until)},
             )
         )
     if message.status == S.QUEUED and message.attempts and message.error_message:
@@ -186,7 +192,7 @@ def message_history(message: Message) -> list[dict[str, Any]]:
                 _("%(error)s; next attempt at %(at)s.")
                 % {
                     "error": message.error_message,
-                    "at": message.next_attempt_at.isoformat() if message.next_attempt_at else "-",
+                    "at": _local(message.next_attempt_at) if message.next_attempt_at else "-",
                 },
             )
         )
@@ -275,9 +281,10 @@ class MessageSerializer(serializers.ModelSerializer):
     def get_providerMessageId(self, message: Message) -> str | None:
         return message.provider_message_id or None
 
-    def get_queuedAt(self, message: Message) -> datetime | None:
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_queuedAt(self, message: Message) -> str | None:
         campaign = message.campaign
-        return (campaign.started_at or campaign.created_at) if campaign else None
+        return _local(campaign.started_at or campaign.created_at) if campaign else None
 
     @extend_schema_field(HistoryEntrySerializer(many=True))
     def get_history(self, message: Message) -> list[dict[str, Any]]:
