@@ -89,6 +89,32 @@ class SendOutcome:
         return sum(1 for r in self.results if r.status == status)
 
 
+def characters_problem(text: str) -> str | None:
+    """What is wrong with characters of `text` that EUC-KR cannot carry, or None."""
+    bad = unencodable(text)
+    if not bad:
+        return None
+    return _("EUC-KR cannot carry these characters: %(chars)s. Remove them.") % {
+        "chars": " ".join(bad)
+    }
+
+
+def title_problem(title: str) -> str | None:
+    """What is wrong with an LMS title (characters, over 40 bytes), or None."""
+    if not title:
+        return None
+    problem = characters_problem(title)
+    if problem:
+        return problem
+    try:
+        check_title(title)
+    except MessageTooLong as exc:
+        return _(
+            "The title is %(bytes)d bytes in EUC-KR; an LMS title may have at most %(limit)d."
+        ) % {"bytes": exc.byte_count, "limit": exc.limit}
+    return None
+
+
 def check_send_parts(
     project: Project,
     *,
@@ -102,38 +128,9 @@ def check_send_parts(
     template); SendRefused when any fails. Returns the sender and the renderer."""
     if not body.strip():
         raise SendRefused("validation_failed", _("The body is empty."), field="body", status=400)
-    bad = unencodable(body)
-    if bad:
-        raise SendRefused(
-            "validation_failed",
-            _("EUC-KR cannot carry these characters: %(chars)s. Remove them.")
-            % {"chars": " ".join(bad)},
-            field="body",
-            status=400,
-        )
-    if title:
-        bad = unencodable(title)
-        if bad:
-            raise SendRefused(
-                "validation_failed",
-                _("EUC-KR cannot carry these characters: %(chars)s. Remove them.")
-                % {"chars": " ".join(bad)},
-                field="title",
-                status=400,
-            )
-        try:
-            check_title(title)
-        except MessageTooLong as exc:
-            raise SendRefused(
-                "validation_failed",
-                _(
-                    "The title is %(bytes)d bytes in EUC-KR; "
-                    "an LMS title may have at most %(limit)d."
-                )
-                % {"bytes": exc.byte_count, "limit": exc.limit},
-                field="title",
-                status=400,
-            ) from None
+    for name, problem in (("body", characters_problem(body)), ("title", title_problem(title))):
+        if problem:
+            raise SendRefused("validation_failed", problem, field=name, status=400)
     sender = _sender(project, sender_number)
     if is_promotional:
         if project_optout_number(project) is None:

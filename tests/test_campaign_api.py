@@ -81,6 +81,7 @@ def test_a_draft_for_an_audience_file(api: Api):
         ({"audience": {}}, "audience"),
         ({"audience": {"segmentId": 1, "audienceFileId": None}, "name": ""}, "name"),
         ({"title": "가" * 21}, "title"),
+        ({"body": "세일 🎉"}, "body"),
         ({"frequencyCap": -1}, "frequencyCap"),
     ],
 )

@@ -17,8 +17,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Message
-from campaigns.sends import MAX_TARGETS, QUEUED, REFUSED, SKIPPED, TARGET_TYPES
-from console.lib.sms import MessageTooLong, check_title, unencodable
+from campaigns.sends import (
+    MAX_TARGETS,
+    QUEUED,
+    REFUSED,
+    SKIPPED,
+    TARGET_TYPES,
+    characters_problem,
+    title_problem,
+)
 
 # The Liquid source of a body (what renders is limited to 2,000 bytes).
 MAX_BODY_CHARACTERS = 20_000
@@ -35,20 +42,17 @@ class StrictStringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def _check_body(body: str) -> str:
+    problem = characters_problem(body)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return body
+
+
 def _check_title(title: str) -> str:
-    bad = unencodable(title)
-    if bad:
-        raise serializers.ValidationError(
-            _("EUC-KR cannot carry these characters: %(chars)s. Remove them.")
-            % {"chars": " ".join(bad)}
-        )
-    try:
-        check_title(title)
-    except MessageTooLong as exc:
-        raise serializers.ValidationError(
-            _("The title is %(bytes)d bytes in EUC-KR; an LMS title may have at most %(limit)d.")
-            % {"bytes": exc.byte_count, "limit": exc.limit}
-        ) from None
+    problem = title_problem(title)
+    if problem:
+        raise serializers.ValidationError(problem)
     return title
 
 
@@ -104,7 +108,7 @@ class SendSmsSerializer(serializers.Serializer):
     )
 
     def validate_title(self, title: str) -> str:
-        return _check_title(title) if title else title
+        return _check_title(title)
 
 
 class TargetResultSerializer(serializers.Serializer):
@@ -335,8 +339,11 @@ class CampaignWriteSerializer(serializers.Serializer):
         "consented to promotional messages.",
     )
 
+    def validate_body(self, body: str) -> str:
+        return _check_body(body)
+
     def validate_title(self, title: str) -> str:
-        return _check_title(title) if title else title
+        return _check_title(title)
 
 
 class ScheduleSerializer(serializers.Serializer):
