@@ -184,13 +184,14 @@ def _sender(project: Project, sender_number: str | None) -> SenderNumber:
 
 
 def _check_static_length(renderer: Renderer, body: str) -> None:
-    """A body without variables is the same for everyone: when it is too long
-    the request is refused outright rather than skipping every target."""
+    """A body that reads no recipient variable (only `data.*`, or nothing) is
+    the same for everyone: when it cannot go (too long, a filter failing) the
+    request is refused outright rather than skipping every target."""
     try:
-        variables = liquid.template_variables(body)
+        variables = set(liquid.template_variables(body))
     except liquid.LiquidError:
         return
-    if variables:
+    if variables - {"data"}:
         return
     rendered = renderer.render({})
     if rendered.status == Message.Status.SKIPPED:

@@ -168,6 +168,11 @@ def test_a_body_over_2000_bytes_is_refused_when_it_is_the_same_for_everyone(api:
     error = assert_error(response, 400, "validation_failed")
     assert "2,002" in error["details"]["body"][0]
     assert api.send(targetType="userId", targetIds=["u0"], body="가" * 1000).status_code == 202
+    # data.* is the same for everyone too.
+    response = api.send(
+        targetType="userId", targetIds=["u0"], body="{{ data.text }}", data={"text": "가" * 1001}
+    )
+    assert "2,002" in assert_error(response, 400, "validation_failed")["details"]["body"][0]
 
 
 def test_a_recipient_whose_message_renders_too_long_is_skipped_as_a_render_error(api: Api):
