@@ -12,6 +12,7 @@ from django.test import Client
 from campaigns import dispatch
 from campaigns.models import Campaign, Message
 from campaigns.receivers import apply_delivery_report
+from channels.gateways import console as console_backend
 from channels.gateways.base import DeliveryReport
 from channels.models import Gateway
 from optout.actions import do_opt_out
@@ -61,6 +62,23 @@ def test_a_number_without_a_user_has_no_user_id(api: Api):
     message_id = response.json()["results"][0]["messageId"]
     message = api.get(f"/messages/{message_id}").json()
     assert (message["userId"], message["phoneNumber"]) == (None, "+821055556666")
+
+
+def test_an_api_send_runs_through_the_normal_pipeline_once_committed(
+    api: Api, django_capture_on_commit_callbacks
+):
+    add_customers(api.project, 3)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        answer = api.send(targetType="userId", targetIds=["u0", "u1", "u2"], body="안녕").json()
+    # Nothing leaves before the request's transaction commits.
+    assert enqueued and not console_backend.outbox
+    for callback in enqueued:
+        callback()  # tasks run inline in tests (MUNJA_Q_SYNC)
+    campaign = Campaign.objects.get(pk=answer["campaignId"])
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert sorted(sms.to for sms in console_backend.outbox) == [phone(0), phone(1), phone(2)]
+    statuses = {api.get(f"/messages/{r['messageId']}").json()["status"] for r in answer["results"]}
+    assert statuses == {"delivered"}
 
 
 def test_a_delivered_message_shows_each_step_with_its_time(api: Api):
