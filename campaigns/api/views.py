@@ -51,7 +51,15 @@ _NOT_EDITABLE = gettext_lazy(
 
 _REFUSED = OpenApiResponse(
     description="sender_not_allowed (details.senderNumber), optout_number_missing or "
-    "company_name_missing (details.isAdvertisement): nothing was written."
+    "company_name_missing (details.isAdvertisement): nothing was written; or "
+    "idempotency_key_reused."
+)
+_POST_CONFLICT = OpenApiResponse(
+    description="status_conflict (details.status is the campaign's status), or "
+    "idempotency_key_in_progress."
+)
+_POST_UNPROCESSABLE = OpenApiResponse(
+    description="campaign_problem or sender_not_allowed; or idempotency_key_reused."
 )
 
 
@@ -236,7 +244,7 @@ class CampaignListView(ProjectAPIView):
         request=CampaignWriteSerializer,
         responses={
             201: CampaignDetailSerializer,
-            422: OpenApiResponse(description="sender_not_allowed or campaign_problem"),
+            422: _POST_UNPROCESSABLE,
         },
         tags=["campaigns"],
     )
@@ -287,7 +295,7 @@ class CampaignDetailView(CampaignView):
         request=CampaignWriteSerializer,
         responses={
             200: CampaignDetailSerializer,
-            409: OpenApiResponse(description="status_conflict"),
+            409: OpenApiResponse(description="status_conflict: details.status is the status"),
             422: OpenApiResponse(description="sender_not_allowed or campaign_problem"),
         },
         tags=["campaigns"],
@@ -356,8 +364,8 @@ def _transition_schema(operation_id: str, summary: str, request: Any = None) -> 
         request=request,
         responses={
             200: CampaignDetailSerializer,
-            409: OpenApiResponse(description="status_conflict: details.status is the status"),
-            422: OpenApiResponse(description="campaign_problem or sender_not_allowed"),
+            409: _POST_CONFLICT,
+            422: _POST_UNPROCESSABLE,
         },
         tags=["campaigns"],
     )
