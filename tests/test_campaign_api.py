@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audiences.models import Segment
 from campaigns.models import Campaign, Message
+from channels.models import SenderNumber
 from projects.models import AuditLog
 from tests.support.campaigns import EVERYONE, add_customers, phone, valid_file
 from tests.test_api_auth import assert_error
@@ -107,6 +108,9 @@ def test_a_liquid_error_and_an_unapproved_sender_are_refused(api: Api, segment: 
     body |= {"body": "안녕", "senderNumber": "+8215880000"}
     error = assert_error(api.post("/campaigns", body), 422, "sender_not_allowed")
     assert "senderNumber" in error["details"]
+    # An id is not a sender number here, even one of the project's own.
+    body |= {"senderNumber": str(SenderNumber.objects.get(number="+8215881234").pk)}
+    assert_error(api.post("/campaigns", body), 422, "sender_not_allowed")
     assert not Campaign.objects.exists()
 
 

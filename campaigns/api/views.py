@@ -178,6 +178,13 @@ def _changes(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         "fileConsentConfirmed": "file_consent_confirmed",
     }
     changes = {names[key]: value for key, value in data.items() if key in names}
+    sender = changes.get("sender_number")
+    if sender is not None and not sender.startswith("+"):
+        # The actions also take a sender number's id; the API speaks numbers only.
+        message = _("%(number)s is not a registered sender number of this project.") % {
+            "number": sender
+        }
+        raise ApiError("sender_not_allowed", message, {"senderNumber": [message]}, 422)
     if "audience" in data:
         changes["audience"] = _audience(request, data["audience"])
     return changes
