@@ -82,6 +82,52 @@ def do_create_campaign(
     return campaign
 
 
+_EDITABLE = {
+    "name",
+    "audience",
+    "sender_number",
+    "body",
+    "title",
+    "is_promotional",
+    "frequency_cap",
+    "file_consent_confirmed",
+    "time_zone",
+}
+
+
+def do_update_campaign(campaign: Campaign, actor: object = None, **changes: Any) -> bool:
+    """Change a draft or scheduled campaign (the fields of `_EDITABLE`; an
+    `audience` is a Segment or an AudienceFile and replaces the other kind).
+    Refuses what do_create_campaign refuses; False when the campaign has
+    started meanwhile (the UPDATE is conditional on the status)."""
+    unknown = set(changes) - _EDITABLE
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    project = campaign.project
+    fields = dict(changes)
+    if "audience" in fields:
+        audience = fields.pop("audience")
+        fields |= {"segment": None, "audience_file": None, **_audience(project, audience)}
+    if "sender_number" in fields:
+        fields["sender_number"] = sendable_sender(project, fields["sender_number"])
+    if "body" in fields:
+        liquid.compile_template(fields["body"])
+    promotional = fields.get("is_promotional", campaign.is_promotional)
+    if promotional and project_optout_number(project) is None:
+        raise CampaignProblem(
+            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
+        )
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED]).update(
+            **fields
+        ):
+            return False
+        record_audit(project, actor, "campaign.update", campaign.name, fields=sorted(changes))
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    return True
+
+
 def missing_parts(campaign: Campaign) -> list[str]:
     """What a campaign still lacks before it can be scheduled or started."""
     missing = []

@@ -276,6 +276,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CampaignSourceEnum": "campaigns.models.Campaign.Source",
+        "MessageStatusEnum": "campaigns.models.Message.Status",
+        "SendTargetStatusEnum": ["queued", "skipped", "refused"],
+    },
 }
 
 # --- Gateways and the sandbox carrier ------------------------------------------

@@ -45,6 +45,15 @@ KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
         "sms/subscribe",
         "sms/unsubscribes",
         "sms/webhook",
+        "sms",
+        "messages/<int:message_id>",
+        "campaigns",
+        "campaigns/<int:campaign_id>",
+        "campaigns/<int:campaign_id>/schedule",
+        "campaigns/<int:campaign_id>/send",
+        "campaigns/<int:campaign_id>/pause",
+        "campaigns/<int:campaign_id>/resume",
+        "campaigns/<int:campaign_id>/cancel",
     ]
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}

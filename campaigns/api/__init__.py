@@ -1,0 +1,1 @@
+"""REST API of campaigns: the Send API, messages and campaigns."""
