@@ -240,7 +240,9 @@ class TimingForm(forms.Form):
         label=gettext_lazy("Date and time"),
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+        ),
     )
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"))
 
