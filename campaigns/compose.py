@@ -8,11 +8,14 @@ Read-only: every write is in campaigns.actions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFile, AudienceFileRow, Segment
@@ -71,6 +74,29 @@ def audience_size(
     if is_promotional:
         users = users.filter(promotional_consent=True)
     return users.count()
+
+
+# The preview asks for the audience's size on every pause in typing; a
+# segment of a million users is counted at most this often per definition.
+SIZE_CACHE_SECONDS = 30
+
+
+def _cached_audience_size(
+    project: Project,
+    segment: Segment | None,
+    audience_file: AudienceFile | None,
+    is_promotional: bool,
+) -> int | None:
+    if segment is None:
+        return audience_size(project, segment, audience_file, is_promotional=is_promotional)
+    definition = json.dumps(segment.definition, sort_keys=True)
+    digest = hashlib.sha256(f"{project.pk}:{definition}:{is_promotional}".encode()).hexdigest()
+    key = f"compose-audience-size:{digest}"
+    size = cache.get(key)
+    if size is None:
+        size = audience_size(project, segment, None, is_promotional=is_promotional)
+        cache.set(key, size, SIZE_CACHE_SECONDS)
+    return size
 
 
 @dataclass
@@ -207,9 +233,7 @@ def build_preview(
         preview.recipient_problem = found
     else:
         preview.recipient = found
-    preview.recipients = audience_size(
-        project, segment, audience_file, is_promotional=is_promotional
-    )
+    preview.recipients = _cached_audience_size(project, segment, audience_file, is_promotional)
     try:
         renderer = Renderer.for_parts(
             project,

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from audiences.models import AudienceFile, Segment
 from campaigns.compose import local_time_to_utc
+from channels.actions import phone_error
 from channels.models import SenderNumber
-from console.lib.phone import check_e164, suggest_e164
 from console.lib.sms import TITLE_MAX_BYTES, cp949_length
 from conversions.models import MAX_GOALS_PER_CAMPAIGN, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS
 from projects.models import Project
@@ -104,19 +104,6 @@ class ContentForm(forms.Form):
         return title
 
 
-def e164_error(value: str) -> str | None:
-    problem = check_e164(value)
-    if problem is None:
-        return None
-    suggestion = suggest_e164(value)
-    if suggestion:
-        return _("'%(value)s' is not in E.164 format; write it as %(suggestion)s.") % {
-            "value": value,
-            "suggestion": suggestion,
-        }
-    return _("'%(value)s' is not a valid phone number in E.164 format.") % {"value": value}
-
-
 class TestNumberForm(forms.Form):
     phone_number = forms.CharField(label=gettext_lazy("Phone number"), max_length=20)
     label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
@@ -125,7 +112,7 @@ class TestNumberForm(forms.Form):
 
     def clean_phone_number(self) -> str:
         value = self.cleaned_data["phone_number"].strip()
-        error = e164_error(value)
+        error = phone_error(value)
         if error:
             raise forms.ValidationError(error)
         return value

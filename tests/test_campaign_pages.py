@@ -323,3 +323,38 @@ def test_a_viewer_sees_the_campaign_page_without_controls(client, ready):
 def test_the_saved_event_names_the_step(client, ready):
     response = _save_audience(client, ready, ready.campaign, f"segment:{ready.segment.pk}")
     assert json.loads(response["HX-Trigger"]) == {"campaign-saved": {"step": "audience"}}
+
+
+def test_a_promotional_file_campaign_needs_the_consent_confirmation(client, acme):  # noqa: F811
+    from tests.support.campaigns import valid_file
+
+    _login(client, "carol@acme.test")
+    acme.campaign = _new_campaign(client, acme)
+    audience = valid_file(acme.acme, [("+821055556666", {"coupon": "A1"})])
+    _save_audience(client, acme, acme.campaign, f"file:{audience.pk}")
+    _save_content(client, acme, acme.campaign, "쿠폰 {{ coupon }}", is_promotional="on")
+    now = {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"}
+    review = _review(client, acme, now).content.decode()
+    assert "consented to promotions" in review
+    assert Campaign.objects.get(pk=acme.campaign.pk).status == Campaign.Status.DRAFT
+    _save_content(
+        client,
+        acme,
+        acme.campaign,
+        "쿠폰 {{ coupon }}",
+        is_promotional="on",
+        file_consent_confirmed="on",
+    )
+    _review(client, acme, now)
+    assert Campaign.objects.get(pk=acme.campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_without_javascript_the_review_is_a_page_and_the_confirmation_redirects(client, ready):
+    data = {"when": "now", "time_zone": "Asia/Seoul"}
+    page = client.post(_url("campaign_review", ready, ready.campaign), data)
+    assert page.status_code == 200
+    assert 'id="confirm-launch"' in page.content.decode()
+    response = client.post(_url("campaign_review", ready, ready.campaign), {**data, "confirm": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == _url("campaign_detail", ready, ready.campaign)
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
