@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFile, Segment
 from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from campaigns.rendering import Renderer
+from channels.actions import do_send_test_sms
 from channels.queries import project_optout_number, sendable_sender
 from console.lib import liquid
 from projects.actions import record_audit
@@ -325,10 +327,10 @@ def do_set_conversion_goals(campaign: Campaign, actor: object, goals: list[dict[
     )
 
 
-def do_add_test_number(project: Project, actor: object, phone_number: str, label: str) -> object:
+def do_add_test_number(
+    project: Project, actor: object, phone_number: str, label: str
+) -> TestNumber:
     """Add a number to the project's saved test numbers (already validated E.164)."""
-    from campaigns.models import TestNumber
-
     with transaction.atomic():
         number, created = TestNumber.objects.get_or_create(
             project=project, phone_number=phone_number, defaults={"label": label}
@@ -340,7 +342,7 @@ def do_add_test_number(project: Project, actor: object, phone_number: str, label
     return number
 
 
-def do_remove_test_number(number: Any, actor: object) -> None:
+def do_remove_test_number(number: TestNumber, actor: object) -> None:
     with transaction.atomic():
         number.delete()
         record_audit(number.project, actor, "test_number.remove", number.phone_number)
@@ -353,9 +355,6 @@ def do_send_campaign_test(
     as dispatch would (the same Renderer, with the promotional wrapping), to
     some team numbers through the test-SMS pipeline: it never becomes a
     campaign Message, so the campaign's statistics do not count it."""
-    from campaigns.rendering import Renderer
-    from channels.actions import do_send_test_sms
-
     _check_complete_for_test(campaign)
     try:
         rendered = Renderer.for_campaign(campaign).render(context)
