@@ -155,7 +155,6 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
         "zone": zone,
         "scheduled_local": _local(campaign.scheduled_at, zone),
         "can_edit": request.membership.can(Role.MARKETER),
-        "missing": compose.blocking_problems(campaign),
         "sample_url": reverse("audience_file_sample", args=[project.id]),
         **_forms(campaign),
         **_test_targets(project),
@@ -230,6 +229,16 @@ def audience_count(request: HttpRequest, project: Project, campaign_id: int) -> 
         request,
         "campaigns/_audience_count.html",
         {"project": project, "campaign": campaign, "size": size},
+    )
+
+
+@project_view()
+@require_GET
+def readiness(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """What still stops the saved campaign from going (htmx, after each save)."""
+    campaign = _campaign(project, campaign_id)
+    return render(
+        request, "campaigns/_readiness.html", {"missing": compose.blocking_problems(campaign)}
     )
 
 

@@ -358,3 +358,15 @@ def test_without_javascript_the_review_is_a_page_and_the_confirmation_redirects(
     assert response.status_code == 302
     assert response["Location"] == _url("campaign_detail", ready, ready.campaign)
     assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_readiness_lists_what_is_missing_until_nothing_is(client, acme):  # noqa: F811
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    url = _url("campaign_readiness", acme, campaign)
+    html = client.get(url).content.decode()
+    assert 'data-ready="false"' in html
+    assert "an audience" in html and "a message body" in html
+    _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}")
+    _save_content(client, acme, campaign, "안녕하세요")
+    assert 'data-ready="true"' in client.get(url).content.decode()
