@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFile, Segment
 from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from campaigns.rendering import Renderer
+from channels.actions import do_send_test_sms
 from channels.queries import project_optout_number, sendable_sender
 from console.lib import liquid
 from projects.actions import record_audit
@@ -244,3 +246,191 @@ def skip_cancelled_messages(campaign_id: int) -> int:
         )
         dispatch.bump(campaign_id, queued=-n, skipped_cancelled=n)
     return n
+
+
+# --- compose: drafts saved step by step ------------------------------------------
+
+EDITABLE = (S.DRAFT, S.SCHEDULED)
+# The fields a compose step may change.
+COMPOSE_FIELDS = frozenset(
+    {
+        "name",
+        "segment",
+        "audience_file",
+        "sender_number",
+        "body",
+        "title",
+        "is_promotional",
+        "file_consent_confirmed",
+        "time_zone",
+    }
+)
+_FOREIGN_KEYS = ("segment", "audience_file", "sender_number")
+
+
+@transaction.atomic
+def do_create_draft(project: Project, actor: object, name: str) -> Campaign:
+    """An empty console draft, filled in step by step on the compose screen."""
+    campaign = Campaign.objects.create(
+        project=project,
+        name=name,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    CampaignStats.objects.create(campaign=campaign)
+    record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
+    return campaign
+
+
+def do_update_campaign(campaign: Campaign, actor: object, **changes: Any) -> Campaign:
+    """Save compose changes to a draft or a scheduled campaign.
+
+    Refuses an audience of another project or an invalid file, an unapproved
+    sender (SenderNotAllowed), a promotional campaign without the project's
+    080 number, and a change that would leave a scheduled campaign unable to
+    start. A body with a Liquid error is saved (it is a draft), and blocks
+    the start. The update is conditional on the status: a campaign that has
+    started meanwhile is not changed (CampaignProblem)."""
+    unknown = set(changes) - COMPOSE_FIELDS
+    if unknown:
+        raise TypeError(f"not compose fields: {sorted(unknown)}")
+    project = campaign.project
+    for key in ("segment", "audience_file"):
+        if changes.get(key) is not None:
+            changes.update(_audience(project, changes[key]))
+            changes["audience_file" if key == "segment" else "segment"] = None
+    if changes.get("sender_number") is not None:
+        changes["sender_number"] = sendable_sender(project, changes["sender_number"])
+    for key, value in changes.items():
+        setattr(campaign, key, value)
+    if campaign.is_promotional and project_optout_number(project) is None:
+        raise CampaignProblem(
+            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
+        )
+    if campaign.is_promotional and not project.company_name.strip():
+        raise CampaignProblem(
+            _("A promotional campaign needs the company name of the business registration.")
+        )
+    if campaign.status == S.SCHEDULED:
+        missing = missing_parts(campaign)
+        if missing:
+            raise CampaignProblem(
+                _("A scheduled campaign must stay ready to go; it would lack %(parts)s.")
+                % {"parts": ", ".join(missing)}
+            )
+    fields = {
+        (f"{key}_id" if key in _FOREIGN_KEYS else key): (
+            getattr(value, "pk", None) if key in _FOREIGN_KEYS else value
+        )
+        for key, value in changes.items()
+    }
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status__in=EDITABLE).update(**fields):
+            raise CampaignProblem(
+                _("The campaign has already started; it can no longer be changed.")
+            )
+        record_audit(project, actor, "campaign.update", campaign.name, fields=sorted(changes))
+    return campaign
+
+
+def do_unschedule_campaign(campaign: Campaign, actor: object = None) -> bool:
+    """scheduled → draft: the start task finds it no longer scheduled."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, status=S.SCHEDULED).update(
+            status=S.DRAFT, scheduled_at=None
+        ):
+            return False
+        record_audit(campaign.project, actor, "campaign.unschedule", campaign.name)
+    return True
+
+
+@transaction.atomic
+def do_set_conversion_goals(campaign: Campaign, actor: object, goals: list[dict[str, Any]]) -> None:
+    """Replace the campaign's conversion goals (up to 5, validated by the
+    compose form) while it has not started: nothing has been counted yet."""
+    # conversions reads campaigns; compose is the one place that writes its
+    # goals, through this action, before any conversion exists.
+    from conversions.models import MAX_GOALS_PER_CAMPAIGN, ConversionGoal
+
+    if len(goals) > MAX_GOALS_PER_CAMPAIGN:
+        raise CampaignProblem(
+            _("A campaign has at most %(count)d conversion goals.")
+            % {"count": MAX_GOALS_PER_CAMPAIGN}
+        )
+    editable = Campaign.objects.select_for_update().filter(pk=campaign.pk, status__in=EDITABLE)
+    if not editable.exists():
+        raise CampaignProblem(_("The campaign has already started; it can no longer be changed."))
+    ConversionGoal.objects.filter(campaign=campaign).delete()
+    ConversionGoal.objects.bulk_create(
+        ConversionGoal(campaign=campaign, position=position, **goal)
+        for position, goal in enumerate(goals, start=1)
+    )
+    record_audit(
+        campaign.project,
+        actor,
+        "campaign.goals",
+        campaign.name,
+        goals=[goal["event_name"] for goal in goals],
+    )
+
+
+def do_add_test_number(
+    project: Project, actor: object, phone_number: str, label: str
+) -> TestNumber:
+    """Add a number to the project's saved test numbers (already validated E.164)."""
+    with transaction.atomic():
+        number, created = TestNumber.objects.get_or_create(
+            project=project, phone_number=phone_number, defaults={"label": label}
+        )
+        if not created and label and number.label != label:
+            TestNumber.objects.filter(pk=number.pk).update(label=label)
+            number.label = label
+        record_audit(project, actor, "test_number.add", phone_number, label=label)
+    return number
+
+
+def do_remove_test_number(number: TestNumber, actor: object) -> None:
+    with transaction.atomic():
+        number.delete()
+        record_audit(number.project, actor, "test_number.remove", number.phone_number)
+
+
+def do_send_campaign_test(
+    campaign: Campaign, actor: object, numbers: list[str], context: dict[str, Any]
+) -> list[Any]:
+    """Send the campaign's message, rendered for one recipient's data exactly
+    as dispatch would (the same Renderer, with the promotional wrapping), to
+    some team numbers through the test-SMS pipeline: it never becomes a
+    campaign Message, so the campaign's statistics do not count it."""
+    _check_complete_for_test(campaign)
+    try:
+        rendered = Renderer.for_campaign(campaign).render(context)
+    except liquid.TemplateProblem as exc:
+        raise CampaignProblem(str(exc)) from None
+    if rendered.status != Message.Status.QUEUED:
+        raise CampaignProblem(rendered.error)
+    if not numbers:
+        raise CampaignProblem(_("Choose at least one number to send the test to."))
+    return [
+        do_send_test_sms(
+            campaign.project,
+            actor,
+            sender_number=campaign.sender_number_id,
+            to=number,
+            body=rendered.body,
+            title=campaign.title,
+        )
+        for number in dict.fromkeys(numbers)
+    ]
+
+
+def _check_complete_for_test(campaign: Campaign) -> None:
+    missing = []
+    if not campaign.sender_number_id:
+        missing.append(_("a sender number"))
+    if not campaign.body.strip():
+        missing.append(_("a message body"))
+    if missing:
+        raise CampaignProblem(
+            _("A test send needs %(parts)s; save the content first.")
+            % {"parts": ", ".join(missing)}
+        )

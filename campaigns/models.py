@@ -309,3 +309,28 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class TestNumber(models.Model):
+    """A phone number the team keeps for compose test sends (besides the
+    members' own phones), with a label saying whose it is."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_numbers")
+    phone_number = models.CharField(_("phone number"), max_length=20)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    class Meta:
+        ordering = ["label", "phone_number"]
+        verbose_name = _("test number")
+        verbose_name_plural = _("test numbers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "phone_number"], name="one_test_number_per_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.phone_number}".strip()

@@ -22,7 +22,7 @@ from channels.models import (
 from channels.queries import SenderNotAllowed, sendable_sender
 from channels.uploads import DocumentRejected, check_document
 from console.lib.phone import check_e164, suggest_e164
-from console.lib.sms import LMS_MAX_BYTES, cp949_length, unencodable
+from console.lib.sms import LMS_MAX_BYTES, cp949_length, sms_kind, unencodable
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -418,10 +418,17 @@ def sandbox_gateway() -> Gateway:
 
 
 def do_send_test_sms(
-    project: Project, actor: object, *, sender_number: object, to: str, body: str
+    project: Project,
+    actor: object,
+    *,
+    sender_number: object,
+    to: str,
+    body: str,
+    title: str = "",
 ) -> ChannelTestMessage:
     """Queue one test SMS from an approved sender of the project; the task
-    `channels.tasks.send_test_sms` sends it after the transaction commits."""
+    `channels.tasks.send_test_sms` sends it after the transaction commits.
+    `title` goes with an LMS only (a compose test send of an LMS campaign)."""
     from django_q.tasks import async_task
 
     errors: dict[str, list[str]] = {}
@@ -460,6 +467,7 @@ def do_send_test_sms(
             sender_number=sender,
             to=to,
             body=body,
+            title=title if sms_kind(body) == "LMS" else "",
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         record_audit(

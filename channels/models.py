@@ -184,6 +184,8 @@ class ChannelTestMessage(models.Model):
     sender_number = models.ForeignKey(SenderNumber, on_delete=models.PROTECT, related_name="+")
     to = models.CharField(max_length=20)
     body = models.TextField()
+    # An LMS title (compose test sends of an LMS campaign carry the campaign's).
+    title = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     status_reason = models.CharField(max_length=255, blank=True)
     gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, null=True, related_name="+")

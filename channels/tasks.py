@@ -81,6 +81,7 @@ def send_test_sms(message_id: str) -> str:
         to=message.to,
         sender=sender.number,
         body=message.body,
+        title=message.title,
         kind=sms_kind(message.body),
     )
     try:

@@ -1,0 +1,316 @@
+"""What the compose screen works out for a campaign being written: the
+audience's size and variables, a recipient to preview, the live preview
+(through the one Renderer, so it is exactly the message dispatch would
+send), the cost estimate, and what still stops the campaign from going.
+
+Read-only: every write is in campaigns.actions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+from audiences.models import AudienceFile, AudienceFileRow, Segment
+from audiences.queries import customer_search
+from audiences.segments import InvalidDefinition, segment_queryset
+from campaigns.actions import missing_parts
+from campaigns.models import Campaign, Message, Price
+from campaigns.rendering import Renderer, contexts_of_customers, file_row_context
+from channels.queries import project_optout_number
+from console.lib import liquid
+from console.lib.compliance import resolve_time_zone
+from console.lib.sms import TITLE_MAX_BYTES, cp949_length, gsm_segments, unencodable
+from projects.models import Project
+
+# The variables every user of a segment has (rendering.customer_context).
+USER_VARIABLES = frozenset(
+    {"userId", "phoneNumber", "name", "email", "dob", "timeZone", "country", "language", "tags"}
+)
+KOREA = "+82"
+
+
+def audience_variables(
+    segment: Segment | None, audience_file: AudienceFile | None, data: dict | None = None
+) -> set[str] | None:
+    """The Liquid variables the audience's recipients have; None when there
+    is no audience yet (nothing to warn against)."""
+    if audience_file is not None:
+        names = {*audience_file.columns, "phoneNumber"}
+    elif segment is not None:
+        names = set(USER_VARIABLES)
+    else:
+        return None
+    if data:
+        names.add("data")
+    return names
+
+
+def audience_size(
+    project: Project,
+    segment: Segment | None,
+    audience_file: AudienceFile | None,
+    *,
+    is_promotional: bool = False,
+) -> int | None:
+    """How many recipients the audience has now: a file's rows, or the users
+    of a segment with a phone number (with promotional consent when the
+    campaign is promotional, as dispatch skips the others)."""
+    if audience_file is not None:
+        return audience_file.rows
+    if segment is None:
+        return None
+    try:
+        users = segment_queryset(project, segment.definition).exclude(phone_number="")
+    except InvalidDefinition:
+        return None
+    if is_promotional:
+        users = users.filter(promotional_consent=True)
+    return users.count()
+
+
+# The preview asks for the audience's size on every pause in typing; a
+# segment of a million users is counted at most this often per definition.
+SIZE_CACHE_SECONDS = 30
+
+
+def _cached_audience_size(
+    project: Project,
+    segment: Segment | None,
+    audience_file: AudienceFile | None,
+    is_promotional: bool,
+) -> int | None:
+    if segment is None:
+        return audience_size(project, segment, audience_file, is_promotional=is_promotional)
+    definition = json.dumps(segment.definition, sort_keys=True)
+    digest = hashlib.sha256(f"{project.pk}:{definition}:{is_promotional}".encode()).hexdigest()
+    key = f"compose-audience-size:{digest}"
+    size = cache.get(key)
+    if size is None:
+        size = audience_size(project, segment, None, is_promotional=is_promotional)
+        cache.set(key, size, SIZE_CACHE_SECONDS)
+    return size
+
+
+@dataclass
+class Recipient:
+    """Whose data a preview or test send is rendered with."""
+
+    label: str
+    phone: str
+    context: dict[str, Any]
+    note: str = ""
+
+
+def pick_recipient(
+    project: Project,
+    segment: Segment | None,
+    audience_file: AudienceFile | None,
+    query: str = "",
+    *,
+    is_promotional: bool = False,
+) -> Recipient | str | None:
+    """A recipient of the audience to preview: a user of the segment found by
+    user id, phone number or name (`query`), or a file row by its row number
+    or phone number; the first one when `query` is empty. A string says why
+    no recipient was found; None when there is no audience."""
+    query = (query or "").strip()
+    if audience_file is not None:
+        rows = AudienceFileRow.objects.filter(file=audience_file)
+        if query.isdigit() and not query.startswith("0"):
+            rows = rows.filter(row_number=int(query))
+        elif query:
+            rows = rows.filter(phone_number=query)
+        row = rows.order_by("id").first()
+        if row is None:
+            return _("No row %(query)s in the file.") % {"query": query}
+        return Recipient(
+            _("row %(row)d (%(phone)s)") % {"row": row.row_number, "phone": row.phone_number},
+            row.phone_number,
+            file_row_context(audience_file.columns[1:], row.values, row.phone_number),
+        )
+    if segment is None:
+        return None
+    try:
+        users = segment_queryset(project, segment.definition).exclude(phone_number="")
+    except InvalidDefinition:
+        return _("The segment's definition is not valid.")
+    if query:
+        users = users.filter(pk__in=customer_search(project, query).values("pk"))
+    customer = users.order_by("id").first()
+    if customer is None:
+        return _("No user of the segment matches %(query)s.") % {"query": query or "-"}
+    note = ""
+    if is_promotional and not customer.promotional_consent:
+        note = _("This user has not consented to promotional messages and would be skipped.")
+    return Recipient(
+        f"{customer.user_id} ({customer.phone_number})",
+        customer.phone_number,
+        contexts_of_customers([customer])[customer.pk],
+        note,
+    )
+
+
+@dataclass
+class Estimate:
+    recipients: int
+    kind: str  # SMS, LMS or INTL
+    parts: int
+    amount: Decimal | None  # None: the price of this kind is not set
+    currency: str = ""
+
+
+def estimate(recipients: int | None, kind: str, parts: int = 1) -> Estimate | None:
+    """recipients × the price of the kind (times the parts for international
+    messages), from the prices platform staff set."""
+    if recipients is None:
+        return None
+    price = Price.objects.filter(kind=kind).first()
+    if price is None:
+        return Estimate(recipients, kind, parts, None)
+    return Estimate(recipients, kind, parts, price.amount * recipients * parts, price.currency)
+
+
+@dataclass
+class Preview:
+    """Everything the content step shows about the message as typed."""
+
+    body: str = ""
+    bytes: int = 0
+    kind: str = ""
+    problem: liquid.TemplateProblem | None = None
+    error: str = ""
+    unencodable: list[str] = field(default_factory=list)
+    undefined: list[str] = field(default_factory=list)
+    segments: tuple[str, int] | None = None
+    title_bytes: int = 0
+    title_too_long: bool = False
+    recipient: Recipient | None = None
+    recipient_problem: str = ""
+    promotional_problem: str = ""
+    recipients: int | None = None
+    estimate: Estimate | None = None
+
+    @property
+    def title_limit(self) -> int:
+        return TITLE_MAX_BYTES
+
+
+def build_preview(
+    project: Project,
+    *,
+    body: str,
+    title: str = "",
+    is_promotional: bool = False,
+    segment: Segment | None = None,
+    audience_file: AudienceFile | None = None,
+    data: dict | None = None,
+    recipient_query: str = "",
+) -> Preview:
+    preview = Preview(title_bytes=cp949_length(title))
+    preview.title_too_long = preview.title_bytes > TITLE_MAX_BYTES
+    if is_promotional:
+        if project_optout_number(project) is None:
+            preview.promotional_problem = _(
+                "A promotional message needs the project's 080 opt-out number; none is "
+                "assigned. Ask platform staff to assign one."
+            )
+        elif not project.company_name.strip():
+            preview.promotional_problem = _(
+                "A promotional message needs the company name of the business registration."
+            )
+    found = pick_recipient(
+        project, segment, audience_file, recipient_query, is_promotional=is_promotional
+    )
+    if isinstance(found, str):
+        preview.recipient_problem = found
+    else:
+        preview.recipient = found
+    preview.recipients = _cached_audience_size(project, segment, audience_file, is_promotional)
+    try:
+        renderer = Renderer.for_parts(
+            project,
+            body,
+            is_promotional=is_promotional and not preview.promotional_problem,
+            columns=audience_file.columns[1:] if audience_file is not None else [],
+            data=data,
+        )
+        available = audience_variables(segment, audience_file, data)
+        if available is not None:
+            preview.undefined = liquid.undefined_variables(body, available)
+    except liquid.TemplateProblem as problem:
+        preview.problem = problem
+        preview.unencodable = unencodable(body)
+        return preview
+    context = preview.recipient.context if preview.recipient else {}
+    rendered = renderer.render(context)
+    if rendered.status != Message.Status.QUEUED:
+        preview.error = rendered.error
+        preview.unencodable = unencodable(body)
+        return preview
+    preview.body, preview.bytes, preview.kind = rendered.body, rendered.bytes, rendered.kind
+    preview.unencodable = unencodable(rendered.body)
+    phone = preview.recipient.phone if preview.recipient else ""
+    if phone and not phone.startswith(KOREA):
+        preview.segments = gsm_segments(rendered.body)
+        _encoding, parts = preview.segments
+        preview.estimate = estimate(preview.recipients, Price.Kind.INTERNATIONAL, parts)
+    else:
+        preview.estimate = estimate(preview.recipients, rendered.kind)
+    return preview
+
+
+def campaign_preview(campaign: Campaign, recipient_query: str = "") -> Preview:
+    return build_preview(
+        campaign.project,
+        body=campaign.body,
+        title=campaign.title,
+        is_promotional=campaign.is_promotional,
+        segment=campaign.segment,
+        audience_file=campaign.audience_file,
+        data=campaign.data,
+        recipient_query=recipient_query,
+    )
+
+
+def blocking_problems(campaign: Campaign) -> list[str]:
+    """Why the campaign cannot be scheduled or sent yet (empty: it can)."""
+    problems = [_("It needs %(part)s.") % {"part": part} for part in missing_parts(campaign)]
+    if campaign.body.strip():
+        try:
+            liquid.compile_template(campaign.body)
+        except liquid.TemplateProblem as problem:
+            problems.append(
+                _("The message has a Liquid error at line %(line)d, column %(column)d: %(error)s")
+                % {"line": problem.line, "column": problem.column, "error": problem.message}
+            )
+        chars = unencodable(campaign.body)
+        if chars:
+            problems.append(
+                _("The message has characters SMS cannot carry: %(chars)s")
+                % {"chars": " ".join(chars)}
+            )
+    if cp949_length(campaign.title) > TITLE_MAX_BYTES:
+        problems.append(_("The title is longer than %(limit)d bytes.") % {"limit": TITLE_MAX_BYTES})
+    if campaign.is_promotional and project_optout_number(campaign.project) is None:
+        problems.append(_("A promotional campaign needs the project's 080 opt-out number."))
+    return problems
+
+
+def local_time_to_utc(moment: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in a zone as a UTC instant. Raises ValueError for a
+    time the zone skips (a daylight-saving gap); of a time that happens
+    twice, the first."""
+    zone = resolve_time_zone(zone_name)
+    naive = moment.replace(tzinfo=None)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name}")
+    return aware.astimezone(UTC)

@@ -1,0 +1,263 @@
+"""The compose screen's forms, one per step, and the test-number form."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audiences.models import AudienceFile, Segment
+from campaigns.compose import local_time_to_utc
+from channels.actions import phone_error
+from channels.models import SenderNumber
+from console.lib.sms import TITLE_MAX_BYTES, cp949_length
+from conversions.models import MAX_GOALS_PER_CAMPAIGN, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS
+from projects.models import Project
+
+HOUR = 3600
+DAY = 86400
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+class AudienceForm(forms.Form):
+    """Name and audience: one choice among the project's segments and its
+    valid audience files, as `segment:<id>` or `file:<uuid>`."""
+
+    name = forms.CharField(label=gettext_lazy("Campaign name"), max_length=200)
+    audience = forms.ChoiceField(label=gettext_lazy("Audience"), required=False)
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.segments = {str(s.pk): s for s in Segment.objects.filter(project=project)}
+        self.files = {
+            str(f.pk): f
+            for f in AudienceFile.objects.filter(
+                project=project, status=AudienceFile.Status.VALID
+            ).order_by("-created_at")
+        }
+        self.fields["audience"].choices = [
+            ("", _("Choose an audience…")),
+            (
+                _("Segments"),
+                [(f"segment:{pk}", s.name) for pk, s in self.segments.items()],
+            ),
+            (
+                _("Audience files"),
+                [
+                    (f"file:{pk}", _("%(name)s (%(rows)s rows)") % {"name": f.name, "rows": f.rows})
+                    for pk, f in self.files.items()
+                ],
+            ),
+        ]
+
+    def chosen(self) -> tuple[Segment | None, AudienceFile | None]:
+        kind, _sep, key = self.cleaned_data["audience"].partition(":")
+        if kind == "segment":
+            return self.segments[key], None
+        if kind == "file":
+            return None, self.files[key]
+        return None, None
+
+
+class ContentForm(forms.Form):
+    sender_number = forms.ModelChoiceField(
+        label=gettext_lazy("Sender number"),
+        queryset=SenderNumber.objects.none(),
+        required=False,
+        empty_label=None,
+    )
+    is_promotional = forms.BooleanField(label=gettext_lazy("Promotional message"), required=False)
+    file_consent_confirmed = forms.BooleanField(
+        label=gettext_lazy("Every number in this file consented to promotional messages"),
+        required=False,
+    )
+    title = forms.CharField(label=gettext_lazy("Title (LMS)"), max_length=100, required=False)
+    body = forms.CharField(
+        label=gettext_lazy("Message (Liquid)"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, senders: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sender_number"].queryset = senders
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        size = cp949_length(title)
+        if size > TITLE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The title is %(count)d bytes; an LMS title may have %(limit)d."),
+                params={"count": size, "limit": TITLE_MAX_BYTES},
+            )
+        return title
+
+
+class TestNumberForm(forms.Form):
+    phone_number = forms.CharField(label=gettext_lazy("Phone number"), max_length=20)
+    label = forms.CharField(label=gettext_lazy("Label"), max_length=100, required=False)
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    def clean_phone_number(self) -> str:
+        value = self.cleaned_data["phone_number"].strip()
+        error = phone_error(value)
+        if error:
+            raise forms.ValidationError(error)
+        return value
+
+
+UNITS = {"hours": HOUR, "days": DAY}
+
+
+class GoalsForm(forms.Form):
+    """Up to five conversion goals, one numbered row each: event name,
+    attribution window (1 hour to 30 days), optional amount and quantity
+    fields of the event's data. Empty rows are ignored."""
+
+    ROWS = range(1, MAX_GOALS_PER_CAMPAIGN + 1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in self.ROWS:
+            self.fields[f"event_{i}"] = forms.CharField(max_length=100, required=False)
+            self.fields[f"window_{i}"] = forms.IntegerField(required=False)
+            self.fields[f"unit_{i}"] = forms.ChoiceField(
+                choices=[("hours", _("hours")), ("days", _("days"))], required=False
+            )
+            self.fields[f"amount_{i}"] = forms.CharField(max_length=100, required=False)
+            self.fields[f"quantity_{i}"] = forms.CharField(max_length=100, required=False)
+
+    @classmethod
+    def initial_for(cls, goals: list[Any]) -> dict[str, Any]:
+        initial: dict[str, Any] = {}
+        for i, goal in enumerate(goals, start=1):
+            days = goal.window_seconds % DAY == 0
+            initial.update(
+                {
+                    f"event_{i}": goal.event_name,
+                    f"window_{i}": goal.window_seconds // (DAY if days else HOUR),
+                    f"unit_{i}": "days" if days else "hours",
+                    f"amount_{i}": goal.revenue_field,
+                    f"quantity_{i}": goal.quantity_field,
+                }
+            )
+        return initial
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "number": i,
+                **{name: self[f"{name}_{i}"] for name in ("event", "window", "unit")},
+                "amount": self[f"amount_{i}"],
+                "quantity": self[f"quantity_{i}"],
+            }
+            for i in self.ROWS
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        goals: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for i in self.ROWS:
+            event = (data.get(f"event_{i}") or "").strip()
+            amount = (data.get(f"amount_{i}") or "").strip()
+            quantity = (data.get(f"quantity_{i}") or "").strip()
+            window = data.get(f"window_{i}")
+            if not event:
+                if amount or quantity or window:
+                    self.add_error(
+                        f"event_{i}",
+                        _("Goal %(n)d: name the event, or clear the row.") % {"n": i},
+                    )
+                continue
+            if event in seen:
+                self.add_error(
+                    f"event_{i}",
+                    _("Goal %(n)d: %(event)s is already a goal.") % {"n": i, "event": event},
+                )
+                continue
+            seen.add(event)
+            unit = data.get(f"unit_{i}") or "hours"
+            seconds = (window or 0) * UNITS[unit]
+            if not MIN_WINDOW_SECONDS <= seconds <= MAX_WINDOW_SECONDS:
+                self.add_error(
+                    f"window_{i}",
+                    _("Goal %(n)d: the window must be between 1 hour and 30 days.") % {"n": i},
+                )
+                continue
+            if quantity and not amount:
+                self.add_error(
+                    f"quantity_{i}",
+                    _("Goal %(n)d: a quantity field multiplies an amount field; name one.")
+                    % {"n": i},
+                )
+                continue
+            goals.append(
+                {
+                    "event_name": event,
+                    "window_seconds": seconds,
+                    "revenue_field": amount,
+                    "quantity_field": quantity,
+                }
+            )
+        data["goals"] = goals
+        return data
+
+
+class TimingForm(forms.Form):
+    when = forms.ChoiceField(
+        label=gettext_lazy("When"),
+        choices=[("now", gettext_lazy("Send now")), ("later", gettext_lazy("Schedule"))],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    send_at = forms.DateTimeField(
+        label=gettext_lazy("Date and time"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+        ),
+    )
+    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in time_zone_names()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["at"] = None
+        if data.get("when") != "later" or "time_zone" not in data:
+            return data
+        local: datetime | None = data.get("send_at")
+        if local is None:
+            if "send_at" not in self.errors:
+                self.add_error("send_at", _("Choose the date and time to send at."))
+            return data
+        try:
+            at = local_time_to_utc(local, data["time_zone"])
+        except ValueError:
+            self.add_error(
+                "send_at",
+                _("%(time)s does not exist in %(zone)s (the clocks skip it).")
+                % {"time": f"{local:%Y-%m-%d %H:%M}", "zone": data["time_zone"]},
+            )
+            return data
+        if at <= timezone.now():
+            self.add_error("send_at", _("The time must be in the future."))
+            return data
+        data["at"] = at
+        return data

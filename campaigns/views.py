@@ -1,0 +1,575 @@
+"""Console screens for campaigns: the list, the compose screen (audience →
+content → test send → conversion goals → timing, each step saving the draft
+with htmx), and the campaign page with its live progress, pause, resume and
+cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from campaigns import actions, compose
+from campaigns.forms import AudienceForm, ContentForm, GoalsForm, TestNumberForm, TimingForm
+from campaigns.models import Campaign, Message, TestNumber
+from campaigns.queries import campaign_progress
+from channels.models import ChannelTestMessage
+from channels.queries import SenderNotAllowed, approved_senders, default_sender
+from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
+from projects.access import load_membership, project_view
+from projects.models import Membership, Project, Role
+
+S = Campaign.Status
+LIVE_STATUSES = (S.SCHEDULED, S.SENDING, S.PAUSED)
+FINAL_TEST_STATUSES = (ChannelTestMessage.Status.DELIVERED, ChannelTestMessage.Status.FAILED)
+SAVED_EVENT = "campaign-saved"
+REPORT_WAIT = timedelta(minutes=30)
+
+
+def _campaign(project: Project, campaign_id: int) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.select_related(
+            "project", "segment", "audience_file", "sender_number", "stats"
+        ),
+        project=project,
+        pk=campaign_id,
+    )
+
+
+def _editable(request: HttpRequest, project: Project, campaign_id: int) -> Campaign:
+    """The campaign for a compose write: marketers and admins only (403 for
+    viewers, with the reason), and only before it starts."""
+    load_membership(request, project.id, Role.MARKETER)
+    return _campaign(project, campaign_id)
+
+
+# --- the list ------------------------------------------------------------------
+
+
+@project_view()
+def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
+    campaigns = Campaign.objects.filter(project=project).select_related(
+        "segment", "audience_file", "stats"
+    )
+    page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
+    rows = [(campaign, _percent(campaign)) for campaign in page]
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "project": project,
+            "page": page,
+            "rows": rows,
+            "can_edit": request.membership.can(Role.MARKETER),
+        },
+    )
+
+
+def _percent(campaign: Campaign) -> int:
+    stats = getattr(campaign, "stats", None)
+    if stats is None or not stats.recipients:
+        return 0
+    return round(100 * (stats.recipients - max(stats.queued, 0)) / stats.recipients)
+
+
+@project_view(Role.MARKETER)
+@require_POST
+def campaign_new(request: HttpRequest, project: Project) -> HttpResponse:
+    name = _("Campaign of %(date)s") % {
+        "date": timezone.localtime(timezone.now(), resolve_time_zone(project.time_zone)).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+    }
+    campaign = actions.do_create_draft(project, request.user, name)
+    if sender := default_sender(project):
+        actions.do_update_campaign(campaign, request.user, sender_number=sender)
+    return redirect("campaign_compose", project_id=project.id, campaign_id=campaign.pk)
+
+
+# --- compose -------------------------------------------------------------------
+
+
+def _forms(campaign: Campaign, data: Any = None) -> dict[str, Any]:
+    project = campaign.project
+    audience = ""
+    if campaign.segment_id:
+        audience = f"segment:{campaign.segment_id}"
+    elif campaign.audience_file_id:
+        audience = f"file:{campaign.audience_file_id}"
+    zone = campaign.time_zone or project.time_zone or DEFAULT_TIME_ZONE
+    timing_initial: dict[str, Any] = {"when": "now", "time_zone": zone}
+    if campaign.scheduled_at:
+        local = campaign.scheduled_at.astimezone(resolve_time_zone(zone))
+        timing_initial.update(when="later", send_at=local.replace(tzinfo=None))
+    return {
+        "audience_form": AudienceForm(
+            project=project, initial={"name": campaign.name, "audience": audience}
+        ),
+        "content_form": ContentForm(
+            senders=approved_senders(project),
+            initial={
+                "sender_number": campaign.sender_number_id,
+                "is_promotional": campaign.is_promotional,
+                "file_consent_confirmed": campaign.file_consent_confirmed,
+                "title": campaign.title,
+                "body": campaign.body,
+            },
+        ),
+        "goals_form": GoalsForm(initial=GoalsForm.initial_for(list(campaign.goals.all()))),
+        "timing_form": TimingForm(initial=timing_initial),
+        "test_number_form": TestNumberForm(),
+    }
+
+
+def _test_targets(project: Project) -> dict[str, Any]:
+    return {
+        "member_phones": Membership.objects.filter(project=project)
+        .exclude(phone_number="")
+        .select_related("user")
+        .order_by("user__email"),
+        "test_numbers": TestNumber.objects.filter(project=project),
+    }
+
+
+@project_view()
+def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """The compose screen; viewers see it read-only. A campaign that has
+    started has nothing left to compose: its page instead."""
+    campaign = _campaign(project, campaign_id)
+    if campaign.status not in actions.EDITABLE:
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    zone = campaign.time_zone or project.time_zone or DEFAULT_TIME_ZONE
+    context = {
+        "project": project,
+        "campaign": campaign,
+        "zone": zone,
+        "scheduled_local": _local(campaign.scheduled_at, zone),
+        "can_edit": request.membership.can(Role.MARKETER),
+        "sample_url": reverse("audience_file_sample", args=[project.id]),
+        **_forms(campaign),
+        **_test_targets(project),
+    }
+    return render(request, "campaigns/compose.html", context)
+
+
+def _saved(
+    request: HttpRequest, campaign: Campaign, step: str, errors: list[str] | None = None
+) -> HttpResponse:
+    """Answer a step save: the step's status line for htmx (and an event the
+    other steps listen to), else back to the compose page."""
+    if not request.htmx:
+        for error in errors or []:
+            messages.error(request, error)
+        if not errors:
+            messages.success(request, _("The draft is saved."))
+        url = reverse("campaign_compose", args=[campaign.project_id, campaign.pk])
+        return redirect(f"{url}#step-{step}")
+    response = render(
+        request,
+        "campaigns/_save_status.html",
+        {"errors": errors or [], "saved_at": timezone.now(), "step": step},
+    )
+    if not errors:
+        trigger_client_event(response, SAVED_EVENT, {"step": step})
+    return response
+
+
+def _form_errors(form: Any) -> list[str]:
+    return [str(error) for errors in form.errors.values() for error in errors]
+
+
+def _problem_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return list(exc.messages)
+    return [str(exc)]
+
+
+@project_view()
+@require_POST
+def save_audience(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    form = AudienceForm(request.POST, project=project)
+    if not form.is_valid():
+        return _saved(request, campaign, "audience", _form_errors(form))
+    segment, audience_file = form.chosen()
+    try:
+        actions.do_update_campaign(
+            campaign,
+            request.user,
+            name=form.cleaned_data["name"],
+            segment=segment,
+            audience_file=audience_file,
+        )
+    except actions.CampaignProblem as exc:
+        return _saved(request, campaign, "audience", _problem_messages(exc))
+    return _saved(request, campaign, "audience")
+
+
+@project_view()
+def audience_count(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """The saved audience's live size (htmx, after each save)."""
+    campaign = _campaign(project, campaign_id)
+    size = compose.audience_size(
+        project,
+        campaign.segment,
+        campaign.audience_file,
+        is_promotional=campaign.is_promotional,
+    )
+    return render(
+        request,
+        "campaigns/_audience_count.html",
+        {"project": project, "campaign": campaign, "size": size},
+    )
+
+
+@project_view()
+@require_GET
+def readiness(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """What still stops the saved campaign from going (htmx, after each save)."""
+    campaign = _campaign(project, campaign_id)
+    return render(
+        request, "campaigns/_readiness.html", {"missing": compose.blocking_problems(campaign)}
+    )
+
+
+@project_view()
+@require_POST
+def save_content(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    form = ContentForm(request.POST, senders=approved_senders(project))
+    if not form.is_valid():
+        return _saved(request, campaign, "content", _form_errors(form))
+    data = form.cleaned_data
+    try:
+        actions.do_update_campaign(
+            campaign,
+            request.user,
+            sender_number=data["sender_number"],
+            is_promotional=data["is_promotional"],
+            file_consent_confirmed=data["file_consent_confirmed"],
+            title=data["title"],
+            body=data["body"],
+        )
+    except (actions.CampaignProblem, SenderNotAllowed) as exc:
+        return _saved(request, campaign, "content", _problem_messages(exc))
+    return _saved(request, campaign, "content")
+
+
+@project_view()
+@require_POST
+def preview(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """The live preview of the content as typed (or as saved, for viewers,
+    whose form is disabled), for the chosen recipient. Read-only."""
+    campaign = _campaign(project, campaign_id)
+    post = request.POST
+    typed = "body" in post
+    result = compose.build_preview(
+        project,
+        body=post.get("body", "") if typed else campaign.body,
+        title=post.get("title", "") if typed else campaign.title,
+        is_promotional=bool(post.get("is_promotional")) if typed else campaign.is_promotional,
+        segment=campaign.segment,
+        audience_file=campaign.audience_file,
+        data=campaign.data,
+        recipient_query=post.get("recipient", ""),
+    )
+    return render(
+        request,
+        "campaigns/_preview.html",
+        {"project": project, "campaign": campaign, "preview": result},
+    )
+
+
+@project_view()
+@require_POST
+def test_send(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """Send the saved message, rendered for the chosen recipient, to the
+    chosen member phones and test numbers."""
+    campaign = _editable(request, project, campaign_id)
+    targets = _test_targets(project)
+    members = {str(m.pk): m.phone_number for m in targets["member_phones"]}
+    saved = {str(n.pk): n.phone_number for n in targets["test_numbers"]}
+    numbers = [members[k] for k in request.POST.getlist("member") if k in members]
+    numbers += [saved[k] for k in request.POST.getlist("test_number") if k in saved]
+    recipient = compose.pick_recipient(
+        project,
+        campaign.segment,
+        campaign.audience_file,
+        request.POST.get("recipient", ""),
+        is_promotional=campaign.is_promotional,
+    )
+    errors: list[str] = []
+    sent: list[ChannelTestMessage] = []
+    if isinstance(recipient, str):
+        errors.append(recipient)
+    else:
+        try:
+            sent = actions.do_send_campaign_test(
+                campaign, request.user, numbers, recipient.context if recipient else {}
+            )
+        except (actions.CampaignProblem, ValidationError) as exc:
+            errors = _problem_messages(exc)
+    context = {"project": project, "campaign": campaign, "errors": errors, "sent": sent}
+    if not request.htmx:
+        for error in errors:
+            messages.error(request, error)
+        if sent:
+            messages.success(request, _("The test message is queued."))
+        url = reverse("campaign_compose", args=[project.id, campaign.pk])
+        return redirect(f"{url}#step-test")
+    # htmx swaps only 2xx answers: errors come back as 200 with the messages.
+    return render(request, "campaigns/_test_send_result.html", context)
+
+
+@project_view(Role.MARKETER)
+@require_GET
+def test_send_status(
+    request: HttpRequest, project: Project, campaign_id: int, message_id: str
+) -> HttpResponse:
+    campaign = _campaign(project, campaign_id)
+    message = get_object_or_404(ChannelTestMessage, project=project, pk=message_id)
+    return render(
+        request,
+        "campaigns/_test_send_status.html",
+        {
+            "project": project,
+            "campaign": campaign,
+            "message": message,
+            "final_statuses": FINAL_TEST_STATUSES,
+        },
+    )
+
+
+def _test_numbers_partial(
+    request: HttpRequest, project: Project, campaign: Campaign, form: TestNumberForm
+) -> HttpResponse:
+    if not request.htmx:
+        for error in _form_errors(form):
+            messages.error(request, error)
+        url = reverse("campaign_compose", args=[project.id, campaign.pk])
+        return redirect(f"{url}#step-test")
+    context = {
+        "project": project,
+        "campaign": campaign,
+        "can_edit": True,
+        "test_number_form": form,
+        **_test_targets(project),
+    }
+    return render(request, "campaigns/_test_targets.html", context)
+
+
+@project_view()
+@require_POST
+def add_test_number(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    form = TestNumberForm(request.POST)
+    if form.is_valid():
+        actions.do_add_test_number(
+            project, request.user, form.cleaned_data["phone_number"], form.cleaned_data["label"]
+        )
+        form = TestNumberForm()
+    return _test_numbers_partial(request, project, campaign, form)
+
+
+@project_view()
+@require_POST
+def remove_test_number(
+    request: HttpRequest, project: Project, campaign_id: int, number_id: int
+) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    number = get_object_or_404(TestNumber, project=project, pk=number_id)
+    actions.do_remove_test_number(number, request.user)
+    return _test_numbers_partial(request, project, campaign, TestNumberForm())
+
+
+@project_view()
+@require_POST
+def save_goals(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    form = GoalsForm(request.POST)
+    if not form.is_valid():
+        return _saved(request, campaign, "goals", _form_errors(form))
+    try:
+        actions.do_set_conversion_goals(campaign, request.user, form.cleaned_data["goals"])
+    except actions.CampaignProblem as exc:
+        return _saved(request, campaign, "goals", _problem_messages(exc))
+    return _saved(request, campaign, "goals")
+
+
+@project_view()
+@require_POST
+def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """The timing step: check the time, keep the zone, and show the summary
+    to confirm (or what is missing). `confirm` sends or schedules."""
+    campaign = _editable(request, project, campaign_id)
+    form = TimingForm(request.POST)
+    errors: list[str] = []
+    if not form.is_valid():
+        errors = _form_errors(form)
+    elif form.cleaned_data["time_zone"] != campaign.time_zone:
+        try:
+            actions.do_update_campaign(
+                campaign, request.user, time_zone=form.cleaned_data["time_zone"]
+            )
+        except actions.CampaignProblem as exc:
+            errors = _problem_messages(exc)
+    problems = compose.blocking_problems(campaign)
+    if not errors and not problems and request.POST.get("confirm"):
+        return _launch(request, campaign, form.cleaned_data)
+    context = {
+        "project": project,
+        "campaign": campaign,
+        "errors": errors,
+        "problems": problems,
+        "timing": form.cleaned_data if not errors else None,
+        "post": request.POST,
+        "preview": compose.campaign_preview(campaign),
+        "goals": list(campaign.goals.all()),
+    }
+    if not request.htmx:
+        return render(request, "campaigns/review.html", context, status=422 if errors else 200)
+    return render(request, "campaigns/_review.html", context)
+
+
+def _launch(request: HttpRequest, campaign: Campaign, timing: dict[str, Any]) -> HttpResponse:
+    try:
+        if timing["at"] is not None:
+            done = actions.do_schedule_campaign(campaign, timing["at"], request.user)
+            success = _("The campaign is scheduled.")
+        else:
+            done = actions.do_start_campaign(campaign, request.user)
+            success = _("The campaign is sending.")
+    except (actions.CampaignProblem, SenderNotAllowed) as exc:
+        done, success = False, ""
+        messages.error(request, str(exc))
+    else:
+        if not done:
+            messages.error(request, _("The campaign has already started or was cancelled."))
+    if done:
+        messages.success(request, success)
+    url = reverse("campaign_detail", args=[campaign.project_id, campaign.pk])
+    if not done:
+        url = reverse("campaign_compose", args=[campaign.project_id, campaign.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@project_view()
+@require_POST
+def unschedule(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    if actions.do_unschedule_campaign(campaign, request.user):
+        messages.success(request, _("The campaign is no longer scheduled; it is a draft again."))
+    return redirect("campaign_compose", project_id=project.id, campaign_id=campaign.pk)
+
+
+# --- the campaign page ------------------------------------------------------------
+
+
+@project_view()
+def campaign_detail(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(project, campaign_id)
+    zone = campaign.time_zone or project.time_zone or DEFAULT_TIME_ZONE
+    context = {
+        "project": project,
+        "campaign": campaign,
+        "zone": zone,
+        "scheduled_local": _local(campaign.scheduled_at, zone),
+        "goals": list(campaign.goals.all()),
+        **_progress_context(request, campaign),
+    }
+    return render(request, "campaigns/campaign_detail.html", context)
+
+
+def _local(moment: datetime | None, zone: str) -> datetime | None:
+    """The wall-clock time of `moment` in `zone`, naive so that templates
+    do not move it into the display zone."""
+    if moment is None:
+        return None
+    return moment.astimezone(resolve_time_zone(zone)).replace(tzinfo=None)
+
+
+def _still_reporting(campaign: Campaign, progress: dict[str, Any]) -> bool:
+    """A completed campaign whose delivery reports are still coming in (for
+    half an hour at most): the page keeps refreshing."""
+    if campaign.status != S.COMPLETED or campaign.finished_at is None:
+        return False
+    recent = timezone.now() - campaign.finished_at < REPORT_WAIT
+    return recent and progress["delivered"] + progress["failed"] < progress["sent"]
+
+
+def _progress_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
+    progress = campaign_progress(campaign)
+    skipped = [
+        (label, progress["skipped"][reason])
+        for reason, label in _skip_labels()
+        if progress["skipped"][reason]
+    ]
+    return {
+        "project": campaign.project,
+        "campaign": campaign,
+        "progress": progress,
+        "skipped": skipped,
+        "skipped_total": sum(count for _label, count in skipped),
+        "live": campaign.status in LIVE_STATUSES or _still_reporting(campaign, progress),
+        "can_edit": request.membership.can(Role.MARKETER),
+    }
+
+
+def _skip_labels() -> list[tuple[str, str]]:
+    return [(choice.value, choice.label) for choice in Message.SkipReason]
+
+
+@project_view()
+@require_GET
+def campaign_progress_partial(
+    request: HttpRequest, project: Project, campaign_id: int
+) -> HttpResponse:
+    campaign = _campaign(project, campaign_id)
+    return render(request, "campaigns/_progress.html", _progress_context(request, campaign))
+
+
+def _control(request: HttpRequest, project: Project, campaign_id: int, verb: str) -> HttpResponse:
+    campaign = _editable(request, project, campaign_id)
+    action = {
+        "pause": actions.do_pause_campaign,
+        "resume": actions.do_resume_campaign,
+        "cancel": actions.do_cancel_campaign,
+    }[verb]
+    if not action(campaign, request.user):
+        messages.error(
+            request,
+            _("Nothing changed: the campaign is %(status)s.")
+            % {"status": Campaign.objects.get(pk=campaign.pk).get_status_display()},
+        )
+    campaign = _campaign(project, campaign_id)
+    if request.htmx:
+        return render(request, "campaigns/_progress.html", _progress_context(request, campaign))
+    return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+
+
+@project_view()
+@require_POST
+def pause(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    return _control(request, project, campaign_id, "pause")
+
+
+@project_view()
+@require_POST
+def resume(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    return _control(request, project, campaign_id, "resume")
+
+
+@project_view()
+@require_POST
+def cancel(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    return _control(request, project, campaign_id, "cancel")

@@ -1,0 +1,372 @@
+"""Test send, timing (send now, schedule in a zone, edit and cancel a
+scheduled campaign), the campaign list and the campaign page with its
+progress and pause / resume / cancel."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from channels.models import ChannelTestMessage
+from projects.models import Membership
+from tests.test_compose import (
+    _htmx,
+    _login,
+    _new_campaign,
+    _save_audience,
+    _save_content,
+    _url,
+    acme,  # noqa: F401 (fixture)
+)
+
+
+@pytest.fixture
+def ready(client, acme):  # noqa: F811
+    """Carol logged in with a complete draft to the segment Everyone."""
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}")
+    _save_content(client, acme, campaign, "{{ name }}님, 봄 세일!")
+    acme.campaign = Campaign.objects.get(pk=campaign.pk)
+    return acme
+
+
+def _review(client, world, data: dict) -> object:
+    return _htmx(client, _url("campaign_review", world, world.campaign), data)
+
+
+# --- test send --------------------------------------------------------------------
+
+
+def test_a_test_send_goes_to_member_phones_and_test_numbers_rendered_for_the_recipient(
+    client, ready
+):
+    carol = Membership.objects.get(project=ready.acme, user=ready.carol)
+    carol.phone_number = "+821099990000"
+    carol.save()
+    saved = TestNumber.objects.create(project=ready.acme, phone_number="+821088880000", label="QA")
+    response = _htmx(
+        client,
+        _url("campaign_test_send", ready, ready.campaign),
+        {"member": [carol.pk], "test_number": [saved.pk], "recipient": "lee"},
+    )
+    assert response.status_code == 200
+    sent = ChannelTestMessage.objects.filter(project=ready.acme).order_by("to")
+    assert [(m.to, m.body, m.sender_number.number) for m in sent] == [
+        ("+821088880000", "이영희님, 봄 세일!", "+8215881234"),
+        ("+821099990000", "이영희님, 봄 세일!", "+8215881234"),
+    ]
+    html = response.content.decode()
+    for message in sent:
+        assert f'id="test-send-{message.id}"' in html
+        status = client.get(
+            reverse(
+                "campaign_test_send_status", args=[ready.acme.id, ready.campaign.pk, message.id]
+            )
+        )
+        assert 'data-status="queued"' in status.content.decode()
+    # Not a campaign message: the campaign's statistics do not see it.
+    assert not Message.objects.exists()
+    stats = CampaignStats.objects.get(pk=ready.campaign.pk)
+    assert (stats.recipients, stats.queued, stats.sent) == (0, 0, 0)
+
+
+def test_a_promotional_lms_test_send_is_wrapped_and_carries_the_title(client, ready):
+    saved = TestNumber.objects.create(project=ready.acme, phone_number="+821088880000")
+    _save_content(
+        client,
+        ready,
+        ready.campaign,
+        "{{ name }}님 " + "세일 " * 40,
+        is_promotional="on",
+        title="봄 세일",
+    )
+    _htmx(
+        client,
+        _url("campaign_test_send", ready, ready.campaign),
+        {"test_number": [saved.pk], "recipient": "kim"},
+    )
+    message = ChannelTestMessage.objects.get()
+    assert message.body.startswith("(광고)에이크미 주식회사\n김민수님 세일")
+    assert message.body.endswith("\n무료수신거부 080-123-4567")
+    assert message.title == "봄 세일"
+
+
+def test_a_test_send_needs_a_number(client, ready):
+    response = _htmx(client, _url("campaign_test_send", ready, ready.campaign), {})
+    assert "Choose at least one number" in response.content.decode()
+    assert not ChannelTestMessage.objects.exists()
+
+
+def test_test_numbers_are_validated_added_and_removed(client, ready):
+    url = _url("campaign_add_test_number", ready, ready.campaign)
+    response = _htmx(client, url, {"phone_number": "010-1234-5678", "label": "QA"})
+    assert "+821012345678" in response.content.decode()  # the suggested E.164 form
+    assert not TestNumber.objects.exists()
+    response = _htmx(client, url, {"phone_number": "+821012345678", "label": "QA"})
+    number = TestNumber.objects.get(project=ready.acme)
+    assert (number.phone_number, number.label) == ("+821012345678", "QA")
+    assert f'name="test_number" value="{number.pk}"' in response.content.decode()
+    _htmx(
+        client,
+        reverse("campaign_remove_test_number", args=[ready.acme.id, ready.campaign.pk, number.pk]),
+        {},
+    )
+    assert not TestNumber.objects.exists()
+
+
+# --- timing ---------------------------------------------------------------------------
+
+
+def test_a_time_in_a_chosen_zone_is_stored_as_the_right_utc_instant(client, ready):
+    year = timezone.now().year + 1
+    data = {"when": "later", "send_at": f"{year}-07-01T09:00", "time_zone": "America/New_York"}
+    review = _review(client, ready, data).content.decode()
+    assert 'id="confirm-launch"' in review
+    assert f"{year}-07-01 13:00 UTC" in review  # EDT is UTC−4
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.DRAFT
+
+    response = _review(client, ready, {**data, "confirm": "1"})
+    assert response["HX-Redirect"] == _url("campaign_detail", ready, ready.campaign)
+    campaign = Campaign.objects.get(pk=ready.campaign.pk)
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.scheduled_at == datetime(year, 7, 1, 13, 0, tzinfo=UTC)
+    assert campaign.time_zone == "America/New_York"
+
+    page = client.get(_url("campaign_detail", ready, campaign)).content.decode()
+    assert f"{year}-07-01 09:00 (America/New_York)" in page
+
+
+def test_seoul_is_the_default_zone(client, ready):
+    page = client.get(_url("campaign_compose", ready, ready.campaign)).content.decode()
+    assert '<option value="Asia/Seoul" selected>' in page
+    year = timezone.now().year + 1
+    data = {"when": "later", "send_at": f"{year}-01-10T09:00", "time_zone": "Asia/Seoul"}
+    _review(client, ready, {**data, "confirm": "1"})
+    campaign = Campaign.objects.get(pk=ready.campaign.pk)
+    assert campaign.scheduled_at == datetime(year, 1, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("send_at", "zone", "message"),
+    [
+        ("2020-01-01T09:00", "Asia/Seoul", "must be in the future"),
+        ("{next}-03-08T02:30", "America/New_York", "does not exist"),
+        ("", "Asia/Seoul", "Choose the date and time"),
+    ],
+)
+def test_an_impossible_time_is_refused(client, ready, send_at, zone, message):
+    # The second Sunday of March 2037 is the 8th; any year works, this one is fixed.
+    data = {"when": "later", "send_at": send_at.replace("{next}", "2037"), "time_zone": zone}
+    html = _review(client, ready, {**data, "confirm": "1"}).content.decode()
+    assert message in html
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.DRAFT
+
+
+def test_send_now_starts_the_campaign_after_confirmation(client, ready):
+    review = _review(client, ready, {"when": "now", "time_zone": "Asia/Seoul"}).content.decode()
+    assert "Confirm: send now" in review
+    assert "3 recipients" in review
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.DRAFT
+    _review(client, ready, {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"})
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_missing_parts_are_listed_and_block_the_start(client, acme):  # noqa: F811
+    _login(client, "carol@acme.test")
+    acme.campaign = _new_campaign(client, acme)
+    review = _review(
+        client, acme, {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"}
+    ).content.decode()
+    assert 'id="missing-parts"' in review
+    assert "an audience" in review and "a message body" in review
+    assert 'id="confirm-launch"' not in review
+    assert Campaign.objects.get(pk=acme.campaign.pk).status == Campaign.Status.DRAFT
+
+
+def test_a_liquid_error_or_emoji_blocks_the_start(client, ready):
+    for body in ("{{ name ", "세일 🎉"):
+        _save_content(client, ready, ready.campaign, body)
+        review = _review(
+            client, ready, {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"}
+        ).content.decode()
+        assert 'id="missing-parts"' in review
+        assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.DRAFT
+
+
+def _schedule(client, world, days: int = 3) -> datetime:
+    at = (timezone.now() + timedelta(days=days)).astimezone(UTC)
+    local = at.astimezone(timezone.get_default_timezone())
+    data = {
+        "when": "later",
+        "send_at": local.strftime("%Y-%m-%dT%H:%M"),
+        "time_zone": "Asia/Seoul",
+        "confirm": "1",
+    }
+    _review(client, world, data)
+    assert Campaign.objects.get(pk=world.campaign.pk).status == Campaign.Status.SCHEDULED
+    return at
+
+
+def test_a_scheduled_campaign_can_be_edited_until_it_starts(client, ready):
+    _schedule(client, ready)
+    detail = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert 'id="edit-campaign"' in detail
+    compose = client.get(_url("campaign_compose", ready, ready.campaign)).content.decode()
+    assert 'id="scheduled-notice"' in compose
+
+    _save_content(client, ready, ready.campaign, "{{ name }}님, 여름 세일!")
+    campaign = Campaign.objects.get(pk=ready.campaign.pk)
+    assert campaign.status == Campaign.Status.SCHEDULED
+    assert campaign.body == "{{ name }}님, 여름 세일!"
+
+    # A scheduled campaign must stay complete.
+    response = _save_audience(client, ready, ready.campaign, "")
+    assert "must stay ready" in response.content.decode()
+    assert Campaign.objects.get(pk=ready.campaign.pk).segment == ready.segment
+
+    # Once it has started, nothing can be changed any more.
+    Campaign.objects.filter(pk=ready.campaign.pk).update(status=Campaign.Status.SENDING)
+    response = _save_content(client, ready, ready.campaign, "too late")
+    assert "already started" in response.content.decode()
+    assert Campaign.objects.get(pk=ready.campaign.pk).body == "{{ name }}님, 여름 세일!"
+    assert client.get(_url("campaign_compose", ready, ready.campaign)).status_code == 302
+
+
+def test_a_scheduled_campaign_can_be_rescheduled_or_unscheduled(client, ready):
+    _schedule(client, ready, days=3)
+    later = _schedule(client, ready, days=5)
+    campaign = Campaign.objects.get(pk=ready.campaign.pk)
+    assert abs(campaign.scheduled_at - later) < timedelta(minutes=1)
+    client.post(_url("campaign_unschedule", ready, campaign))
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.scheduled_at) == (Campaign.Status.DRAFT, None)
+
+
+def test_a_scheduled_campaign_can_be_cancelled(client, ready):
+    _schedule(client, ready)
+    response = _htmx(client, _url("campaign_cancel", ready, ready.campaign), {})
+    assert 'data-status="cancelled"' in response.content.decode()
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.CANCELLED
+
+
+# --- the campaign page ------------------------------------------------------------------
+
+
+def test_the_progress_shows_the_counters_and_refreshes_while_live(client, ready):
+    Campaign.objects.filter(pk=ready.campaign.pk).update(status=Campaign.Status.SENDING)
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+        recipients=10, queued=4, sent=5, delivered=3, failed=0, skipped_opted_out=1
+    )
+    html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
+    assert 'value="60"' in html  # 6 of 10 done
+    for counter, value in [("recipients", 10), ("queued", 4), ("sent", 5), ("delivered", 3)]:
+        assert f'data-counter="{counter}">{value}<' in html
+    assert "Opted out: 1" in html
+    assert 'hx-trigger="every 1s"' in html
+
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.COMPLETED, finished_at=timezone.now() - timedelta(hours=1)
+    )
+    html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
+    assert 'hx-trigger="every 1s"' not in html
+
+
+def test_pause_resume_and_cancel_from_the_campaign_page(client, ready):
+    Campaign.objects.filter(pk=ready.campaign.pk).update(status=Campaign.Status.SENDING)
+    html = _htmx(client, _url("campaign_pause", ready, ready.campaign), {}).content.decode()
+    assert 'id="resume"' in html
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.PAUSED
+    html = _htmx(client, _url("campaign_resume", ready, ready.campaign), {}).content.decode()
+    assert 'id="pause"' in html
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
+    response = client.post(_url("campaign_cancel", ready, ready.campaign))
+    assert response.status_code == 302
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.CANCELLED
+    # A second click changes nothing and says so.
+    client.post(_url("campaign_cancel", ready, ready.campaign))
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert "Nothing changed" in page
+
+
+def test_the_campaign_list_shows_status_audience_and_progress(client, ready):
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(recipients=4, queued=1)
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.SENDING, started_at=timezone.now()
+    )
+    page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert f'href="{reverse("campaigns", args=[ready.acme.id])}"' in page  # the nav link
+    assert 'data-status="sending"' in page
+    assert "Segment: Everyone" in page
+    assert "75%" in page
+    assert _url("campaign_detail", ready, ready.campaign) in page
+    assert 'id="new-campaign"' in page
+
+
+def test_a_viewer_sees_the_campaign_page_without_controls(client, ready):
+    Campaign.objects.filter(pk=ready.campaign.pk).update(status=Campaign.Status.SENDING)
+    client.logout()
+    _login(client, "dave@acme.test")
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert 'id="campaign-progress"' in page
+    assert 'id="pause"' not in page and 'id="cancel"' not in page
+    assert client.post(_url("campaign_pause", ready, ready.campaign)).status_code == 403
+    listing = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert 'id="new-campaign"' not in listing
+
+
+def test_the_saved_event_names_the_step(client, ready):
+    response = _save_audience(client, ready, ready.campaign, f"segment:{ready.segment.pk}")
+    assert json.loads(response["HX-Trigger"]) == {"campaign-saved": {"step": "audience"}}
+
+
+def test_a_promotional_file_campaign_needs_the_consent_confirmation(client, acme):  # noqa: F811
+    from tests.support.campaigns import valid_file
+
+    _login(client, "carol@acme.test")
+    acme.campaign = _new_campaign(client, acme)
+    audience = valid_file(acme.acme, [("+821055556666", {"coupon": "A1"})])
+    _save_audience(client, acme, acme.campaign, f"file:{audience.pk}")
+    _save_content(client, acme, acme.campaign, "쿠폰 {{ coupon }}", is_promotional="on")
+    now = {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"}
+    review = _review(client, acme, now).content.decode()
+    assert "consented to promotions" in review
+    assert Campaign.objects.get(pk=acme.campaign.pk).status == Campaign.Status.DRAFT
+    _save_content(
+        client,
+        acme,
+        acme.campaign,
+        "쿠폰 {{ coupon }}",
+        is_promotional="on",
+        file_consent_confirmed="on",
+    )
+    _review(client, acme, now)
+    assert Campaign.objects.get(pk=acme.campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_without_javascript_the_review_is_a_page_and_the_confirmation_redirects(client, ready):
+    data = {"when": "now", "time_zone": "Asia/Seoul"}
+    page = client.post(_url("campaign_review", ready, ready.campaign), data)
+    assert page.status_code == 200
+    assert 'id="confirm-launch"' in page.content.decode()
+    response = client.post(_url("campaign_review", ready, ready.campaign), {**data, "confirm": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == _url("campaign_detail", ready, ready.campaign)
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
+
+
+def test_readiness_lists_what_is_missing_until_nothing_is(client, acme):  # noqa: F811
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    url = _url("campaign_readiness", acme, campaign)
+    html = client.get(url).content.decode()
+    assert 'data-ready="false"' in html
+    assert "an audience" in html and "a message body" in html
+    _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}")
+    _save_content(client, acme, campaign, "안녕하세요")
+    assert 'data-ready="true"' in client.get(url).content.decode()
