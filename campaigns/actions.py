@@ -29,6 +29,10 @@ class CampaignProblem(ValueError):
     """A campaign that cannot be created or moved as asked; the message says why."""
 
 
+class CampaignStarted(CampaignProblem):
+    """The campaign is no longer a draft or scheduled: it cannot be edited."""
+
+
 def _audience(project: Project, audience: Segment | AudienceFile) -> dict[str, Any]:
     if isinstance(audience, Segment):
         if audience.project_id != project.pk:
@@ -82,52 +86,6 @@ def do_create_campaign(
     CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
     return campaign
-
-
-_EDITABLE = {
-    "name",
-    "audience",
-    "sender_number",
-    "body",
-    "title",
-    "is_promotional",
-    "frequency_cap",
-    "file_consent_confirmed",
-    "time_zone",
-}
-
-
-def do_update_campaign(campaign: Campaign, actor: object = None, **changes: Any) -> bool:
-    """Change a draft or scheduled campaign (the fields of `_EDITABLE`; an
-    `audience` is a Segment or an AudienceFile and replaces the other kind).
-    Refuses what do_create_campaign refuses; False when the campaign has
-    started meanwhile (the UPDATE is conditional on the status)."""
-    unknown = set(changes) - _EDITABLE
-    if unknown:
-        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    project = campaign.project
-    fields = dict(changes)
-    if "audience" in fields:
-        audience = fields.pop("audience")
-        fields |= {"segment": None, "audience_file": None, **_audience(project, audience)}
-    if "sender_number" in fields:
-        fields["sender_number"] = sendable_sender(project, fields["sender_number"])
-    if "body" in fields:
-        liquid.compile_template(fields["body"])
-    promotional = fields.get("is_promotional", campaign.is_promotional)
-    if promotional and project_optout_number(project) is None:
-        raise CampaignProblem(
-            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
-        )
-    with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED]).update(
-            **fields
-        ):
-            return False
-        record_audit(project, actor, "campaign.update", campaign.name, fields=sorted(changes))
-    for name, value in fields.items():
-        setattr(campaign, name, value)
-    return True
 
 
 def missing_parts(campaign: Campaign) -> list[str]:
@@ -263,6 +221,7 @@ COMPOSE_FIELDS = frozenset(
         "is_promotional",
         "file_consent_confirmed",
         "time_zone",
+        "frequency_cap",
     }
 )
 _FOREIGN_KEYS = ("segment", "audience_file", "sender_number")
@@ -290,10 +249,15 @@ def do_update_campaign(campaign: Campaign, actor: object, **changes: Any) -> Cam
     start. A body with a Liquid error is saved (it is a draft), and blocks
     the start. The update is conditional on the status: a campaign that has
     started meanwhile is not changed (CampaignProblem)."""
+    project = campaign.project
+    if "audience" in changes:
+        # One audience of either kind, replacing the other kind.
+        audience = changes.pop("audience")
+        key = "segment" if isinstance(audience, Segment) else "audience_file"
+        changes[key] = audience
     unknown = set(changes) - COMPOSE_FIELDS
     if unknown:
         raise TypeError(f"not compose fields: {sorted(unknown)}")
-    project = campaign.project
     for key in ("segment", "audience_file"):
         if changes.get(key) is not None:
             changes.update(_audience(project, changes[key]))
@@ -325,7 +289,7 @@ def do_update_campaign(campaign: Campaign, actor: object, **changes: Any) -> Cam
     }
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign.pk, status__in=EDITABLE).update(**fields):
-            raise CampaignProblem(
+            raise CampaignStarted(
                 _("The campaign has already started; it can no longer be changed.")
             )
         record_audit(project, actor, "campaign.update", campaign.name, fields=sorted(changes))

@@ -190,6 +190,19 @@ def _changes(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def _update(campaign: Campaign, actor: object, changes: dict[str, Any]) -> bool:
+    """Edit through the compose action; False when the campaign has started.
+    The API refuses a body that is not valid Liquid (the console saves it as
+    a draft and blocks the start instead)."""
+    if "body" in changes:
+        liquid.compile_template(changes["body"])
+    try:
+        actions.do_update_campaign(campaign, actor, **changes)
+    except actions.CampaignStarted:
+        return False
+    return True
+
+
 def _action_errors(call: Any) -> Any:
     """Run an action; its refusals become API errors."""
     try:
@@ -314,9 +327,7 @@ class CampaignDetailView(CampaignView):
         incoming = CampaignWriteSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         changes = _changes(request, incoming.validated_data)
-        if changes and not _action_errors(
-            lambda: actions.do_update_campaign(campaign, request.auth, **changes)
-        ):
+        if changes and not _action_errors(lambda: _update(campaign, request.auth, changes)):
             raise _conflict(campaign, _NOT_EDITABLE)
         return Response(_detail(_campaigns(request).get(pk=campaign.pk)))
 
@@ -389,8 +400,8 @@ class CampaignScheduleView(_TransitionView):
         incoming.is_valid(raise_exception=True)
         at, zone = _schedule_time(incoming.validated_data, campaign.time_zone)
         with transaction.atomic():
-            if zone != campaign.time_zone and not actions.do_update_campaign(
-                campaign, request.auth, time_zone=zone
+            if zone != campaign.time_zone and not _update(
+                campaign, request.auth, {"time_zone": zone}
             ):
                 return False
             return actions.do_schedule_campaign(campaign, at, request.auth)
