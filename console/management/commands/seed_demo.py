@@ -1,5 +1,7 @@
 """Seed a demo project on an empty database: a staff login that is also the
-project's admin, an approved sender number, an 080 number and an API token.
+project's admin, an approved sender number, an 080 number, an API token, a
+few users (with promotional consent) in a segment, and message prices, so a
+first campaign can be composed and sent to the sandbox carrier at once.
 
 The credentials are written to DATA_DIR/demo.json (owner-only) so `make run`
 can print them every time; this is a local demo, not a production set-up.
@@ -16,7 +18,17 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from audiences.models import Customer, Segment
+from campaigns.models import Price
 from projects.models import Membership, Project
+
+DEMO_USERS = [
+    ("demo-1", "+821055510001", "김민준"),
+    ("demo-2", "+821055510002", "이서연"),
+    ("demo-3", "+821055510003", "박지후"),
+    ("demo-4", "+821055510004", "최하은"),
+    ("demo-5", "+14155550105", "Alex Kim"),
+]
 
 DEMO_EMAIL = "demo@munja.local"
 DEMO_PASSWORD = "munja-demo-1234"
@@ -47,9 +59,35 @@ class Command(BaseCommand):
         Membership.objects.filter(project_id=result["projectId"], user__username=DEMO_EMAIL).update(
             phone_number="+821012345678"
         )
+        _seed_audience(result["projectId"])
         demo = {**result, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
         path = settings.DATA_DIR / "demo.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(demo, fh, indent=2)
         self.stdout.write(f"Seeded the demo project {result['projectId']}.")
+
+
+def _seed_audience(project_id: str) -> None:
+    from django.utils import timezone
+
+    project = Project.objects.get(pk=project_id)
+    now = timezone.now()
+    Customer.objects.bulk_create(
+        Customer(
+            project=project,
+            user_id=user_id,
+            phone_number=phone,
+            name=name,
+            promotional_consent=True,
+            promotional_consent_at=now,
+        )
+        for user_id, phone, name in DEMO_USERS
+    )
+    Segment.objects.create(
+        project=project,
+        name="Demo users",
+        definition={"match": "all", "conditions": [{"kind": "phone", "present": True}]},
+    )
+    for kind, amount in (("SMS", "9.90"), ("LMS", "29.00"), ("INTL", "45.00")):
+        Price.objects.get_or_create(kind=kind, defaults={"amount": amount})
