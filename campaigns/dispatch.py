@@ -200,19 +200,27 @@ _INSERT_COLUMNS = (
 )
 
 
+# Rows per INSERT statement: one multi-row VALUES list is parsed and planned
+# once (executemany is a statement per row on PostgreSQL); 400 rows x 16
+# columns stays far below SQLite's 32,766 bound parameters.
+INSERT_ROWS_PER_STATEMENT = 400
+
+
 def _insert(rows: list[tuple]) -> int:
     """Insert message rows, ignoring recipients already there; how many were new."""
     if not rows:
         return 0
     table = Message._meta.db_table
-    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders}) "
-        "ON CONFLICT DO NOTHING"
-    )
+    row_sql = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) VALUES "
+    inserted = 0
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-        return max(cursor.rowcount, 0)
+        for start in range(0, len(rows), INSERT_ROWS_PER_STATEMENT):
+            part = rows[start : start + INSERT_ROWS_PER_STATEMENT]
+            sql = head + ", ".join([row_sql] * len(part)) + " ON CONFLICT DO NOTHING"
+            cursor.execute(sql, [value for row in part for value in row])
+            inserted += max(cursor.rowcount, 0)
+    return inserted
 
 
 def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | None:
