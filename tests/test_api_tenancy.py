@@ -45,6 +45,8 @@ KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
         "sms/subscribe",
         "sms/unsubscribes",
         "sms/webhook",
+        "campaigns/<int:campaign_id>/stats",
+        "campaigns/<int:campaign_id>/stats.csv",
     ]
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
