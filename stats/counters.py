@@ -25,7 +25,9 @@ _UPSERT = (
 
 
 def minute_of(at: datetime) -> datetime:
-    """The UTC minute `at` falls in."""
+    """The UTC minute `at` falls in (a naive time is taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
     return at.astimezone(UTC).replace(second=0, microsecond=0)
 
 

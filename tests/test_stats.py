@@ -557,3 +557,13 @@ def test_the_statistics_page_lists_campaigns_and_totals_for_a_period(converted, 
     assert 'data-total="sent">0<' in html
     assert f'data-campaign="{converted.pk}"' in html
     assert "Statistics" in client.get(f"/p/{converted.project_id}/").content.decode()
+
+
+def test_a_bucket_minute_is_the_utc_minute_of_the_moment():
+    from zoneinfo import ZoneInfo
+
+    from stats.counters import minute_of
+
+    seoul = datetime(2026, 3, 2, 12, 0, 59, 999, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert minute_of(seoul) == T0
+    assert minute_of(datetime(2026, 3, 2, 3, 0, 30)) == T0  # naive: UTC
