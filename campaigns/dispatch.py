@@ -57,6 +57,7 @@ from channels.queries import SenderNotAllowed, sendable_sender
 from console.lib import compliance
 from optout.queries import applies_to, opted_out_numbers
 from projects.models import Project
+from stats.counters import bump_minute
 
 logger = logging.getLogger(__name__)
 
@@ -635,6 +636,7 @@ def _record_results(campaign, token, rows, results, outcome: BatchOutcome) -> No
                         marked[kind] = max(cursor.rowcount, 0)
             total = sum(marked.values())
             bump(campaign.pk, sent=total, sent_lms=marked.get("LMS", 0), queued=-total)
+            bump_minute(campaign.pk, now, sent=total)
         outcome.sent += total
     for message_id, result in permanent:
         outcome.failed += _fail(
@@ -661,6 +663,7 @@ def _fail(campaign_id: int, token: str, ids: list[int], code: str, message: str)
             next_attempt_at=None,
         )
         bump(campaign_id, failed=n, queued=-n)
+        bump_minute(campaign_id, timezone.now(), failed=n)
     return n
 
 

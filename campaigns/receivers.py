@@ -13,6 +13,7 @@ from campaigns.dispatch import bump
 from campaigns.models import Message, parse_reference
 from channels.gateways.base import DeliveryReport
 from channels.signals import delivery_report_received
+from stats.counters import bump_minute
 
 logger = logging.getLogger(__name__)
 S = Message.Status
@@ -52,11 +53,13 @@ def apply_delivery_report(sender: object, report: DeliveryReport, **kwargs: obje
         if status == S.SENT:
             Message.objects.filter(pk=pk).update(**fields)
             bump(campaign_id, **{counter: 1})
+            bump_minute(campaign_id, when, **{counter: 1})
             return 1
         if status in (S.SENDING, S.QUEUED):
             # Overtaken: the sender has not marked it sent yet (or crashed first).
             Message.objects.filter(pk=pk).update(sent_at=when, **fields)
             bump(campaign_id, sent=1, queued=-1, **{counter: 1})
+            bump_minute(campaign_id, when, sent=1, **{counter: 1})
             return 1
     return 0
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "webhooks",
     "campaigns",
     "conversions",
+    "stats",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("optout.urls")),
     path("", include("webhooks.urls")),
     path("", include("campaigns.urls")),
+    path("", include("stats.urls")),
 ]
 
 # JSON errors under /v1/ even when they happen outside the API views.

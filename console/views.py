@@ -11,6 +11,9 @@ from django.views.decorators.http import require_GET
 
 from projects.access import project_view
 from projects.models import Project
+from stats.queries import campaigns_with_numbers, project_totals
+
+RECENT_CAMPAIGNS = 5
 
 
 @login_required
@@ -27,7 +30,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @project_view()
 def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
-    """The project overview: company, sender numbers by status, the 080 number."""
+    """The project overview: the last campaigns with their numbers, totals of
+    the last 30 days, sender numbers by status, the 080 number."""
     numbers = project.sender_numbers
     counts = {
         row["status"]: row["n"]
@@ -48,6 +52,8 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
             "sender_counts": sender_counts,
             "optout_number": optout_number,
             "optout_display": optout_number.display_number if optout_number else "",
+            "recent_campaigns": list(campaigns_with_numbers(project)[:RECENT_CAMPAIGNS]),
+            "totals": project_totals(project),
         },
     )
 

@@ -54,6 +54,8 @@ KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
         "campaigns/<int:campaign_id>/pause",
         "campaigns/<int:campaign_id>/resume",
         "campaigns/<int:campaign_id>/cancel",
+        "campaigns/<int:campaign_id>/stats",
+        "campaigns/<int:campaign_id>/stats.csv",
     ]
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}

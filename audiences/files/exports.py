@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,19 +26,10 @@ from audiences.files.validation import MAX_STORED_ERRORS, PHONE_COLUMN
 from audiences.models import AudienceFile
 from console.lib.liquid import template_variables
 from console.lib.phone import check_e164, suggest_e164
+from console.lib.spreadsheet import neutralise
 
 BOM = "\ufeff"
 SAMPLE_PHONE = "+821012345678"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\0", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
-
-
-def neutralise(cell: object) -> str:
-    """The cell as text that a spreadsheet app will not run as a formula."""
-    text = "" if cell is None else str(cell)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def _csv_lines(rows: Iterator[list[object]]) -> Iterator[str]:
