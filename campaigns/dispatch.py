@@ -614,26 +614,19 @@ def _record_results(campaign, token, rows, results, outcome: BatchOutcome) -> No
     accepted_lms = []
     for row, result in zip(rows, results, strict=True):
         if result.accepted:
-            entry = (result.provider_message_id, now, row[0], token)
+            entry = (row[0], result.provider_message_id or "")
             (accepted_lms if row[4] == "LMS" else accepted).append(entry)
         elif result.permanent:
             permanent.append((row[0], result))
         else:
             transient.append((row[0], result.error_message or result.error_code))
     if accepted or accepted_lms:
-        table = Message._meta.db_table
-        sql = (
-            f"UPDATE {table} SET status = 'sent', provider_message_id = %s, sent_at = %s, "
-            "claim_token = '', claimed_at = NULL, error_code = '', error_message = '' "
-            "WHERE id = %s AND claim_token = %s AND status = 'sending'"
-        )
         with transaction.atomic():
-            marked = {}
-            with connection.cursor() as cursor:
-                for kind, entries in (("SMS", accepted), ("LMS", accepted_lms)):
-                    if entries:
-                        cursor.executemany(sql, entries)
-                        marked[kind] = max(cursor.rowcount, 0)
+            marked = {
+                kind: _mark_sent(entries, token, now)
+                for kind, entries in (("SMS", accepted), ("LMS", accepted_lms))
+                if entries
+            }
             total = sum(marked.values())
             bump(campaign.pk, sent=total, sent_lms=marked.get("LMS", 0), queued=-total)
             bump_minute(campaign.pk, now, sent=total)
@@ -650,6 +643,36 @@ def _record_results(campaign, token, rows, results, outcome: BatchOutcome) -> No
         f, r = _retry(campaign, token, [t[0] for t in transient], transient[0][1], None)
         outcome.failed += f
         outcome.retrying += r
+
+
+# Rows per "mark sent" statement (two parameters a row).
+MARK_ROWS_PER_STATEMENT = 500
+
+
+def _mark_sent(entries: list[tuple[int, str]], token: str, now: datetime) -> int:
+    """Mark (message id, provider id) pairs sent, each only if still claimed
+    by `token`: one UPDATE … FROM (VALUES …) per 500 rows instead of a
+    statement per row (which PostgreSQL plans and executes one by one).
+    SQLite names a VALUES list's columns column1, column2; PostgreSQL is
+    told the same names."""
+    table = Message._meta.db_table
+    alias = " AS v(column1, column2)" if connection.vendor == "postgresql" else " AS v"
+    marked = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(entries), MARK_ROWS_PER_STATEMENT):
+            part = entries[start : start + MARK_ROWS_PER_STATEMENT]
+            values = ", ".join(["(%s, %s)"] * len(part))
+            sql = (
+                f"UPDATE {table} SET status = 'sent', provider_message_id = v.column2, "
+                "sent_at = %s, claim_token = '', claimed_at = NULL, error_code = '', "
+                f"error_message = '' FROM (VALUES {values}){alias} "
+                f"WHERE {table}.id = v.column1 AND {table}.claim_token = %s "
+                f"AND {table}.status = 'sending'"
+            )
+            params = [now, *(value for entry in part for value in entry), token]
+            cursor.execute(sql, params)
+            marked += max(cursor.rowcount, 0)
+    return marked
 
 
 def _fail(campaign_id: int, token: str, ids: list[int], code: str, message: str) -> int:
