@@ -3,6 +3,12 @@
 Whole-file problems (wrong type, not UTF-8, zip bomb, unreadable) raise
 FileRefused before any row is read. xlsx cells become the strings a person
 sees: formulas their cached values, whole numbers without `.0`, dates ISO.
+
+An xlsx is read by python-calamine, or — when its first sheet's XML is larger
+than settings.XLSX_STREAM_BYTES — by the streaming reader in
+console/lib/xlsx.py, which gives the same rows without holding the sheet in
+memory. Either way an xlsx row ends at its last non-empty cell (trailing
+empty cells are dropped) and rows are numbered from 1 as the sheet shows them.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from console.lib.xlsx import XlsxError, cell_text, open_sheet, sheet_part_size
+
+__all__ = ["CSV", "XLSX", "FileRefused", "Rows", "cell_text", "check_zip", "open_rows"]
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -50,6 +59,7 @@ class Rows:
     sheet: str = ""
     sheet_count: int = 0
     notes: list[str] = field(default_factory=list)
+    reader: str = CSV  # csv, calamine or stream
 
 
 def detect_format(name: str, head: bytes) -> str:
@@ -79,7 +89,12 @@ def detect_format(name: str, head: bytes) -> str:
 @contextmanager
 def open_rows(path: Path, fmt: str) -> Iterator[Rows]:
     if fmt == XLSX:
-        yield _xlsx_rows(path)
+        check_zip(path)
+        if xlsx_reader(path) == "stream":
+            with _xlsx_stream_rows(path) as rows:
+                yield rows
+        else:
+            yield _xlsx_rows(path)
     else:
         check_utf8(path)
         with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -188,27 +203,47 @@ def check_zip(path: Path) -> None:
         )
 
 
-def cell_text(value: object) -> str:
-    """An xlsx cell as the text a person sees in it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return "" if value is None else str(value)
+def xlsx_reader(path: Path) -> str:
+    """Which reader an xlsx gets: "stream" when its first sheet's XML is
+    larger than settings.XLSX_STREAM_BYTES, else "calamine"."""
+    return "stream" if sheet_part_size(path) > settings.XLSX_STREAM_BYTES else "calamine"
+
+
+def _unreadable(exc: Exception) -> FileRefused:
+    return FileRefused(
+        "xlsx_unreadable",
+        _("The workbook cannot be read: %(reason)s.") % {"reason": exc},
+    )
+
+
+@contextmanager
+def _xlsx_stream_rows(path: Path) -> Iterator[Rows]:
+    try:
+        sheet = open_sheet(path)
+    except XlsxError as exc:
+        if exc.args and exc.args[0] == "the workbook has no sheet":
+            raise FileRefused("file_empty", _("The workbook has no sheet.")) from None
+        raise _unreadable(exc) from None
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            yield from sheet.rows()
+        except XlsxError as exc:
+            raise _unreadable(exc) from None
+
+    with sheet:
+        yield Rows(
+            rows(),
+            sheet.done,
+            sheet=sheet.name,
+            sheet_count=len(sheet.names),
+            reader="stream",
+        )
 
 
 def _xlsx_rows(path: Path) -> Rows:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    check_zip(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         names = workbook.sheet_names
@@ -216,25 +251,34 @@ def _xlsx_rows(path: Path) -> Rows:
             raise FileRefused("file_empty", _("The workbook has no sheet."))
         sheet = workbook.get_sheet_by_index(0)
     except (CalamineError, OSError, ValueError) as exc:
-        raise FileRefused(
-            "xlsx_unreadable",
-            _("The workbook cannot be read: %(reason)s.") % {"reason": exc},
-        ) from None
-    # calamine's range starts at the first used cell; keep row and column
-    # numbers as the user sees them.
-    first_row, first_col = sheet.start if sheet.height else (0, 0)
-    total = max(sheet.height, 1)
+        raise _unreadable(exc) from None
+    # calamine's range starts at the first used column: pad rows so column
+    # numbers are the sheet's. iter_rows() yields the empty rows above the
+    # first used row too, so rows are numbered from 1.
+    first_col = sheet.start[1] if sheet.height else 0
+    total = max(sheet.height + (sheet.start[0] if sheet.height else 0), 1)
     position = [0]
     pad = [""] * first_col
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        number = first_row
-        for number, values in enumerate(sheet.iter_rows(), start=first_row + 1):
-            if number % 4096 == 0:
-                position[0] = number - first_row
-            cells = [v if v.__class__ is str else cell_text(v) for v in values]
-            yield number, (pad + cells) if first_col else cells
+        try:
+            for number, values in enumerate(sheet.iter_rows(), start=1):
+                if number % 4096 == 0:
+                    position[0] = number
+                cells = [v if v.__class__ is str else cell_text(v) for v in values]
+                if first_col:
+                    cells = pad + cells
+                while cells and not cells[-1]:
+                    cells.pop()
+                yield number, cells
+        except (CalamineError, ValueError, OverflowError) as exc:
+            raise _unreadable(exc) from None
         position[0] = total
 
-    result = Rows(rows(), lambda: position[0] / total, sheet=names[0], sheet_count=len(names))
-    return result
+    return Rows(
+        rows(),
+        lambda: position[0] / total,
+        sheet=names[0],
+        sheet_count=len(names),
+        reader="calamine",
+    )
