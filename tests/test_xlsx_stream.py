@@ -560,3 +560,24 @@ def test_shared_strings_are_held_compactly(tmp_path):
 def test_a_broken_zip_is_an_xlsx_error():
     with pytest.raises(stream.XlsxError):
         stream.open_sheet(io.BytesIO(b"PK\x03\x04 not really"))
+
+
+def test_the_optout_import_reads_xlsx_through_the_same_shared_reader(tmp_path, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from optout.imports import ImportRejected, read_numbers
+
+    rows = [[None], ["phoneNumber", "name"], ["+821012345678", "a"], [], [821012345679]]
+    data = openpyxl_file(tmp_path / "o.xlsx", rows).read_bytes()
+    for threshold in (10**12, 0):
+        settings.XLSX_STREAM_BYTES = threshold
+        with pytest.raises(ImportRejected, match=r"Row 1 of o\.xlsx has no phoneNumber column"):
+            read_numbers(SimpleUploadedFile("o.xlsx", data))
+
+    rows = rows[1:]
+    data = openpyxl_file(tmp_path / "p.xlsx", rows).read_bytes()
+    found = []
+    for threshold in (10**12, 0):
+        settings.XLSX_STREAM_BYTES = threshold
+        found.append([(n.row, n.value) for n in read_numbers(SimpleUploadedFile("p.xlsx", data))])
+    assert found[0] == found[1] == [(2, "+821012345678"), (4, "821012345679")]

@@ -13,7 +13,6 @@ empty cells are dropped) and rows are numbered from 1 as the sheet shows them.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import zipfile
 from collections.abc import Callable, Iterator
@@ -25,14 +24,15 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from console.lib.xlsx import XlsxError, cell_text, open_sheet, sheet_part_size
+from console.lib import tabular
+from console.lib.tabular import NoSheet, XlsxError, cell_text
 
 __all__ = ["CSV", "XLSX", "FileRefused", "Rows", "cell_text", "check_zip", "open_rows"]
 
 CSV = "csv"
 XLSX = "xlsx"
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls, and password-protected xlsx
+ZIP_MAGIC = tabular.ZIP_MAGIC
+OLE_MAGIC = tabular.OLE_MAGIC
 MAX_XLSX_ENTRIES = 1_000
 _CHUNK = 1 << 20
 
@@ -90,11 +90,8 @@ def detect_format(name: str, head: bytes) -> str:
 def open_rows(path: Path, fmt: str) -> Iterator[Rows]:
     if fmt == XLSX:
         check_zip(path)
-        if xlsx_reader(path) == "stream":
-            with _xlsx_stream_rows(path) as rows:
-                yield rows
-        else:
-            yield _xlsx_rows(path)
+        with _xlsx_rows(path) as rows:
+            yield rows
     else:
         check_utf8(path)
         with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -107,19 +104,15 @@ def open_rows(path: Path, fmt: str) -> Iterator[Rows]:
 def check_utf8(path: Path) -> None:
     """Refuse a csv that is not UTF-8, naming CP949/EUC-KR when it is that,
     with the row (line) of the first byte that is not UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines = 0
+    row = tabular.first_non_utf8_line(_chunks(path))
+    if row is not None:
+        _refuse_encoding(path, row)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                _refuse_encoding(path, lines + chunk.count(b"\n", 0, exc.start) + 1)
-            lines += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            _refuse_encoding(path, lines + 1)
+            yield chunk
 
 
 def _refuse_encoding(path: Path, row: int) -> None:
@@ -127,19 +120,13 @@ def _refuse_encoding(path: Path, row: int) -> None:
         "Save it as UTF-8: in Excel choose File › Save As › 'CSV UTF-8 (Comma delimited)'; "
         "in Numbers or Google Sheets export as CSV (always UTF-8)."
     )
-    decoder = codecs.getincrementaldecoder("cp949")()
-    with open(path, "rb") as handle:
-        try:
-            while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise FileRefused(
-                "encoding_not_utf8",
-                _("The file is not UTF-8 text (first unreadable byte on row %(row)d). %(how)s")
-                % {"row": row, "how": how},
-                row=row,
-            ) from None
+    if not tabular.decodes_as(_chunks(path), "cp949"):
+        raise FileRefused(
+            "encoding_not_utf8",
+            _("The file is not UTF-8 text (first unreadable byte on row %(row)d). %(how)s")
+            % {"row": row, "how": how},
+            row=row,
+        )
     raise FileRefused(
         "encoding_cp949",
         _(
@@ -178,19 +165,17 @@ def check_zip(path: Path) -> None:
     """Refuse an xlsx whose zip declares too many entries or too much data,
     before anything is decompressed (zip bombs)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
+        entries, total = tabular.zip_figures(path)
     except (zipfile.BadZipFile, OSError):
         raise FileRefused(
             "xlsx_unreadable", _("The file is not a readable .xlsx workbook.")
         ) from None
-    if len(entries) > MAX_XLSX_ENTRIES:
+    if entries > MAX_XLSX_ENTRIES:
         raise FileRefused(
             "xlsx_too_many_entries",
             _("The workbook has %(count)d parts; at most %(limit)d are accepted.")
-            % {"count": len(entries), "limit": MAX_XLSX_ENTRIES},
+            % {"count": entries, "limit": MAX_XLSX_ENTRIES},
         )
-    total = sum(entry.file_size for entry in entries)
     limit = settings.AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES
     if total > limit:
         raise FileRefused(
@@ -206,7 +191,7 @@ def check_zip(path: Path) -> None:
 def xlsx_reader(path: Path) -> str:
     """Which reader an xlsx gets: "stream" when its first sheet's XML is
     larger than settings.XLSX_STREAM_BYTES, else "calamine"."""
-    return "stream" if sheet_part_size(path) > settings.XLSX_STREAM_BYTES else "calamine"
+    return tabular.xlsx_reader(path, settings.XLSX_STREAM_BYTES)
 
 
 def _unreadable(exc: Exception) -> FileRefused:
@@ -217,68 +202,24 @@ def _unreadable(exc: Exception) -> FileRefused:
 
 
 @contextmanager
-def _xlsx_stream_rows(path: Path) -> Iterator[Rows]:
+def _xlsx_rows(path: Path) -> Iterator[Rows]:
     try:
-        sheet = open_sheet(path)
+        with tabular.xlsx_rows(path, stream_above=settings.XLSX_STREAM_BYTES) as sheet:
+
+            def rows() -> Iterator[tuple[int, list[str]]]:
+                try:
+                    yield from sheet.rows
+                except XlsxError as exc:
+                    raise _unreadable(exc) from None
+
+            yield Rows(
+                rows(),
+                sheet.done,
+                sheet=sheet.sheet,
+                sheet_count=sheet.sheet_count,
+                reader=sheet.reader,
+            )
+    except NoSheet:
+        raise FileRefused("file_empty", _("The workbook has no sheet.")) from None
     except XlsxError as exc:
-        if exc.args and exc.args[0] == "the workbook has no sheet":
-            raise FileRefused("file_empty", _("The workbook has no sheet.")) from None
         raise _unreadable(exc) from None
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        try:
-            yield from sheet.rows()
-        except XlsxError as exc:
-            raise _unreadable(exc) from None
-
-    with sheet:
-        yield Rows(
-            rows(),
-            sheet.done,
-            sheet=sheet.name,
-            sheet_count=len(sheet.names),
-            reader="stream",
-        )
-
-
-def _xlsx_rows(path: Path) -> Rows:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if not names:
-            raise FileRefused("file_empty", _("The workbook has no sheet."))
-        sheet = workbook.get_sheet_by_index(0)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise _unreadable(exc) from None
-    # calamine's range starts at the first used column: pad rows so column
-    # numbers are the sheet's. iter_rows() yields the empty rows above the
-    # first used row too, so rows are numbered from 1.
-    first_col = sheet.start[1] if sheet.height else 0
-    total = max(sheet.height + (sheet.start[0] if sheet.height else 0), 1)
-    position = [0]
-    pad = [""] * first_col
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        try:
-            for number, values in enumerate(sheet.iter_rows(), start=1):
-                if number % 4096 == 0:
-                    position[0] = number
-                cells = [v if v.__class__ is str else cell_text(v) for v in values]
-                if first_col:
-                    cells = pad + cells
-                while cells and not cells[-1]:
-                    cells.pop()
-                yield number, cells
-        except (CalamineError, ValueError, OverflowError) as exc:
-            raise _unreadable(exc) from None
-        position[0] = total
-
-    return Rows(
-        rows(),
-        lambda: position[0] / total,
-        sheet=names[0],
-        sheet_count=len(names),
-        reader="calamine",
-    )

@@ -51,6 +51,10 @@ class XlsxError(Exception):
     """The workbook cannot be read; the message says why (English)."""
 
 
+class NoSheet(XlsxError):
+    """The workbook has no sheet at all."""
+
+
 # --- cell text ----------------------------------------------------------------------
 
 
@@ -498,7 +502,7 @@ class Sheet:
             self.archive = zipfile.ZipFile(path)
             book = Book(self.archive)
             if not book.sheets:
-                raise XlsxError("the workbook has no sheet")
+                raise NoSheet("the workbook has no sheet")
             self.names = [name for name, _ in book.sheets]
             self.name = self.names[0]
             self.info = _member(self.archive, book.sheets[0][1])
@@ -508,7 +512,7 @@ class Sheet:
             self.formats = book.formats
             self.strings = read_strings(self.archive, book.shared_strings)
         except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-            raise XlsxError(str(exc)) from None
+            raise XlsxError(str(exc) or exc.__class__.__name__) from None
         self._read = 0
         self._last = 0  # last row number yielded (1-based)
         self._kinds: dict[str, tuple] = {}
