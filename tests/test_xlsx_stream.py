@@ -581,3 +581,43 @@ def test_the_optout_import_reads_xlsx_through_the_same_shared_reader(tmp_path, s
         settings.XLSX_STREAM_BYTES = threshold
         found.append([(n.row, n.value) for n in read_numbers(SimpleUploadedFile("p.xlsx", data))])
     assert found[0] == found[1] == [(2, "+821012345678"), (4, "821012345679")]
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+texts = st.lists(
+    st.sampled_from([*" \t\n\r&<>'\"_x0041D한😀ab", "_x000D_", "_x0020_", "&#13;"]), max_size=8
+).map("".join)
+numbers = st.one_of(
+    st.integers(-(10**17), 10**17).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["", "1E+20", "007", "-0", ".5", "abc"]),
+)
+
+
+@hypothesis_settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(texts, texts, numbers, st.integers(0, 3), texts, st.sampled_from(["0", "1"])),
+        min_size=1,
+        max_size=12,
+    ),
+    style=st.sampled_from(["0", "1", "2", "3", "4"]),
+)
+def test_rows_of_one_shape_read_the_same(tmp_path, settings, rows, style):
+    """Many rows of the same shape take the stream's row-template path."""
+    cells = []
+    for n, (plain, kept, number, index, formula_text, flag) in enumerate(rows, start=1):
+        cells.append(
+            f'<row r="{n}" spans="1:7"><c r="A{n}" t="inlineStr"><is><t>{_xml_text(plain)}</t>'
+            f'</is></c><c r="B{n}" t="inlineStr"><is><t xml:space="preserve">{_xml_text(kept)}'
+            f'</t></is></c><c r="C{n}" s="{style}"><v>{number}</v></c><c r="D{n}" t="s">'
+            f'<v>{index}</v></c><c r="E{n}" t="str"><f>A{n}&amp;"x"</f><v>{_xml_text(formula_text)}'
+            f'</v></c><c r="F{n}" t="b"><v>{flag}</v></c><c r="G{n}" s="1"/></row>'
+        )
+    path = xml_file(tmp_path / "shape.xlsx", "".join(cells), shared=SHARED, styles=STYLES)
+    assert_same(path, settings)

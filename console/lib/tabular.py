@@ -152,6 +152,12 @@ def _calamine_rows(source: Source) -> SheetRows:
                 yield number, cells
         except (CalamineError, ValueError, OverflowError) as exc:
             raise XlsxError(str(exc)) from None
+        except BaseException as exc:
+            # python-calamine panics (pyo3 PanicException, a BaseException) on
+            # some values, e.g. a huge number in a duration format.
+            if exc.__class__.__name__ != "PanicException":
+                raise
+            raise XlsxError(str(exc)) from None
         position[0] = total
 
     return SheetRows(rows(), lambda: position[0] / total, names[0], len(names), "calamine")

@@ -266,6 +266,7 @@ _FLOAT = re.compile(
 _INDEX = re.compile(r"[0-9]+")
 _ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
 _BOOLS = {"0": "FALSE", "false": "FALSE", "1": "TRUE", "true": "TRUE"}
+_I64_MAX, _I64_MIN = 2**63 - 1, -(2**63)
 _EPOCH_EARLY = datetime(1899, 12, 31)
 _EPOCH = datetime(1899, 12, 30)
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
@@ -274,29 +275,62 @@ _ISO_TIME = re.compile(r"\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
 
 
 def _round(value: float) -> int:
-    """Rust's f64::round (half away from zero), saturating like `as i64`."""
+    """Rust's `f64::round() as i64` (half away from zero, saturating, NaN 0)."""
     if value != value:
         return 0
-    if value < 0:
-        return -_round(-value)
-    if value > 9.2e18:
-        return 2**63 - 1
-    whole = math.floor(value)
-    return int(whole) + (1 if value - whole >= 0.5 else 0)
+    if value >= 9223372036854775808.0:
+        return _I64_MAX
+    if value <= -9223372036854775808.0:
+        return _I64_MIN
+    whole = math.floor(abs(value))
+    whole = int(whole) + (1 if abs(value) - whole >= 0.5 else 0)
+    return whole if value >= 0 else -whole
+
+
+def _milliseconds(days: float) -> int:
+    milliseconds = _round(days * 86_400_000.0)
+    if milliseconds == _I64_MIN:
+        # chrono's TimeDelta::milliseconds panics there, so calamine fails.
+        raise XlsxError("a date or duration is out of range")
+    return milliseconds
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year)."""
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+# chrono's NaiveDate range (years -262144 to 262143), in days from each epoch.
+_CHRONO_RANGE = {
+    epoch: (
+        _days_from_civil(-262144, 1, 1) - _days_from_civil(epoch.year, epoch.month, epoch.day),
+        _days_from_civil(262143, 12, 31) - _days_from_civil(epoch.year, epoch.month, epoch.day),
+    )
+    for epoch in (_EPOCH_EARLY, _EPOCH)
+}
 
 
 def _excel_datetime(value: float, is_1904: bool) -> object:
     """An Excel serial number in a date style, as python-calamine returns it."""
     serial = value + 1462.0 if is_1904 else value
+    epoch = _EPOCH_EARLY if serial < 60.0 else _EPOCH
+    milliseconds = _milliseconds(serial)
+    if value < 1.0:
+        # A time of day: chrono computes it for any date in its range.
+        low, high = _CHRONO_RANGE[epoch]
+        if not low <= milliseconds // 86_400_000 <= high:
+            return value
+        return (datetime.min + timedelta(milliseconds=milliseconds % 86_400_000)).time()
     try:
-        moment = (_EPOCH_EARLY if serial < 60.0 else _EPOCH) + timedelta(
-            milliseconds=_round(serial * 86_400_000.0)
-        )
+        moment = epoch + timedelta(milliseconds=milliseconds)
     except OverflowError:
         return value
-    if value < 1.0:
-        return moment.time()
-    if value >= 0 and value < 1.8e19 and value == math.floor(value):
+    if value < 1.8e19 and value == math.floor(value):
         return moment.date()
     return moment
 
@@ -310,7 +344,7 @@ def number_text(raw: str, kind: int, is_1904: bool) -> str | None:
         return cell_text(_excel_datetime(value, is_1904))
     if kind == TIMEDELTA:
         try:
-            return str(timedelta(milliseconds=_round(value * 86_400_000.0)))
+            return str(timedelta(milliseconds=_milliseconds(value)))
         except OverflowError:
             raise XlsxError("a duration is out of range") from None
     return cell_text(value)
@@ -635,20 +669,17 @@ class Sheet:
                 raise _Irregular
             if start[2]:
                 return  # <sheetData/>
-            tokens = _tokenizer(re.escape(prefix))
+            self._prefix = prefix
+            self._tokens = _tokenizer(re.escape(prefix))
+            self._template_parts = _template_parts(re.escape(prefix))
+            self._templates: dict[str, tuple] = {}
             row_close = f"</{prefix}row>"
+            row_start = f"<{prefix}row "
             text = text[start.end() :]
-            kind_of = self._kind
-            value_of = self._value
-            strings = self.strings
-            kinds = self._kinds
-            columns = _COLUMNS
-            size = len(strings)
-            row_digits = ""
-            out: list[str] = []
-            in_row = False
-            finished = False
-            while not finished:
+            state = _TokenState()
+            template = None
+            misses = 0
+            while not state.finished:
                 if chunk:
                     end = _last_end(text, row_close)
                     if end == 0 and len(text) < _MAX_TAG_BYTES:
@@ -660,86 +691,210 @@ class Sheet:
                     end = len(text)
                 if "<!" in text[:end] or "<?" in text[:end]:
                     raise _Irregular
-                for (
-                    number,
-                    self_closed,
-                    closed,
-                    letters,
-                    digits,
-                    attrs,
-                    v,
-                    t_plain,
-                    t_kept,
-                    stray,
-                ) in tokens.findall(text, 0, end):
-                    if letters:
-                        if not in_row or digits != row_digits:
-                            raise _Irregular
-                        column = columns.get(letters)
-                        if column is None:
-                            column = _column(letters)
-                            if len(columns) < 20_000:
-                                columns[letters] = column
-                        # v, t_plain, t_kept start with ">" when the element is there
-                        if t_plain:
-                            value = t_plain[1:]
-                            if "&" in value or "\r" in value or "_x" in value:
-                                value = _xstring(_unescape(value))
-                            value = value.strip(_XML_SPACE)
-                        elif t_kept:
-                            value = _xstring(_unescape(t_kept[1:]))
-                        elif not v:
-                            continue  # no value: an empty (e.g. styled) cell
-                        else:
-                            kind = (kinds.get(attrs) or kind_of(attrs)) if attrs else _PLAIN
-                            v = v[1:]
-                            if kind[0] == "s" and v.isascii() and v.isdigit() and int(v) < size:
-                                value = strings[int(v)]
-                            else:
-                                value = value_of(kind, v, _unescape)
-                                if value is None:
-                                    continue
-                        width = len(out)
-                        if column == width:
-                            out.append(value)
-                        elif column > width:
-                            out.extend([""] * (column - width))
-                            out.append(value)
-                        else:
-                            out[column] = value
-                    elif number:
-                        if in_row:
-                            raise _Irregular
-                        if self_closed:
+                position = 0
+                while position < end and not state.finished:
+                    if template is not None:
+                        match = template[0](text, position, end)
+                        if match is not None:
+                            yield from self._template_row(match, template[1])
+                            position = match.end()
                             continue
-                        in_row = True
-                        row_digits = number
-                    elif closed:
-                        if not in_row:
-                            raise _Irregular
-                        in_row = False
-                        if out:
-                            row = int(row_digits)
-                            if row != self._last + 1:
-                                yield from self._emit(row - 1, dict(enumerate(out)))
-                            else:
-                                while out and not out[-1]:
-                                    out.pop()
-                                self._last = row
-                                yield row, out
-                            out = []
-                    elif stray.startswith(f"</{prefix}sheetData"):
-                        finished = True
-                        break
-                    else:
-                        raise _Irregular
+                    # One row (or the rest) by tokens; then learn its shape.
+                    stop = text.find(row_close, position, end)
+                    stop = end if stop < 0 else stop + len(row_close)
+                    yield from self._token_rows(text, position, stop, state)
+                    if misses < 10_000 and text.startswith(row_start, position):
+                        misses += 1
+                        template = self._template(text[position:stop]) or template
+                    position = stop
                 text = text[end:]
                 if not chunk:
                     break
                 if len(text) > _MAX_TAG_BYTES:
                     raise XlsxError("a row of the sheet is too long")
-            if in_row:
+            if state.in_row:
                 raise XlsxError("the worksheet ends inside a row")
+
+    def _template(self, raw: str) -> tuple | None:
+        """A compiled pattern matching rows shaped like `raw` (same cells,
+        types and styles; any row number and values), with its plan: per
+        captured value, (column, converter). None when `raw` is not one
+        plain row."""
+        if raw.count("<") != raw.count(">") or raw.count(f"<{self._prefix}row") != 1:
+            return None
+        pieces = []
+        last = 0
+        for match in self._template_parts.finditer(raw):
+            pieces.append(re.escape(raw[last : match.start()]))
+            if match["row"] is not None:
+                pieces.append(re.escape(match["row"]) + '(?P<n>[0-9]+)"')
+            elif match["ref"] is not None:
+                pieces.append(re.escape(match["ref"]) + '(?P=n)"')
+            elif match["value"] is not None:
+                pieces.append(re.escape(match["value"]) + "([^<]*)")
+            else:
+                pieces.append(re.escape(match["formula"]) + "[^<]*")
+            last = match.end()
+        pieces.append(re.escape(raw[last:]))
+        key = "".join(pieces)
+        known = self._templates.get(key)
+        if known is not None:
+            return known
+        if len(self._templates) >= 64:
+            return None
+        plan = []
+        for _n, _s, _c, letters, _d, attrs, v, t_plain, t_kept, stray in self._tokens.findall(raw):
+            if stray:
+                return None
+            if not letters:
+                continue
+            column = _column(letters)
+            if t_plain:
+                plan.append((column, _inline_plain))
+            elif t_kept:
+                plan.append((column, _inline_kept))
+            elif v:
+                kind = self._kind(attrs) if attrs else _PLAIN
+                plan.append((column, self._converter(kind)))
+        columns = tuple(column for column, _ in plan)
+        converters = tuple(convert for _, convert in plan)
+        if columns != tuple(range(len(columns))) or not columns:
+            shape = _SPARSE_ROW
+        elif all(convert is _inline_plain for convert in converters):
+            shape = _INLINE_ROW
+        else:
+            shape = _DENSE_ROW
+        compiled = (re.compile(key).match, (shape, columns, converters))
+        self._templates[key] = compiled
+        return compiled
+
+    def _converter(self, kind: tuple) -> Callable[[str], str | None]:
+        value_of = self._value
+        if kind[0] == "s":
+            strings = self.strings
+            size = len(strings)
+
+            def shared(raw: str) -> str | None:
+                if raw.isascii() and raw.isdigit() and int(raw) < size:
+                    return strings[int(raw)]
+                return value_of(kind, raw, _unescape)
+
+            return shared
+        return lambda raw: value_of(kind, raw, _unescape)
+
+    def _template_row(self, match: re.Match, plan: tuple) -> Iterator[tuple[int, list[str]]]:
+        values = match.groups()
+        shape, columns, converters = plan
+        if shape == _INLINE_ROW:
+            # Only inline strings, columns A, B, C… in order: the common case.
+            row_text = match[0]
+            if "&" in row_text or "\r" in row_text or "_x" in row_text:
+                out = [_inline_plain(raw) for raw in values[1:]]
+            else:
+                out = [raw.strip(_XML_SPACE) for raw in values[1:]]
+        else:
+            out = [convert(raw) for convert, raw in zip(converters, values[1:], strict=True)]
+            if shape != _DENSE_ROW or None in out:
+                cells = {c: v for c, v in zip(columns, out, strict=True) if v is not None}
+                if not cells:
+                    return
+                out = [""] * (max(cells) + 1)
+                for column, value in cells.items():
+                    out[column] = value
+        if out:
+            row = int(values[0])
+            if row != self._last + 1:
+                yield from self._emit(row - 1, dict(enumerate(out)))
+            else:
+                while out and not out[-1]:
+                    out.pop()
+                self._last = row
+                yield row, out
+
+    def _token_rows(
+        self, text: str, start: int, stop: int, state: _TokenState
+    ) -> Iterator[tuple[int, list[str]]]:
+        """Rows from the tokens of text[start:stop]; `state` carries a row
+        that is still open and whether </sheetData> was seen."""
+        kind_of = self._kind
+        value_of = self._value
+        strings = self.strings
+        kinds = self._kinds
+        columns = _COLUMNS
+        size = len(strings)
+        in_row, row_digits, out = state.in_row, state.row_digits, state.out
+        sheet_end = f"</{self._prefix}sheetData"
+        for (
+            number,
+            self_closed,
+            closed,
+            letters,
+            digits,
+            attrs,
+            v,
+            t_plain,
+            t_kept,
+            stray,
+        ) in self._tokens.findall(text, start, stop):
+            if letters:
+                if not in_row or digits != row_digits:
+                    raise _Irregular
+                column = columns.get(letters)
+                if column is None:
+                    column = _column(letters)
+                    if len(columns) < 20_000:
+                        columns[letters] = column
+                # v, t_plain, t_kept start with ">" when the element is there
+                if t_plain:
+                    value = _inline_plain(t_plain[1:])
+                elif t_kept:
+                    value = _inline_kept(t_kept[1:])
+                elif not v:
+                    continue  # no value: an empty (e.g. styled) cell
+                else:
+                    kind = (kinds.get(attrs) or kind_of(attrs)) if attrs else _PLAIN
+                    v = v[1:]
+                    if kind[0] == "s" and v.isascii() and v.isdigit() and int(v) < size:
+                        value = strings[int(v)]
+                    else:
+                        value = value_of(kind, v, _unescape)
+                        if value is None:
+                            continue
+                width = len(out)
+                if column == width:
+                    out.append(value)
+                elif column > width:
+                    out.extend([""] * (column - width))
+                    out.append(value)
+                else:
+                    out[column] = value
+            elif number:
+                if in_row:
+                    raise _Irregular
+                if self_closed:
+                    continue
+                in_row = True
+                row_digits = number
+            elif closed:
+                if not in_row:
+                    raise _Irregular
+                in_row = False
+                if out:
+                    row = int(row_digits)
+                    if row != self._last + 1:
+                        yield from self._emit(row - 1, dict(enumerate(out)))
+                    else:
+                        while out and not out[-1]:
+                            out.pop()
+                        self._last = row
+                        yield row, out
+                    out = []
+            elif stray.startswith(sheet_end):
+                state.finished = True
+                break
+            else:
+                raise _Irregular
+        state.in_row, state.row_digits, state.out = in_row, row_digits, out
 
     # --- general path ----------------------------------------------------------------
 
@@ -830,6 +985,41 @@ class Sheet:
             else:
                 raise XlsxError("expecting 'v, f, or is' node")
         return value
+
+
+_SPARSE_ROW, _DENSE_ROW, _INLINE_ROW = 0, 1, 2
+
+
+class _TokenState:
+    """What the token path carries from one call to the next."""
+
+    def __init__(self) -> None:
+        self.in_row = False
+        self.row_digits = ""
+        self.out: list[str] = []
+        self.finished = False
+
+
+def _inline_plain(raw: str) -> str:
+    """An `<is><t>` text: entities, trimmed, then `_xHHHH_` (calamine's order)."""
+    if "&" in raw or "\r" in raw or "_x" in raw:
+        return _xstring(_unescape(raw).strip(_XML_SPACE))
+    return raw.strip(_XML_SPACE)
+
+
+def _inline_kept(raw: str) -> str:
+    return _xstring(_unescape(raw))
+
+
+def _template_parts(p: str) -> re.Pattern:
+    """What varies between rows of one shape: the row number (in the row and
+    in every cell reference), values, formula text."""
+    return re.compile(
+        rf'(?P<row><{p}row r=")[0-9]+"'
+        r'|(?P<ref> r="[A-Z]{1,3})[0-9]+"'
+        rf'|(?P<value><{p}(?:v|t|t xml:space="preserve")>)[^<]*(?=</)'
+        rf"|(?P<formula><{p}f\b[^>/]*>)[^<]*(?=</)"
+    )
 
 
 def _tokenizer(p: str) -> re.Pattern:
