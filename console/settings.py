@@ -223,6 +223,10 @@ AUDIENCE_FILE_MAX_ROWS = env_int("MUNJA_AUDIENCE_FILE_MAX_ROWS", 1_000_000, mini
 AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES = (
     env_int("MUNJA_AUDIENCE_FILE_MAX_UNCOMPRESSED_MB", 1024, minimum=1) * 1024 * 1024
 )
+# A workbook whose first sheet's XML is larger than this is read by our
+# streaming reader (console/lib/xlsx.py) instead of python-calamine, which
+# holds the whole sheet in memory (docs/decisions.md).
+XLSX_STREAM_BYTES = env_int("MUNJA_XLSX_STREAM_BYTES", 32 * 1024 * 1024, minimum=0)
 # Files up to this size are validated within the upload request; larger ones
 # in the background with a progress bar.
 AUDIENCE_FILE_INLINE_MAX_BYTES = env_int("MUNJA_AUDIENCE_FILE_INLINE_KB", 512, minimum=0) * 1024

@@ -19,10 +19,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from python_calamine import CalamineWorkbook
+
+from console.lib import tabular
 
 HEADER = "phoneNumber"
-XLSX_MAGIC = b"PK\x03\x04"
+XLSX_MAGIC = tabular.ZIP_MAGIC
 # An xlsx is a zip of XML: refuse zip bombs before anything unpacks them.
 XLSX_MAX_RATIO = 20
 XLSX_MAX_ENTRIES = 1000
@@ -64,13 +65,9 @@ def read_numbers(upload: UploadedFile) -> list[ImportRow]:
     return _phone_column(rows, name)
 
 
-def _csv_rows(data: bytes, name: str) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            data.decode("cp949")
-        except UnicodeDecodeError:
+def _csv_rows(data: bytes, name: str) -> list[tuple[int, list[str]]]:
+    if tabular.first_non_utf8_line([data.removeprefix(b"\xef\xbb\xbf")]) is not None:
+        if not tabular.decodes_as([data], "cp949"):
             raise ImportRejected(
                 _("%(name)s is not a UTF-8 text file; upload a csv saved as UTF-8, or an xlsx.")
                 % {"name": name}
@@ -82,19 +79,18 @@ def _csv_rows(data: bytes, name: str) -> list[list[str]]:
             )
             % {"name": name}
         ) from None
+    text = data.decode("utf-8-sig")
     if "\0" in text:
         raise ImportRejected(_("%(name)s is not a csv file.") % {"name": name})
-    return list(csv.reader(io.StringIO(text, newline="")))
+    return list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
 
 
-def _xlsx_rows(data: bytes, name: str, limit: int) -> list[list[str]]:
+def _xlsx_rows(data: bytes, name: str, limit: int) -> list[tuple[int, list[str]]]:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
+        entries, unpacked = tabular.zip_figures(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise ImportRejected(_("%(name)s is a damaged xlsx file.") % {"name": name}) from None
-    unpacked = sum(entry.file_size for entry in entries)
-    if len(entries) > XLSX_MAX_ENTRIES or unpacked > limit * XLSX_MAX_RATIO:
+    if entries > XLSX_MAX_ENTRIES or unpacked > limit * XLSX_MAX_RATIO:
         raise ImportRejected(
             _("%(name)s unpacks to %(size)s; an xlsx may unpack to at most %(limit)s.")
             % {
@@ -104,28 +100,21 @@ def _xlsx_rows(data: bytes, name: str, limit: int) -> list[list[str]]:
             }
         )
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = workbook.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for bad files
+        with tabular.xlsx_rows(io.BytesIO(data), stream_above=settings.XLSX_STREAM_BYTES) as sheet:
+            # Cells are text as a person sees them: 821012345678, not 821012345678.0.
+            return list(sheet.rows)
+    except tabular.XlsxError as exc:
         raise ImportRejected(
             _("%(name)s could not be read as an xlsx workbook (%(error)s).")
             % {"name": name, "error": exc}
         ) from None
-    return [[_cell_text(cell) for cell in row] for row in rows]
 
 
-def _cell_text(cell: object) -> str:
-    # A number typed without its "+" comes back as a float: 821012345678.0.
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return "" if cell is None else str(cell)
-
-
-def _phone_column(rows: list[list[str]], name: str) -> list[ImportRow]:
+def _phone_column(rows: list[tuple[int, list[str]]], name: str) -> list[ImportRow]:
+    # Row 1 is the header: both readers number rows from 1, empty ones included.
     if not rows:
         raise ImportRejected(_("%(name)s has no rows.") % {"name": name})
-    header = [cell.strip() for cell in rows[0]]
+    header = [cell.strip() for cell in rows[0][1]]
     matches = [i for i, cell in enumerate(header) if cell.lower() == HEADER.lower()]
     if not matches:
         found = ", ".join(repr(cell) for cell in header if cell) or _("nothing")
@@ -140,7 +129,7 @@ def _phone_column(rows: list[list[str]], name: str) -> list[ImportRow]:
         )
     column = matches[0]
     numbers = []
-    for row_number, row in enumerate(rows[1:], start=2):
+    for row_number, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         value = row[column].strip() if column < len(row) else ""

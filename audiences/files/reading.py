@@ -3,27 +3,36 @@
 Whole-file problems (wrong type, not UTF-8, zip bomb, unreadable) raise
 FileRefused before any row is read. xlsx cells become the strings a person
 sees: formulas their cached values, whole numbers without `.0`, dates ISO.
+
+An xlsx is read by python-calamine, or — when its first sheet's XML is larger
+than settings.XLSX_STREAM_BYTES — by the streaming reader in
+console/lib/xlsx.py, which gives the same rows without holding the sheet in
+memory. Either way an xlsx row ends at its last non-empty cell (trailing
+empty cells are dropped) and rows are numbered from 1 as the sheet shows them.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from console.lib import tabular
+from console.lib.tabular import NoSheet, XlsxError, cell_text
+
+__all__ = ["CSV", "XLSX", "FileRefused", "Rows", "cell_text", "check_zip", "open_rows"]
+
 CSV = "csv"
 XLSX = "xlsx"
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls, and password-protected xlsx
+ZIP_MAGIC = tabular.ZIP_MAGIC
+OLE_MAGIC = tabular.OLE_MAGIC
 MAX_XLSX_ENTRIES = 1_000
 _CHUNK = 1 << 20
 
@@ -50,6 +59,7 @@ class Rows:
     sheet: str = ""
     sheet_count: int = 0
     notes: list[str] = field(default_factory=list)
+    reader: str = CSV  # csv, calamine or stream
 
 
 def detect_format(name: str, head: bytes) -> str:
@@ -79,7 +89,9 @@ def detect_format(name: str, head: bytes) -> str:
 @contextmanager
 def open_rows(path: Path, fmt: str) -> Iterator[Rows]:
     if fmt == XLSX:
-        yield _xlsx_rows(path)
+        check_zip(path)
+        with _xlsx_rows(path) as rows:
+            yield rows
     else:
         check_utf8(path)
         with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -92,19 +104,15 @@ def open_rows(path: Path, fmt: str) -> Iterator[Rows]:
 def check_utf8(path: Path) -> None:
     """Refuse a csv that is not UTF-8, naming CP949/EUC-KR when it is that,
     with the row (line) of the first byte that is not UTF-8."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines = 0
+    row = tabular.first_non_utf8_line(_chunks(path))
+    if row is not None:
+        _refuse_encoding(path, row)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                _refuse_encoding(path, lines + chunk.count(b"\n", 0, exc.start) + 1)
-            lines += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            _refuse_encoding(path, lines + 1)
+            yield chunk
 
 
 def _refuse_encoding(path: Path, row: int) -> None:
@@ -112,19 +120,13 @@ def _refuse_encoding(path: Path, row: int) -> None:
         "Save it as UTF-8: in Excel choose File › Save As › 'CSV UTF-8 (Comma delimited)'; "
         "in Numbers or Google Sheets export as CSV (always UTF-8)."
     )
-    decoder = codecs.getincrementaldecoder("cp949")()
-    with open(path, "rb") as handle:
-        try:
-            while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise FileRefused(
-                "encoding_not_utf8",
-                _("The file is not UTF-8 text (first unreadable byte on row %(row)d). %(how)s")
-                % {"row": row, "how": how},
-                row=row,
-            ) from None
+    if not tabular.decodes_as(_chunks(path), "cp949"):
+        raise FileRefused(
+            "encoding_not_utf8",
+            _("The file is not UTF-8 text (first unreadable byte on row %(row)d). %(how)s")
+            % {"row": row, "how": how},
+            row=row,
+        )
     raise FileRefused(
         "encoding_cp949",
         _(
@@ -163,19 +165,17 @@ def check_zip(path: Path) -> None:
     """Refuse an xlsx whose zip declares too many entries or too much data,
     before anything is decompressed (zip bombs)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
+        entries, total = tabular.zip_figures(path)
     except (zipfile.BadZipFile, OSError):
         raise FileRefused(
             "xlsx_unreadable", _("The file is not a readable .xlsx workbook.")
         ) from None
-    if len(entries) > MAX_XLSX_ENTRIES:
+    if entries > MAX_XLSX_ENTRIES:
         raise FileRefused(
             "xlsx_too_many_entries",
             _("The workbook has %(count)d parts; at most %(limit)d are accepted.")
-            % {"count": len(entries), "limit": MAX_XLSX_ENTRIES},
+            % {"count": entries, "limit": MAX_XLSX_ENTRIES},
         )
-    total = sum(entry.file_size for entry in entries)
     limit = settings.AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES
     if total > limit:
         raise FileRefused(
@@ -188,53 +188,38 @@ def check_zip(path: Path) -> None:
         )
 
 
-def cell_text(value: object) -> str:
-    """An xlsx cell as the text a person sees in it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return str(value)
-    return "" if value is None else str(value)
+def xlsx_reader(path: Path) -> str:
+    """Which reader an xlsx gets: "stream" when its first sheet's XML is
+    larger than settings.XLSX_STREAM_BYTES, else "calamine"."""
+    return tabular.xlsx_reader(path, settings.XLSX_STREAM_BYTES)
 
 
-def _xlsx_rows(path: Path) -> Rows:
-    from python_calamine import CalamineError, CalamineWorkbook
+def _unreadable(exc: Exception) -> FileRefused:
+    return FileRefused(
+        "xlsx_unreadable",
+        _("The workbook cannot be read: %(reason)s.") % {"reason": exc},
+    )
 
-    check_zip(path)
+
+@contextmanager
+def _xlsx_rows(path: Path) -> Iterator[Rows]:
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if not names:
-            raise FileRefused("file_empty", _("The workbook has no sheet."))
-        sheet = workbook.get_sheet_by_index(0)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise FileRefused(
-            "xlsx_unreadable",
-            _("The workbook cannot be read: %(reason)s.") % {"reason": exc},
-        ) from None
-    # calamine's range starts at the first used cell; keep row and column
-    # numbers as the user sees them.
-    first_row, first_col = sheet.start if sheet.height else (0, 0)
-    total = max(sheet.height, 1)
-    position = [0]
-    pad = [""] * first_col
+        with tabular.xlsx_rows(path, stream_above=settings.XLSX_STREAM_BYTES) as sheet:
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        number = first_row
-        for number, values in enumerate(sheet.iter_rows(), start=first_row + 1):
-            if number % 4096 == 0:
-                position[0] = number - first_row
-            cells = [v if v.__class__ is str else cell_text(v) for v in values]
-            yield number, (pad + cells) if first_col else cells
-        position[0] = total
+            def rows() -> Iterator[tuple[int, list[str]]]:
+                try:
+                    yield from sheet.rows
+                except XlsxError as exc:
+                    raise _unreadable(exc) from None
 
-    result = Rows(rows(), lambda: position[0] / total, sheet=names[0], sheet_count=len(names))
-    return result
+            yield Rows(
+                rows(),
+                sheet.done,
+                sheet=sheet.sheet,
+                sheet_count=sheet.sheet_count,
+                reader=sheet.reader,
+            )
+    except NoSheet:
+        raise FileRefused("file_empty", _("The workbook has no sheet.")) from None
+    except XlsxError as exc:
+        raise _unreadable(exc) from None
