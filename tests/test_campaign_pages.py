@@ -370,3 +370,15 @@ def test_readiness_lists_what_is_missing_until_nothing_is(client, acme):  # noqa
     _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}")
     _save_content(client, acme, campaign, "안녕하세요")
     assert 'data-ready="true"' in client.get(url).content.decode()
+
+
+def test_a_started_campaign_links_to_its_statistics_and_a_draft_does_not(client, ready):
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert 'id="campaign-stats-link"' not in page
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.SENDING, started_at=timezone.now()
+    )
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    stats_url = _url("campaign_stats", ready, ready.campaign)
+    assert f'href="{stats_url}"' in page
+    assert client.get(stats_url).status_code == 200
