@@ -184,10 +184,17 @@ class Message(models.Model):
         RENDER_ERROR = "render_error", _("Message could not be rendered")
         NO_CONSENT = "no_consent", _("No promotional consent")
 
+    # No single-column indexes on the two foreign keys: the composite indexes
+    # below lead with them, and every index costs each of a million inserts.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        Campaign,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,
     )
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     # A plain id, like AudienceFileRow.customer_id: no FK check per inserted row.
     customer_id = models.BigIntegerField(null=True, blank=True)
     phone_number = models.CharField(max_length=20)
