@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("audiences.file_urls")),
     path("", include("optout.urls")),
     path("", include("webhooks.urls")),
+    path("", include("conversions.urls")),
 ]
 
 # JSON errors under /v1/ even when they happen outside the API views.

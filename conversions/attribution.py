@@ -1,0 +1,299 @@
+"""Conversions attributed as events arrive (SPEC §8).
+
+`attribute_events` runs right after a Track call's transaction commits (on
+`audiences.signals.events_tracked`). For each stored event whose name is a
+goal of a campaign of the same project, it looks for the user's message in
+that campaign that was sent (status sent or delivered, `sent_at` set) with
+
+    sent_at <= event time <= sent_at + window            (send basis)
+    first click <= event time <= first click + window    (click basis)
+
+and records at most one conversion per (goal, basis, user) with
+`INSERT … ON CONFLICT DO NOTHING RETURNING`; only the rows that went in bump
+the goal's counters and the hourly buckets, in the same transaction.
+
+Cost when nothing can match: one query (the project's goals on campaigns
+that have sent within the longest window). Campaigns that finished more
+than 30 days (the longest window) before the oldest event are not read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audiences.models import Event
+from campaigns.models import Message
+from conversions.models import (
+    MAX_WINDOW_SECONDS,
+    Basis,
+    Conversion,
+    ConversionBucket,
+    ConversionGoal,
+    FirstClick,
+)
+
+SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
+# Revenue is a DecimalField(18, 2): anything at or above this is not an amount.
+MAX_REVENUE = Decimal(10) ** 16
+CENT = Decimal("0.01")
+# Rows per INSERT: 8 parameters each, well under SQLite's limit.
+INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class _Goal:
+    id: int
+    campaign_id: int
+    event_name: str
+    window: timedelta
+    revenue_field: str
+    quantity_field: str
+
+
+def _number(value: object) -> Decimal | None:
+    """A finite number from event data (numbers, or text that is one)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def revenue_of(data: object, amount_field: str, quantity_field: str = "") -> Decimal:
+    """data[amount] × data[quantity] (when the goal names a quantity field
+    and the event has it), rounded to cents. Anything that is not a number,
+    negative, or absurdly large is 0: a bad event never breaks attribution."""
+    if not amount_field or not isinstance(data, Mapping):
+        return Decimal(0)
+    amount = _number(data.get(amount_field))
+    if amount is None:
+        return Decimal(0)
+    if quantity_field and quantity_field in data:
+        quantity = _number(data.get(quantity_field))
+        if quantity is None:
+            return Decimal(0)
+        amount *= quantity
+    if amount < 0 or amount >= MAX_REVENUE:
+        return Decimal(0)
+    return amount.quantize(CENT)
+
+
+def _active_goals(project_id: object, since: datetime) -> list[_Goal]:
+    """Goals of campaigns that started and had not finished before `since`."""
+    rows = (
+        ConversionGoal.objects.filter(
+            campaign__project_id=project_id, campaign__started_at__isnull=False
+        )
+        .filter(Q(campaign__finished_at__isnull=True) | Q(campaign__finished_at__gte=since))
+        .values_list(
+            "id", "campaign_id", "event_name", "window_seconds", "revenue_field", "quantity_field"
+        )
+    )
+    return [
+        _Goal(gid, cid, name, timedelta(seconds=window), amount, quantity)
+        for gid, cid, name, window, amount, quantity in rows
+    ]
+
+
+def attribute_events(project_id: object, event_ids: Iterable[int]) -> int:
+    """Attribute stored events of a project to its campaigns' goals. Safe to
+    run twice (the unique constraint makes repeats no-ops). Returns how many
+    conversions were recorded."""
+    event_ids = list(event_ids)
+    if not event_ids:
+        return 0
+    horizon = timedelta(seconds=MAX_WINDOW_SECONDS)
+    # The cheap first look, before reading the events: any goal at all.
+    goals = _active_goals(project_id, timezone.now() - horizon)
+    if not goals:
+        return 0
+    names = {g.event_name for g in goals}
+    events = list(
+        Event.objects.filter(pk__in=event_ids, project_id=project_id, type__in=names)
+        .order_by("created_at", "id")
+        .values_list("id", "customer_id", "type", "data", "created_at")
+    )
+    if not events:
+        return 0
+    oldest = events[0][4]
+    goals = [g for g in goals if g.event_name in {e[2] for e in events}]
+    by_name: dict[str, list[_Goal]] = defaultdict(list)
+    for goal in goals:
+        by_name[goal.event_name].append(goal)
+    messages = _sent_messages(
+        {g.campaign_id for g in goals}, {e[1] for e in events}, oldest - horizon
+    )
+    if not messages:
+        return 0
+    rows = []
+    for event_id, customer_id, name, data, at in events:
+        for goal in by_name[name]:
+            message = messages.get((goal.campaign_id, customer_id))
+            if message is None:
+                continue
+            message_id, sent_at, clicked_at = message
+            starts = [(Basis.SEND, sent_at)]
+            if clicked_at is not None:
+                starts.append((Basis.CLICK, clicked_at))
+            for basis, start in starts:
+                if start <= at <= start + goal.window:
+                    revenue = revenue_of(data, goal.revenue_field, goal.quantity_field)
+                    rows.append((goal, basis, customer_id, message_id, event_id, at, revenue))
+    return _record(rows) if rows else 0
+
+
+def _sent_messages(
+    campaign_ids: set[int], customer_ids: set[int], since: datetime
+) -> dict[tuple[int, int], tuple[int, datetime, datetime | None]]:
+    """(campaign, customer) → (message id, sent_at, first click or None) of
+    the sent messages (index message_customer_campaign)."""
+    found: dict[tuple[int, int], tuple[int, datetime, datetime | None]] = {}
+    rows = (
+        Message.objects.filter(
+            customer_id__in=customer_ids,
+            campaign_id__in=campaign_ids,
+            status__in=SENT_STATUSES,
+            sent_at__gte=since,
+        )
+        .order_by("sent_at")
+        .values_list("id", "campaign_id", "customer_id", "sent_at")
+    )
+    for message_id, campaign_id, customer_id, sent_at in rows:
+        found.setdefault((campaign_id, customer_id), (message_id, sent_at, None))
+    if found:
+        clicks = dict(
+            FirstClick.objects.filter(message_id__in=[m[0] for m in found.values()]).values_list(
+                "message_id", "clicked_at"
+            )
+        )
+        if clicks:
+            found = {
+                key: (mid, sent_at, clicks.get(mid)) for key, (mid, sent_at, _c) in found.items()
+            }
+    return found
+
+
+def _record(rows: list[tuple[Any, ...]]) -> int:
+    """Insert the conversions; bump counters and buckets for the new ones."""
+    conversion = Conversion._meta
+    fields = [
+        conversion.get_field(name)
+        for name in (
+            "goal",
+            "campaign",
+            "basis",
+            "customer_id",
+            "message_id",
+            "event_id",
+            "converted_at",
+            "revenue",
+        )
+    ]
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(conversion.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {{values}} ON CONFLICT DO NOTHING RETURNING "
+        f"{quote(fields[0].column)}, {quote(fields[2].column)}, {quote(fields[3].column)}"
+    )
+    keyed: dict[tuple[int, str, int], tuple[_Goal, datetime, Decimal]] = {}
+    values: list[list[object]] = []
+    for goal, basis, customer_id, message_id, event_id, at, revenue in rows:
+        key = (goal.id, str(basis), customer_id)
+        if key in keyed:
+            continue  # the earliest event of the call wins (events are in time order)
+        keyed[key] = (goal, at, revenue)
+        row = [
+            goal.id,
+            goal.campaign_id,
+            str(basis),
+            customer_id,
+            message_id,
+            event_id,
+            at,
+            revenue,
+        ]
+        values.append([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
+    inserted = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for start in range(0, len(values), INSERT_CHUNK):
+                chunk = values[start : start + INSERT_CHUNK]
+                cursor.execute(
+                    sql.format(values=", ".join([f"({placeholders})"] * len(chunk))),
+                    [param for row in chunk for param in row],
+                )
+                inserted += [(*keyed[(g, b, c)], b) for g, b, c in cursor.fetchall()]
+        if inserted:
+            _bump(inserted)
+    return len(inserted)
+
+
+def _bump(inserted: list[tuple[_Goal, datetime, Decimal, str]]) -> None:
+    totals: dict[tuple[int, str], list] = defaultdict(lambda: [0, Decimal(0)])
+    buckets: dict[tuple[int, str, datetime], list] = defaultdict(lambda: [0, Decimal(0)])
+    for goal, at, revenue, basis in inserted:
+        for table, key in ((totals, (goal.id, basis)), (buckets, (goal.id, basis, _hour(at)))):
+            table[key][0] += 1
+            table[key][1] += revenue
+    for (goal_id, basis), (n, revenue) in totals.items():
+        prefix = "click_" if basis == Basis.CLICK else ""
+        ConversionGoal.objects.filter(pk=goal_id).update(
+            **{
+                f"{prefix}conversions": F(f"{prefix}conversions") + n,
+                f"{prefix}revenue": F(f"{prefix}revenue") + revenue,
+            }
+        )
+    bucket = ConversionBucket._meta
+    quote = connection.ops.quote_name
+    goal_col, basis_col, hour_col, n_col, revenue_col = (
+        quote(bucket.get_field(name).column)
+        for name in ("goal", "basis", "hour", "conversions", "revenue")
+    )
+    table = quote(bucket.db_table)
+    sql = (
+        f"INSERT INTO {table} ({goal_col}, {basis_col}, {hour_col}, {n_col}, {revenue_col}) "
+        f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT ({goal_col}, {basis_col}, {hour_col}) "
+        f"DO UPDATE SET {n_col} = {table}.{n_col} + EXCLUDED.{n_col}, "
+        f"{revenue_col} = {table}.{revenue_col} + EXCLUDED.{revenue_col}"
+    )
+    hour_field = bucket.get_field("hour")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                (
+                    goal_id,
+                    basis,
+                    hour_field.get_db_prep_save(hour, connection),
+                    n,
+                    connection.ops.adapt_decimalfield_value(revenue, 18, 2),
+                )
+                for (goal_id, basis, hour), (n, revenue) in buckets.items()
+            ],
+        )
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
