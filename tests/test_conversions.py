@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.urls import reverse
 
@@ -21,9 +22,8 @@ from conversions.models import Basis, Conversion, ConversionBucket, ConversionGo
 from tests.support.campaigns import file_campaign, phone, sending_project
 from tests.support.conversions import (
     HOUR,
-    acme,  # noqa: F401 - fixture
+    acme_sending_to_console,
     an_hour_ago,
-    console_gateway,  # noqa: F401 - fixture
     customers,
     goal,
     sent_campaign,
@@ -31,6 +31,11 @@ from tests.support.conversions import (
 )
 
 SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def acme(db):
+    return acme_sending_to_console()
 
 
 def counters(campaign: Campaign) -> list[tuple[str, int, Decimal, int, Decimal]]:
@@ -234,7 +239,7 @@ def test_a_file_audience_converts_through_the_user_matched_by_phone_number(
                         for u in ("u1", "u2", "stranger")
                     ]
                 }
-            ),  # fmt: skip
+            ),
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from audiences.actions import do_track
@@ -21,16 +20,12 @@ from tests.support.campaigns import add_customers, segment_campaign, sending_pro
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture
-def console_gateway(db):
+def acme_sending_to_console():
+    """Acme with an approved sender, an 080 number and the console gateway
+    (its outbox emptied)."""
     console_backend.outbox.clear()
-    yield Gateway.objects.create(name="Test console", backend="console")
-    console_backend.outbox.clear()
-
-
-@pytest.fixture
-def acme(console_gateway):
-    return sending_project("Acme", gateway=console_gateway)
+    gateway = Gateway.objects.create(name="Test console", backend="console")
+    return sending_project("Acme", gateway=gateway)
 
 
 def an_hour_ago(days: int = 0) -> datetime:
