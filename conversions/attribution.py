@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audiences.models import Event
@@ -40,6 +40,7 @@ from conversions.models import (
     ConversionBucket,
     ConversionGoal,
     FirstClick,
+    TrackedLink,
 )
 
 SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
@@ -58,6 +59,7 @@ class _Goal:
     window: timedelta
     revenue_field: str
     quantity_field: str
+    has_links: bool
 
 
 def _number(value: object) -> Decimal | None:
@@ -100,19 +102,27 @@ def revenue_of(data: object, amount_field: str, quantity_field: str = "") -> Dec
 
 
 def _active_goals(project_id: object, since: datetime) -> list[_Goal]:
-    """Goals of campaigns that started and had not finished before `since`."""
+    """Goals of campaigns that started and had not finished before `since`,
+    and whether their campaign has tracked links (else no click basis)."""
     rows = (
         ConversionGoal.objects.filter(
             campaign__project_id=project_id, campaign__started_at__isnull=False
         )
         .filter(Q(campaign__finished_at__isnull=True) | Q(campaign__finished_at__gte=since))
+        .annotate(has_links=Exists(TrackedLink.objects.filter(campaign_id=OuterRef("campaign_id"))))
         .values_list(
-            "id", "campaign_id", "event_name", "window_seconds", "revenue_field", "quantity_field"
+            "id",
+            "campaign_id",
+            "event_name",
+            "window_seconds",
+            "revenue_field",
+            "quantity_field",
+            "has_links",
         )
     )
     return [
-        _Goal(gid, cid, name, timedelta(seconds=window), amount, quantity)
-        for gid, cid, name, window, amount, quantity in rows
+        _Goal(gid, cid, name, timedelta(seconds=window), amount, quantity, bool(links))
+        for gid, cid, name, window, amount, quantity, links in rows
     ]
 
 
@@ -142,7 +152,10 @@ def attribute_events(project_id: object, event_ids: Iterable[int]) -> int:
     for goal in goals:
         by_name[goal.event_name].append(goal)
     messages = _sent_messages(
-        {g.campaign_id for g in goals}, {e[1] for e in events}, oldest - horizon
+        {g.campaign_id for g in goals},
+        {e[1] for e in events},
+        oldest - horizon,
+        with_clicks={g.campaign_id for g in goals if g.has_links},
     )
     if not messages:
         return 0
@@ -164,26 +177,25 @@ def attribute_events(project_id: object, event_ids: Iterable[int]) -> int:
 
 
 def _sent_messages(
-    campaign_ids: set[int], customer_ids: set[int], since: datetime
+    campaign_ids: set[int], customer_ids: set[int], since: datetime, *, with_clicks: set[int]
 ) -> dict[tuple[int, int], tuple[int, datetime, datetime | None]]:
     """(campaign, customer) → (message id, sent_at, first click or None) of
-    the sent messages (index message_customer_campaign)."""
+    the sent messages. The query names only the customers and the time:
+    given `campaign_id IN … AND status IN …` too, SQLite prefers the claim
+    index (campaign, status, id) and reads whole campaigns (0.7 s instead of
+    12 ms for 67 users in 10 campaigns of 100,000); campaign and status are
+    checked here instead, on the few rows of these users."""
     found: dict[tuple[int, int], tuple[int, datetime, datetime | None]] = {}
-    rows = (
-        Message.objects.filter(
-            customer_id__in=customer_ids,
-            campaign_id__in=campaign_ids,
-            status__in=SENT_STATUSES,
-            sent_at__gte=since,
-        )
-        .order_by("sent_at")
-        .values_list("id", "campaign_id", "customer_id", "sent_at")
+    rows = Message.objects.filter(customer_id__in=customer_ids, sent_at__gte=since).values_list(
+        "id", "campaign_id", "customer_id", "sent_at", "status"
     )
-    for message_id, campaign_id, customer_id, sent_at in rows:
-        found.setdefault((campaign_id, customer_id), (message_id, sent_at, None))
-    if found:
+    for message_id, campaign_id, customer_id, sent_at, status in sorted(rows, key=_by_sent_at):
+        if campaign_id in campaign_ids and status in SENT_STATUSES:
+            found.setdefault((campaign_id, customer_id), (message_id, sent_at, None))
+    clickable = [m[0] for (campaign_id, _c), m in found.items() if campaign_id in with_clicks]
+    if clickable:
         clicks = dict(
-            FirstClick.objects.filter(message_id__in=[m[0] for m in found.values()]).values_list(
+            FirstClick.objects.filter(message_id__in=clickable).values_list(
                 "message_id", "clicked_at"
             )
         )
@@ -192,6 +204,10 @@ def _sent_messages(
                 key: (mid, sent_at, clicks.get(mid)) for key, (mid, sent_at, _c) in found.items()
             }
     return found
+
+
+def _by_sent_at(row: tuple) -> datetime:
+    return row[3]
 
 
 def _record(rows: list[tuple[Any, ...]]) -> int:
@@ -219,22 +235,28 @@ def _record(rows: list[tuple[Any, ...]]) -> int:
     )
     keyed: dict[tuple[int, str, int], tuple[_Goal, datetime, Decimal]] = {}
     values: list[list[object]] = []
+    # Prepared by hand: ints and text as they are, each time and amount once
+    # (get_db_prep_save per value cost more than the INSERT itself).
+    times: dict[datetime, object] = {}
     for goal, basis, customer_id, message_id, event_id, at, revenue in rows:
         key = (goal.id, str(basis), customer_id)
         if key in keyed:
             continue  # the earliest event of the call wins (events are in time order)
         keyed[key] = (goal, at, revenue)
-        row = [
-            goal.id,
-            goal.campaign_id,
-            str(basis),
-            customer_id,
-            message_id,
-            event_id,
-            at,
-            revenue,
-        ]
-        values.append([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
+        if at not in times:
+            times[at] = connection.ops.adapt_datetimefield_value(at)
+        values.append(
+            [
+                goal.id,
+                goal.campaign_id,
+                key[1],
+                customer_id,
+                message_id,
+                event_id,
+                times[at],
+                connection.ops.adapt_decimalfield_value(revenue, 18, 2),
+            ]
+        )
     inserted = []
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -18,7 +18,14 @@ from campaigns import dispatch
 from campaigns.actions import do_start_campaign
 from campaigns.models import Campaign, Message
 from conversions.attribution import revenue_of
-from conversions.models import Basis, Conversion, ConversionBucket, ConversionGoal, FirstClick
+from conversions.models import (
+    Basis,
+    Conversion,
+    ConversionBucket,
+    ConversionGoal,
+    FirstClick,
+    TrackedLink,
+)
 from tests.support.campaigns import file_campaign, phone, sending_project
 from tests.support.conversions import (
     HOUR,
@@ -256,6 +263,7 @@ def test_after_a_click_the_click_based_window_counts_from_the_first_click(
     campaign = sent_campaign(acme, people, sent, goals=[goal("purchase", HOUR)])
     clicked = sent + timedelta(hours=3)
     message = Message.objects.get(campaign=campaign, customer_id=people[0].pk)
+    TrackedLink.objects.create(campaign=campaign, url="https://shop.example/")
     FirstClick.objects.create(
         message_id=message.pk, campaign=campaign, customer_id=people[0].pk, clicked_at=clicked
     )
