@@ -192,7 +192,7 @@ def bare_loop(campaign) -> float:
         if not rows:
             break
         values = []
-        for _key, customer_id, phone, tz, context, _consented in rows:
+        for _key, customer_id, phone, tz, context, *_rest in rows:
             r = renderer.render(context)
             body, size, kind = r.body, r.bytes, r.kind
             values.append(

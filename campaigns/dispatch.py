@@ -242,7 +242,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
         return None
     if campaign.is_materialised:
         return 0
-    renderer = Renderer.for_campaign(campaign)
+    renderer = Renderer.for_campaign(campaign, sending=True)
     after = campaign.materialise_cursor
     read = (_file_chunk if campaign.audience_file_id else _segment_chunk)(
         campaign, renderer, after, size
@@ -253,7 +253,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
         campaign.project_id, connection
     )
     needs_consent = campaign.is_promotional
-    for _key, customer_id, phone, tz, context, consented in read:
+    for key, customer_id, phone, tz, context, consented in read:
         r = None
         if needs_consent and not consented:
             status, reason, body, size_bytes, kind = Status.SKIPPED, Reason.NO_CONSENT, "", 0, "SMS"
@@ -266,7 +266,7 @@ def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | Non
                 "SMS",
             )
         else:
-            r = renderer.render(context)
+            r = renderer.render(context, key)
             status, reason, body, size_bytes, kind = (
                 r.status,
                 r.skip_reason,

@@ -12,14 +12,16 @@ opt-out line, and both count in the bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from audiences.models import Customer, CustomerTag
 from campaigns.models import Campaign, Message
 from channels.queries import project_optout_number
-from console.lib import compliance, liquid
+from console.lib import compliance, links, liquid
 from console.lib.sms import MessageTooLong, cp949_length, sms_kind
 from projects.models import Project
 
@@ -99,6 +101,18 @@ def file_row_context(columns: list[str], values: str | list, phone: str) -> dict
     return context
 
 
+# Tracked links (`{{ "https://…" | track }}`) belong to conversions, which
+# sits above campaigns: it registers how a campaign's literal URLs get their
+# link ids when the campaign is compiled for sending (conversions.apps).
+LinkIds = Callable[[Campaign, list[str]], dict[str, int]]
+_link_ids: LinkIds | None = None
+
+
+def register_link_ids(function: LinkIds) -> None:
+    global _link_ids
+    _link_ids = function
+
+
 @dataclass
 class Renderer:
     """A template compiled once, and what the system adds around it."""
@@ -110,17 +124,27 @@ class Renderer:
     uses_tags: bool
     columns: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # URLs the body tracks, and (when compiled for sending) their link ids.
+    tracked_urls: list[str] = field(default_factory=list)
+    link_ids: dict[str, int] | None = None
 
     @classmethod
-    def for_campaign(cls, campaign: Campaign) -> Renderer:
+    def for_campaign(cls, campaign: Campaign, *, sending: bool = False) -> Renderer:
+        """With `sending`, the body's tracked URLs get their link ids, so
+        `render(context, key)` writes each recipient's real short links."""
         columns = campaign.audience_file.columns[1:] if campaign.audience_file_id else []
-        return cls.for_parts(
+        renderer = cls.for_parts(
             campaign.project,
             campaign.body,
             is_promotional=campaign.is_promotional,
             columns=columns,
             data=campaign.data,
         )
+        if sending and renderer.tracked_urls:
+            if _link_ids is None:
+                raise RuntimeError("no link registry: is the conversions app installed?")
+            renderer.link_ids = _link_ids(campaign, renderer.tracked_urls)
+        return renderer
 
     @classmethod
     def for_parts(
@@ -142,15 +166,23 @@ class Renderer:
             uses_tags="tags" in set(liquid.template_variables(body)),
             columns=list(columns or []),
             data=dict(data or {}),
+            tracked_urls=links.tracked_urls(body) if links.uses_tracking(body) else [],
         )
 
-    def render(self, context: Mapping[str, Any]) -> Rendered:
+    def render(self, context: Mapping[str, Any], key: int | None = None) -> Rendered:
         """The message for one recipient; a template error or a body over
-        the LMS limit skips the recipient rather than stopping the send."""
+        the LMS limit skips the recipient rather than stopping the send.
+        `key` identifies the recipient in tracked links (the audience key:
+        a customer id, or an audience-file row id); without it, or before
+        the links exist, a tracked link is a same-length preview link."""
         if self.data:
             context = {**context, "data": self.data}
         try:
-            body = liquid.render(self.template, context)
+            if self.tracked_urls:
+                with links.making_links(self._link_maker(key)):
+                    body = liquid.render(self.template, context)
+            else:
+                body = liquid.render(self.template, context)
             if self.is_promotional:
                 body = compliance.promotional_body(
                     body, company_name=self.company_name, optout_number=self.optout_number
@@ -162,3 +194,11 @@ class Renderer:
             error = f"{type(exc).__name__}: {exc}"
             return Rendered(Status.SKIPPED, Reason.RENDER_ERROR, "", 0, "SMS", error)
         return Rendered(Status.QUEUED, "", body, cp949_length(body), kind)
+
+    def _link_maker(self, key: int | None) -> Callable[[str], str]:
+        base = f"{settings.PUBLIC_URL}/l/"
+        if key is None or self.link_ids is None:
+            return lambda _url: base + links.PREVIEW_CODE
+        secret = links.secret_from(settings.SECRET_KEY)
+        ids = self.link_ids
+        return lambda url: base + links.encode(secret, ids[url], key)

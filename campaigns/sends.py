@@ -157,6 +157,18 @@ def check_send_parts(
         renderer = Renderer.for_parts(project, body, is_promotional=is_promotional, data=data)
     except liquid.TemplateProblem as problem:
         raise TemplateRefused(problem) from None
+    if renderer.tracked_urls:
+        # A tracked link names its recipient by audience key; a Send API target
+        # may have no user at all, so it would get a link that leads nowhere.
+        raise SendRefused(
+            "tracked_links_unsupported",
+            _(
+                "Tracked links (the track filter) are available in campaigns, not in the "
+                "Send API; write the URL without it."
+            ),
+            field="body",
+            status=400,
+        )
     _check_static_length(renderer, body)
     return sender, renderer
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("", include("campaigns.urls")),
     path("", include("stats.urls")),
+    path("", include("conversions.urls")),
 ]
 
 # JSON errors under /v1/ even when they happen outside the API views.

@@ -97,3 +97,67 @@ class ConversionBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.goal_id}/{self.basis} {self.hour:%Y-%m-%d %H}: {self.conversions}"
+
+
+class TrackedLink(models.Model):
+    """A URL the marketer wrote literally in a campaign's body with the
+    `track` filter: the only targets a click link can redirect to."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "url"], name="one_tracked_link_per_url")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.url}"
+
+
+class Click(models.Model):
+    """One visit of a recipient's tracked link."""
+
+    link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    message_id = models.BigIntegerField()
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "clicked_at"], name="click_time")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.link_id}"
+
+
+class FirstClick(models.Model):
+    """A recipient's first click on any tracked link of their message: counts
+    `clicked_recipients` once and starts the click-based attribution window."""
+
+    message_id = models.BigIntegerField(primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    clicked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.message_id} at {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class OptOutAfterSend(models.Model):
+    """A number that opted out within 7 days after a campaign's message was
+    sent to it: counted once per campaign and number."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    phone_number = models.CharField(max_length=20)
+    opted_out_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "phone_number"], name="one_optout_after_send_per_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.phone_number}"

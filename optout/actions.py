@@ -21,6 +21,7 @@ from django.utils import timezone
 from console.lib.phone import check_e164
 from optout.imports import read_numbers
 from optout.models import OptOut, OptOutChange, OptOutPolicy, Source
+from optout.signals import numbers_opted_out
 from projects.actions import actor_label_for, record_audit
 from projects.models import Project
 from webhooks.events import publish
@@ -190,9 +191,21 @@ def _change(
                 count=len(changed),
                 numbers=changed[:AUDIT_SAMPLE],
             )
+        if changed and not subscribed:
+            _announce_on_commit(project, changed)
     won_all = set(changed)
     unchanged = [number for number in valid if number not in won_all]
     return ListChange(changed=changed, unchanged=unchanged, invalid=invalid)
+
+
+def _announce_on_commit(project: Project, numbers: list[str]) -> None:
+    # Robust and after commit: a receiver's failure can never undo an opt-out.
+    at = timezone.now()
+    transaction.on_commit(
+        lambda: numbers_opted_out.send_robust(
+            sender=OptOut, project=project, numbers=numbers, at=at
+        )
+    )
 
 
 def _record(

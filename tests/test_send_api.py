@@ -326,3 +326,15 @@ def test_another_projects_token_gets_404_and_nothing_is_written(api: Api, other_
     # Its own project does not know Acme's users either.
     response = other_api.send(targetType="userId", targetIds=["u0"], body="안녕")
     assert response.json()["results"][0]["reason"] == "unknown_user"
+
+
+def test_a_body_with_a_tracked_link_is_refused_with_the_reason(api: Api):
+    add_customers(api.project, 1)
+    response = api.send(
+        targetType="userId",
+        targetIds=["u0"],
+        body='{{ "https://shop.example/sale" | track }} 봄 세일',
+    )
+    error = assert_error(response, 400, "tracked_links_unsupported")
+    assert "track" in error["details"]["body"][0]
+    assert not Message.objects.exists()

@@ -9,7 +9,10 @@ suite. On top of the standard tags and filters this environment:
   writes, so no body can keep a worker busy or fill its memory;
 - adds ``number_with_delimiter`` (1234567 → 1,234,567), ``timezone`` (a time
   moved into a zone) and a ``date`` that takes a zone as its second argument:
-  ``{{ createdAt | date: "%m/%d %H:%M", "Asia/Seoul" }}``.
+  ``{{ createdAt | date: "%m/%d %H:%M", "Asia/Seoul" }}``;
+- adds ``track`` (``{{ "https://shop.example" | track }}``), a per-recipient
+  short link; it lives in `console.lib.links`, and only literal http(s) URLs
+  may be tracked (checked when compiling).
 
 Undefined variables render as the empty string. A syntax error, an unknown
 filter or a failure while rendering is a `TemplateProblem` with the 1-based
@@ -28,6 +31,7 @@ from typing import Any
 from liquid import BoundTemplate, Environment, is_undefined
 from liquid.exceptions import FilterArgumentError, LiquidError
 
+from console.lib import links
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
 
 __all__ = [
@@ -220,6 +224,7 @@ class MessageEnvironment(Environment):
         self.filters["number_with_delimiter"] = number_with_delimiter
         self.filters["timezone"] = timezone_filter
         self.filters["date"] = date_filter
+        self.filters[links.FILTER_NAME] = links.track_filter
         self.filters = {name: _guarded(name, f) for name, f in self.filters.items()}
 
 
@@ -248,6 +253,12 @@ def compile_template(source: str) -> BoundTemplate:
         index, name = min(unknown)
         line, column = _line_column(source, index)
         raise TemplateProblem(f"unknown filter '{name}'", line, column)
+    if links.FILTER_NAME in filters:
+        try:
+            links.check_tracked_links(source, [s.index for s in filters[links.FILTER_NAME]])
+        except links.LinkProblem as problem:
+            line, column = _line_column(source, problem.index)
+            raise TemplateProblem(problem.message, line, column) from None
     return template
 
 

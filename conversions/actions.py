@@ -1,0 +1,152 @@
+"""Every write of conversions besides attribution (conversions.attribution):
+tracked links, clicks, and opt-outs after a send. Counters move in the same
+transaction as the rows that justify them, so statistics never scan."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audiences.models import AudienceFileRow
+from campaigns.dispatch import bump
+from campaigns.models import Campaign, Message
+from console.lib import links
+from conversions.attribution import SENT_STATUSES
+from conversions.models import Click, FirstClick, OptOutAfterSend, TrackedLink
+from projects.models import Project
+
+OPTOUT_AFTER_SEND = timedelta(days=7)
+CHUNK = 500
+
+
+def link_ids_for_campaign(campaign: Campaign, urls: list[str]) -> dict[str, int]:
+    """The TrackedLink ids of a campaign's literal URLs, created on first use
+    (registered with campaigns.rendering: called when a campaign's body is
+    compiled for sending). Safe to run concurrently."""
+    TrackedLink.objects.bulk_create(
+        [TrackedLink(campaign=campaign, url=url) for url in urls], ignore_conflicts=True
+    )
+    return dict(
+        TrackedLink.objects.filter(campaign=campaign, url__in=urls).values_list("url", "id")
+    )
+
+
+def _message_of(
+    campaign_id: int, audience_file_id: object, key: int
+) -> tuple[int, int | None] | None:
+    """(message id, customer id) of the recipient `key` (the audience key the
+    renderer had: an audience-file row id, else a customer id)."""
+    messages = Message.objects.filter(campaign_id=campaign_id)
+    if audience_file_id is not None:
+        phone = (
+            AudienceFileRow.objects.filter(pk=key, file_id=audience_file_id)
+            .values_list("phone_number", flat=True)
+            .first()
+        )
+        if phone is None:
+            return None
+        messages = messages.filter(phone_number=phone)
+    else:
+        messages = messages.filter(customer_id=key)
+    return messages.values_list("id", "customer_id").first()
+
+
+def do_follow_link(code: str, *, record: bool = True, now: datetime | None = None) -> str | None:
+    """Where a short link goes, recording the click: a Click row, the
+    campaign's `clicks` and, on the recipient's first click, its
+    `clicked_recipients`. None for a code that is not genuine or a link that
+    does not exist — never a URL that was not stored as the marketer wrote it."""
+    pair = links.decode(links.secret_from(settings.SECRET_KEY), code)
+    if pair is None:
+        return None
+    link_id, key = pair
+    link = (
+        TrackedLink.objects.filter(pk=link_id)
+        .values_list("url", "campaign_id", "campaign__audience_file_id")
+        .first()
+    )
+    if link is None:
+        return None
+    url, campaign_id, audience_file_id = link
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    if not record:
+        return url
+    message = _message_of(campaign_id, audience_file_id, key)
+    if message is None:
+        return url  # a genuine code whose message is gone: still the stored URL
+    message_id, customer_id = message
+    now = now or timezone.now()
+    with transaction.atomic():
+        Click.objects.create(
+            link_id=link_id, campaign_id=campaign_id, message_id=message_id, clicked_at=now
+        )
+        first = _insert_ignoring(
+            FirstClick,
+            ["message_id", "campaign", "customer_id", "clicked_at"],
+            [[message_id, campaign_id, customer_id, now]],
+        )
+        bump(campaign_id, clicks=1, clicked_recipients=len(first))
+    return url
+
+
+def _insert_ignoring(model, names: list[str], rows: list[list[object]]) -> list[tuple]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the first column: the rows
+    that went in (both SQLite 3.35+ and PostgreSQL)."""
+    if not rows:
+        return []
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING "
+        f"RETURNING {quote(fields[0].column)}"
+    )
+    params = [
+        f.get_db_prep_save(v, connection) for row in rows for f, v in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def do_count_optouts_after_send(
+    project: Project | object, numbers: Iterable[str], at: datetime | None = None
+) -> int:
+    """Numbers that just opted out: bump `optouts_after_send` of every
+    campaign of the project that sent to one of them in the 7 days before,
+    at most once per campaign and number. Returns how many were counted."""
+    at = at or timezone.now()
+    project_id = getattr(project, "pk", project)
+    numbers = list(dict.fromkeys(numbers))
+    counted: Counter[int] = Counter()
+    with transaction.atomic():
+        for start in range(0, len(numbers), CHUNK):
+            pairs = set(
+                Message.objects.filter(
+                    project_id=project_id,
+                    phone_number__in=numbers[start : start + CHUNK],
+                    campaign__isnull=False,
+                    status__in=SENT_STATUSES,
+                    sent_at__gte=at - OPTOUT_AFTER_SEND,
+                    sent_at__lte=at,
+                ).values_list("campaign_id", "phone_number")
+            )
+            rows = [[campaign_id, phone, at] for campaign_id, phone in sorted(pairs)]
+            for chunk_start in range(0, len(rows), CHUNK):
+                inserted = _insert_ignoring(
+                    OptOutAfterSend,
+                    ["campaign", "phone_number", "opted_out_at"],
+                    rows[chunk_start : chunk_start + CHUNK],
+                )
+                counted.update(campaign_id for (campaign_id,) in inserted)
+        for campaign_id, n in counted.items():
+            bump(campaign_id, optouts_after_send=n)
+    return sum(counted.values())
