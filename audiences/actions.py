@@ -125,12 +125,13 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
     # Locked in pk order (PostgreSQL) so two calls about the same users queue
     # instead of overwriting each other's attributes; SQLite's IMMEDIATE
     # transactions already serialise writers.
-    existing = {
-        customer.user_id: customer
-        for customer in Customer.objects.select_for_update()
-        .filter(project=project, user_id__in=user_ids)
-        .order_by("pk")
-    }
+    # Only there: SQLite's planner would honour ORDER BY pk by walking the whole
+    # project index (100-230 events/s with 1,000,000 users) instead of looking
+    # the ids up in the unique (project, user_id) index.
+    rows = Customer.objects.select_for_update().filter(project=project, user_id__in=user_ids)
+    if connection.vendor == "postgresql":
+        rows = rows.order_by("pk")
+    existing = {customer.user_id: customer for customer in rows}
     missing = [user_id for user_id in user_ids if user_id not in existing]
     if not missing:
         return existing, 0

@@ -203,3 +203,26 @@ def test_the_same_idempotency_key_does_not_store_events_twice(client, world):
     second = track(client, world.acme, world.acme_token, body, HTTP_IDEMPOTENCY_KEY="k1")
     assert first.json() == second.json()
     assert Event.objects.count() == 1
+
+
+@pytest.mark.skipif(
+    "sqlite" not in __import__("django.conf").conf.settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite's query plan",
+)
+def test_users_are_looked_up_by_the_unique_user_id_index_not_by_scanning_the_project(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        track(client, world.acme, world.acme_token, {"events": [event("u1"), event("u2")]})
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and '"audiences_customer"."user_id" IN' in q["sql"]
+    ]
+    assert lookups
+    with connection.cursor() as cursor:
+        for sql in lookups:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "user_id=?" in plan and "SCAN" not in plan, plan
