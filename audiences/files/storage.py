@@ -1,9 +1,10 @@
 """Store a validated file's rows and match them to the project's users.
 
-Rows go in with executemany in large batches inside one transaction, after
-the file's previous rows (from an earlier run of the same task) are deleted:
-a crash leaves the old state, never a half-written file. Matching to users is
-one set-based UPDATE using the (project, phone_number) index of Customer.
+Rows go in with console.lib.bulk (multi-row VALUES on SQLite) in large
+batches inside one transaction, after the file's previous rows (from an
+earlier run of the same task) are deleted: a crash leaves the old state,
+never a half-written file. Matching to users is one set-based UPDATE using
+the (project, phone_number) index of Customer.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from audiences.models import AudienceFile, AudienceFileRow, Customer
+from console.lib.bulk import insert_rows
 
 BATCH = 20_000
 
@@ -24,7 +26,7 @@ def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
     file_id = AudienceFile._meta.pk.get_db_prep_value(audience_file.pk, connection)
     insert = (
         f"INSERT INTO {rows_table} ({q('file_id')}, {q('row_number')}, {q('phone_number')}, "
-        f"{q('values')}) VALUES (%s, %s, %s, %s)"
+        f"{q('values')}) VALUES"
     )
     stored = 0
     with transaction.atomic(), connection.cursor() as cursor:
@@ -36,12 +38,10 @@ def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
                 number, phone, values = line.rstrip("\n").split("\t", 2)
                 append((file_id, number, phone, values))
                 if len(batch) >= BATCH:
-                    cursor.executemany(insert, batch)
-                    stored += len(batch)
+                    stored += insert_rows(cursor, insert, batch)
                     batch.clear()
             if batch:
-                cursor.executemany(insert, batch)
-                stored += len(batch)
+                stored += insert_rows(cursor, insert, batch)
         matched = match_customers(cursor, audience_file, file_id)
     return stored, matched
 
