@@ -66,11 +66,8 @@ def do_create_campaign(
     body that is not valid Liquid (liquid.TemplateProblem)."""
     sender = sendable_sender(project, sender_number)
     liquid.compile_template(body)
-    if is_promotional and project_optout_number(project) is None:
-        # The free opt-out line must carry the project's own 080 number.
-        raise CampaignProblem(
-            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
-        )
+    if is_promotional:
+        check_promotable(project)
     campaign = Campaign.objects.create(
         project=project,
         name=name,
@@ -86,6 +83,19 @@ def do_create_campaign(
     CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
     return campaign
+
+
+def check_promotable(project: Project) -> None:
+    """A promotional message starts with (광고) + the company name and ends with
+    the free opt-out line on the project's own 080 number: both must exist."""
+    if project_optout_number(project) is None:
+        raise CampaignProblem(
+            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
+        )
+    if not project.company_name.strip():
+        raise CampaignProblem(
+            _("A promotional campaign needs the company name of the business registration.")
+        )
 
 
 def missing_parts(campaign: Campaign) -> list[str]:
@@ -266,14 +276,8 @@ def do_update_campaign(campaign: Campaign, actor: object, **changes: Any) -> Cam
         changes["sender_number"] = sendable_sender(project, changes["sender_number"])
     for key, value in changes.items():
         setattr(campaign, key, value)
-    if campaign.is_promotional and project_optout_number(project) is None:
-        raise CampaignProblem(
-            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
-        )
-    if campaign.is_promotional and not project.company_name.strip():
-        raise CampaignProblem(
-            _("A promotional campaign needs the company name of the business registration.")
-        )
+    if campaign.is_promotional:
+        check_promotable(project)
     if campaign.status == S.SCHEDULED:
         missing = missing_parts(campaign)
         if missing:
