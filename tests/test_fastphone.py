@@ -99,3 +99,12 @@ def test_unusual_input_gets_phonenumbers_answer_and_message(raw, code):
 def test_national_number_message_gives_the_e164_form():
     problem = fastphone.check("010-1234-5678")
     assert "+821012345678" in problem.message
+
+
+@pytest.mark.parametrize("raw", ["+82１０12345678", "+８21012345678", "+82\u0661012345678"])
+def test_digits_of_other_scripts_are_not_e164(raw):
+    # phonenumbers reads them as digits; stored as written they reach no gateway.
+    assert fastphone.is_fast_valid(raw) is False
+    problem = fastphone.check(raw)
+    assert problem is not None
+    assert problem.code == "phone_not_e164"

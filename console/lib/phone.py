@@ -31,7 +31,9 @@ def check_e164(raw: str) -> PhoneProblem | None:
             "phone_not_e164",
             f"'{value}' is not in E.164 format (+ country code and number).{hint}",
         )
-    if not value[1:].isdigit():
+    # str.isdigit() also accepts full-width and other scripts' digits, which
+    # phonenumbers would read but no gateway takes: E.164 is ASCII digits only.
+    if not (value[1:].isascii() and value[1:].isdigit()):
         return PhoneProblem(
             "phone_not_e164",
             f"'{value}' is not in E.164 format: only digits may follow the +.",
