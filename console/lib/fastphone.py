@@ -22,6 +22,7 @@ lengths) fully match the national significant number.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -130,40 +131,78 @@ def _calling_code(cc: int) -> _CallingCode | None:
     return _CallingCode(len(str(cc)), tuple(regions), re.compile(prefix) if prefix else None)
 
 
-# The first three digits after '+' → the rules of their calling code, or None
-# when phonenumbers must decide.
-_CACHE: dict[str, _CallingCode | None] = {}
+# Longest string the fast path decides: '+' and 17 digits (E.164 allows 15;
+# phonenumbers' own shape check allows 17).
+_MAX_LENGTH = 18
+_Check = Callable[[str], object]
 
 
-def _rules(head: str) -> _CallingCode | None:
-    try:
+def _single_region_checks(rules: _CallingCode, cc: str) -> tuple[_Check | None, ...]:
+    """For a calling code of one region, one pattern per string length that
+    decides a whole `+<cc><nsn>` string: no leading zero or national prefix
+    after the code, then the region's pattern for that national length. ASCII
+    mode makes `\\d` mean [0-9], so a match is also of the strict shape."""
+    (region,) = rules.regions
+    prefix = f"(?!{rules.national_prefix.pattern})" if rules.national_prefix else ""
+    checks: list[_Check | None] = [None] * (_MAX_LENGTH + 1)
+    for length, pattern in region.by_length.items():
+        total = 1 + len(cc) + length
+        if total <= _MAX_LENGTH:
+            checks[total] = re.compile(
+                f"\\+{cc}(?!0){prefix}(?:{pattern.pattern})", re.ASCII
+            ).fullmatch
+    return tuple(checks)
+
+
+def _shared_code_check(rules: _CallingCode) -> _Check:
+    """The check for a calling code shared by several regions (+1, +7, +44…)."""
+
+    def accepts(raw: str) -> bool | None:
+        if _SHAPE.fullmatch(raw) is None:
+            return None
+        nsn = raw[1 + rules.size :]
+        if nsn[0] == "0":
+            return None  # leading zeros (Italy) are phonenumbers' business
+        if rules.national_prefix is not None and rules.national_prefix.match(nsn):
+            return None
+        return rules.accepts(nsn) or None
+
+    return accepts
+
+
+# The first three digits after '+' → a check per string length (returning
+# something not None for a number it accepts), or None when phonenumbers must
+# decide every such number.
+_CACHE: dict[str, tuple[_Check | None, ...] | None] = {}
+
+
+def _checks_for(head: str) -> tuple[_Check | None, ...] | None:
+    if not (len(head) == 3 and head.isascii() and head.isdigit()):
+        return None  # not cached: such heads are unbounded and never fast
+    if head in _CACHE:
         return _CACHE[head]
-    except KeyError:
-        pass
-    rules = None
+    checks = None
     for size in (1, 2, 3):
         cc = int(head[:size])
         if cc in COUNTRY_CODE_TO_REGION_CODE:
             rules = _calling_code(cc)
+            if rules is not None and len(rules.regions) == 1:
+                checks = _single_region_checks(rules, str(cc))
+            elif rules is not None:
+                checks = (_shared_code_check(rules),) * (_MAX_LENGTH + 1)
             break
-    _CACHE[head] = rules
-    return rules
+    _CACHE[head] = checks
+    return checks
 
 
 def is_fast_valid(raw: str) -> bool:
     """True when `raw` is certainly a valid E.164 number by phonenumbers'
     rules; False means "not decided here", never "invalid"."""
-    if _SHAPE.fullmatch(raw) is None:
+    checks = _CACHE.get(raw[1:4]) or _checks_for(raw[1:4])
+    if checks is None or len(raw) > _MAX_LENGTH:
         return False
-    rules = _CACHE.get(raw[1:4]) or _rules(raw[1:4])
-    if rules is None:
-        return False
-    nsn = raw[1 + rules.size :]
-    if nsn[0] == "0":
-        return False  # leading zeros (Italy) are phonenumbers' business
-    if rules.national_prefix is not None and rules.national_prefix.match(nsn):
-        return False
-    return rules.accepts(nsn)
+    check = checks[len(raw)]
+    return check is not None and check(raw) is not None
 
 
 def check(raw: str) -> PhoneProblem | None:
