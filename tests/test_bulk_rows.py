@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from django.db import connection, transaction
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from audiences.files.validation import _encode_values
@@ -16,6 +16,9 @@ from tests.support.campaigns import phone, segment_campaign, sending_project
 
 
 @given(st.lists(st.text(), max_size=6))
+@example([])
+@example([""])
+@example(['say "hi"', "back\\slash", "line\nbreak", "\x1f", "쿠폰 ①"])
 def test_file_row_values_are_the_json_a_plain_dump_writes(cells):
     expected = json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
     assert _encode_values(cells) == expected

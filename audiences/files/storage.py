@@ -1,7 +1,7 @@
 """Store a validated file's rows and match them to the project's users.
 
-Rows go in with console.lib.bulk (multi-row VALUES on SQLite) in large
-batches inside one transaction, after the file's previous rows (from an
+Rows go in with console.lib.bulk (multi-row VALUES on SQLite) in the
+spool's batches inside one transaction, after the file's previous rows (from an
 earlier run of the same task) are deleted: a crash leaves the old state,
 never a half-written file. Matching to users is one set-based UPDATE using
 the (project, phone_number) index of Customer.
@@ -13,10 +13,9 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
+from audiences.files.validation import read_spool
 from audiences.models import AudienceFile, AudienceFileRow, Customer
 from console.lib.bulk import insert_rows
-
-BATCH = 20_000
 
 
 def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
@@ -31,17 +30,8 @@ def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
     stored = 0
     with transaction.atomic(), connection.cursor() as cursor:
         AudienceFileRow.objects.filter(file=audience_file).delete()
-        with open(spool, encoding="utf-8") as handle:
-            batch = []
-            append = batch.append
-            for line in handle:
-                number, phone, values = line.rstrip("\n").split("\t", 2)
-                append((file_id, number, phone, values))
-                if len(batch) >= BATCH:
-                    stored += insert_rows(cursor, insert, batch)
-                    batch.clear()
-            if batch:
-                stored += insert_rows(cursor, insert, batch)
+        for batch in read_spool(spool):
+            stored += insert_rows(cursor, insert, [(file_id, *row) for row in batch])
         matched = match_customers(cursor, audience_file, file_id)
     return stored, matched
 
