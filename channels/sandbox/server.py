@@ -31,6 +31,19 @@ from console.lib.signing import signature_headers
 logger = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+SENDER = re.compile(r"\+?\d{3,15}")
+# What the log and GET /messages say of each accepted message.
+ENTRY_FIELDS = (
+    "messageId",
+    "reference",
+    "to",
+    "from",
+    "text",
+    "title",
+    "kind",
+    "receivedAt",
+    "repeat",
+)
 MAX_BATCH = 1000
 # Delays before each further attempt to post delivery reports to a console
 # that is down; after the last one the reports are dropped (and logged).
@@ -85,17 +98,18 @@ class ReportDispatcher:
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
-        self._heap: list[tuple[float, int, str, dict, int]] = []
+        self._heap: list[tuple[float, int, str, list[dict], int]] = []
         self._counter = 0
         self._cond = threading.Condition()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="reports", daemon=True)
         self._thread.start()
 
-    def add(self, due: float, callback_url: str, report: dict, attempt: int = 0) -> None:
+    def add(self, due: float, callback_url: str, reports: list[dict], attempt: int = 0) -> None:
+        """Post `reports` to `callback_url` once `due` (a time.monotonic() value)."""
         with self._cond:
             self._counter += 1
-            heapq.heappush(self._heap, (due, self._counter, callback_url, report, attempt))
+            heapq.heappush(self._heap, (due, self._counter, callback_url, reports, attempt))
             self._cond.notify()
 
     def stop(self) -> None:
@@ -104,7 +118,7 @@ class ReportDispatcher:
             self._cond.notify()
         self._thread.join(timeout=5)
 
-    def _take_due(self) -> list[tuple[float, int, str, dict, int]]:
+    def _take_due(self) -> list[tuple[float, int, str, list[dict], int]]:
         with self._cond:
             while not self._stopped:
                 now = time.monotonic()
@@ -122,8 +136,8 @@ class ReportDispatcher:
             if not due:
                 return
             batches: dict[tuple[str, int], list[dict]] = {}
-            for _, _, url, report, attempt in due:
-                batches.setdefault((url, attempt), []).append(report)
+            for _, _, url, reports, attempt in due:
+                batches.setdefault((url, attempt), []).extend(reports)
             for (url, attempt), reports in batches.items():
                 for start in range(0, len(reports), REPORT_BATCH_MAX):
                     self._post(url, reports[start : start + REPORT_BATCH_MAX], attempt)
@@ -144,9 +158,7 @@ class ReportDispatcher:
             return
         if attempt < len(REPORT_RETRY_DELAYS):
             logger.warning("delivery reports to %s failed (%s); retrying", url, problem)
-            due = time.monotonic() + REPORT_RETRY_DELAYS[attempt]
-            for report in reports:
-                self.add(due, url, report, attempt + 1)
+            self.add(time.monotonic() + REPORT_RETRY_DELAYS[attempt], url, reports, attempt + 1)
         else:
             logger.error("gave up posting %d delivery reports to %s", len(reports), url)
 
@@ -170,7 +182,10 @@ class Carrier:
         self.log_path = log_path
         self.lock = threading.Lock()
         self.by_reference: dict[str, str] = {}
-        self.entries: list[dict] = []
+        # One tuple per accepted message, in ENTRY_FIELDS order (a million
+        # dicts would cost the carrier more than the console's whole send).
+        self.entries: list[tuple] = []
+        self._id_prefix = f"sbx-{uuid.uuid4().hex[:20]}"
         self.batch_requests = 0
         self.reports = ReportDispatcher(secret)
 
@@ -199,66 +214,56 @@ class Carrier:
         if problem:
             return 400, {}, _error("invalid_request", problem)
         callback_url = body.get("callbackUrl") or ""
-        results = [self._accept_one(m, callback_url) for m in body["messages"]]
-        return 200, {}, {"results": results}
-
-    def _accept_one(self, message: Any, callback_url: str) -> dict:
-        reference = message.get("reference") if isinstance(message, dict) else None
-        if not isinstance(message, dict) or not reference or not isinstance(reference, str):
-            return _rejected(str(reference or ""), "missing_reference", "reference is required.")
-        to, sender, text = message.get("to"), message.get("from"), message.get("text")
-        if not isinstance(to, str) or not E164.match(to):
-            return _rejected(reference, "invalid_number", f"to: {to!r} is not an E.164 number.")
-        if not isinstance(sender, str) or not re.fullmatch(r"\+?\d{3,15}", sender):
-            return _rejected(reference, "invalid_sender", f"from: {sender!r} is not a number.")
-        if not isinstance(text, str) or not text:
-            return _rejected(reference, "empty_text", "text is required.")
+        results = [_check_message(m) for m in body["messages"]]
+        received_at = _now_iso()
+        logged, reports = [], []
         with self.lock:
-            message_id = self.by_reference.get(reference)
-            repeat = message_id is not None
-            if not repeat:
-                message_id = f"sbx-{uuid.uuid4().hex}"
-                self.by_reference[reference] = message_id
-            failed = (not repeat) and self.rng.random() < self.settings.failure_rate
+            failure_rate = self.settings.failure_rate
             latency = self.settings.latency_ms / 1000
-            entry = {
-                "messageId": message_id,
-                "reference": reference,
-                "to": to,
-                "from": sender,
-                "text": text,
-                "title": message.get("title") or "",
-                "kind": message.get("kind") or "SMS",
-                "receivedAt": _now_iso(),
-                "repeat": repeat,
-            }
-            self.entries.append(entry)
-            if self.log_path is not None:
+            for index, message in enumerate(body["messages"]):
+                if results[index] is not None:
+                    continue
+                reference = message["reference"]
+                message_id = self.by_reference.get(reference)
+                repeat = message_id is not None
+                if not repeat:
+                    message_id = f"{self._id_prefix}{len(self.by_reference):012x}"
+                    self.by_reference[reference] = message_id
+                # Drawn for every new message, as seeded runs always have.
+                failed = (not repeat) and self.rng.random() < failure_rate
+                entry = (
+                    message_id,
+                    reference,
+                    message["to"],
+                    message["from"],
+                    message["text"],
+                    message.get("title") or "",
+                    message.get("kind") or "SMS",
+                    received_at,
+                    repeat,
+                )
+                self.entries.append(entry)
+                logged.append(entry)
+                results[index] = _accepted(reference, message_id)
+                # A provider that recognises a repeat does not deliver it again.
+                if not repeat and callback_url:
+                    reports.append(_report(message_id, reference, bool(failed)))
+            if self.log_path is not None and logged:
+                lines = "".join(
+                    json.dumps(dict(zip(ENTRY_FIELDS, e, strict=True)), ensure_ascii=False) + "\n"
+                    for e in logged
+                )
                 with self.log_path.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        # A provider that recognises a repeat does not deliver it again.
-        if not repeat and callback_url:
-            report = {
-                "messageId": message_id,
-                "reference": reference,
-                "status": "failed" if failed else "delivered",
-                "errorCode": "undeliverable" if failed else "",
-                "errorMessage": "The handset could not be reached." if failed else "",
-                "occurredAt": None,  # the handset answers when the latency is over
-            }
-            self.reports.add(time.monotonic() + latency, callback_url, report)
-        return {
-            "reference": reference,
-            "messageId": message_id,
-            "status": "accepted",
-            "errorCode": "",
-            "errorMessage": "",
-        }
+                    fh.write(lines)
+        if reports:
+            self.reports.add(time.monotonic() + latency, callback_url, reports)
+        return 200, {}, {"results": results}
 
     # --- GET /messages ----------------------------------------------------------
     def messages(self, reference: str | None = None) -> list[dict]:
         with self.lock:
-            return [e for e in self.entries if reference is None or e["reference"] == reference]
+            chosen = [e for e in self.entries if reference is None or e[1] == reference]
+        return [dict(zip(ENTRY_FIELDS, e, strict=True)) for e in chosen]
 
     # --- POST /calls/080 --------------------------------------------------------
     def call_080(self, body: Any) -> tuple[int, dict]:
@@ -304,6 +309,42 @@ def _batch_problem(body: Any) -> str:
     ):
         return "callbackUrl: must be an http(s) URL."
     return ""
+
+
+def _check_message(message: Any) -> dict | None:
+    """The rejection of one message of a batch, or None when it can be accepted."""
+    reference = message.get("reference") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not reference or not isinstance(reference, str):
+        return _rejected(str(reference or ""), "missing_reference", "reference is required.")
+    to, sender, text = message.get("to"), message.get("from"), message.get("text")
+    if not isinstance(to, str) or not E164.match(to):
+        return _rejected(reference, "invalid_number", f"to: {to!r} is not an E.164 number.")
+    if not isinstance(sender, str) or not SENDER.fullmatch(sender):
+        return _rejected(reference, "invalid_sender", f"from: {sender!r} is not a number.")
+    if not isinstance(text, str) or not text:
+        return _rejected(reference, "empty_text", "text is required.")
+    return None
+
+
+def _accepted(reference: str, message_id: str) -> dict:
+    return {
+        "reference": reference,
+        "messageId": message_id,
+        "status": "accepted",
+        "errorCode": "",
+        "errorMessage": "",
+    }
+
+
+def _report(message_id: str, reference: str, failed: bool) -> dict:
+    return {
+        "messageId": message_id,
+        "reference": reference,
+        "status": "failed" if failed else "delivered",
+        "errorCode": "undeliverable" if failed else "",
+        "errorMessage": "The handset could not be reached." if failed else "",
+        "occurredAt": None,  # the handset answers when the latency is over
+    }
 
 
 def _rejected(reference: str, code: str, message: str) -> dict:
