@@ -204,9 +204,10 @@ _INSERT_COLUMNS = (
 
 def _insert(rows: list[tuple]) -> int:
     """Insert message rows, ignoring recipients already there; how many were new."""
-    head = f"INSERT INTO {Message._meta.db_table} ({', '.join(_INSERT_COLUMNS)}) VALUES"
     with connection.cursor() as cursor:
-        return insert_rows(cursor, head, rows, "ON CONFLICT DO NOTHING")
+        return insert_rows(
+            cursor, Message._meta.db_table, _INSERT_COLUMNS, rows, ignore_conflicts=True
+        )
 
 
 def materialise_chunk(campaign_id: int, *, size: int | None = None) -> int | None:

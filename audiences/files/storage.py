@@ -1,6 +1,6 @@
 """Store a validated file's rows and match them to the project's users.
 
-Rows go in with console.lib.bulk (multi-row VALUES on SQLite) in the
+Rows go in with console.lib.bulk (multi-row VALUES on SQLite, COPY on PostgreSQL) in the
 spool's batches inside one transaction, after the file's previous rows (from an
 earlier run of the same task) are deleted: a crash leaves the old state,
 never a half-written file. Matching to users is one set-based UPDATE using
@@ -20,18 +20,14 @@ from console.lib.bulk import insert_rows
 
 def store_rows(audience_file: AudienceFile, spool: Path) -> tuple[int, int]:
     """Replace the file's rows with those in `spool`; returns (rows, matched users)."""
-    rows_table = connection.ops.quote_name(AudienceFileRow._meta.db_table)
-    q = connection.ops.quote_name
     file_id = AudienceFile._meta.pk.get_db_prep_value(audience_file.pk, connection)
-    insert = (
-        f"INSERT INTO {rows_table} ({q('file_id')}, {q('row_number')}, {q('phone_number')}, "
-        f"{q('values')}) VALUES"
-    )
+    table = AudienceFileRow._meta.db_table
+    columns = ("file_id", "row_number", "phone_number", "values")
     stored = 0
     with transaction.atomic(), connection.cursor() as cursor:
         AudienceFileRow.objects.filter(file=audience_file).delete()
         for batch in read_spool(spool):
-            stored += insert_rows(cursor, insert, [(file_id, *row) for row in batch])
+            stored += insert_rows(cursor, table, columns, [(file_id, *row) for row in batch])
         matched = match_customers(cursor, audience_file, file_id)
     return stored, matched
 
