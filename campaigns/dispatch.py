@@ -324,14 +324,24 @@ def claim(campaign_id: int, limit: int, owner: str, now: datetime) -> str | None
         )
         .filter(due)
         .order_by("id")
-        .values("id")[:limit]
+        # PostgreSQL: concurrent senders take the next free rows instead of
+        # queueing on the same ones and then claiming nothing (READ
+        # COMMITTED re-checks `queued` after the winner commits). SQLite has
+        # one writer at a time (IMMEDIATE transactions) and ignores this.
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", flat=True)[:limit]
     )
-    claimed = Message.objects.filter(pk__in=candidates, status=Status.QUEUED).update(
-        status=Status.SENDING,
-        claim_token=token,
-        claimed_at=now,
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        # Ids first, then the UPDATE: a LIMIT … FOR UPDATE subquery inside
+        # `id IN (…)` may be run more than once by PostgreSQL and claim
+        # more than `limit` rows.
+        ids = list(candidates)
+        claimed = ids and Message.objects.filter(pk__in=ids, status=Status.QUEUED).update(
+            status=Status.SENDING,
+            claim_token=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
     return token if claimed else None
 
 

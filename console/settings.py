@@ -156,7 +156,8 @@ else:
 # Messages per gateway call, recipients rendered per materialisation chunk,
 # parallel send chains per campaign, and how long a claim may stay in flight
 # before it is presumed dead and sent again (same reference: no duplicate).
-DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1)
+# A batch's ids are bound as parameters (SQLite takes at most 32,766).
+DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1, maximum=10_000)
 DISPATCH_CHUNK_SIZE = env_int("MUNJA_DISPATCH_CHUNK_SIZE", 5000, minimum=1)
 DISPATCH_SENDERS = env_int("MUNJA_DISPATCH_SENDERS", Q_CLUSTER["workers"], minimum=1)
 DISPATCH_CLAIM_SECONDS = env_int("MUNJA_DISPATCH_CLAIM_SECONDS", 60, minimum=5)

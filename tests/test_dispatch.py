@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -198,6 +199,43 @@ def test_claims_never_overlap_when_two_tasks_claim_the_same_campaign(acme):
     a = set(Message.objects.filter(claim_token=first).values_list("id", flat=True))
     b = set(Message.objects.filter(claim_token=second).values_list("id", flat=True))
     assert (len(a), len(b), a & b) == (20, 10, set())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_takes_the_next_rows_while_another_sender_holds_the_first():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer: a second claim waits for the first by design")
+    gateway = Gateway.objects.create(name="Locking console", backend="console")
+    project = sending_project("Locks", gateway=gateway)
+    add_customers(project, 30)
+    campaign = started(segment_campaign(project))
+    materialise(campaign)
+    first_20 = list(
+        Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True)[:20]
+    )
+    holding, release = threading.Event(), threading.Event()
+
+    def other_sender() -> None:
+        try:
+            with transaction.atomic():
+                list(Message.objects.filter(pk__in=first_20).select_for_update())
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sender)
+    thread.start()
+    assert holding.wait(10)
+    started_at = time.monotonic()
+    token = dispatch.claim(campaign.pk, 20, "b", NOON)
+    waited = time.monotonic() - started_at
+    release.set()
+    thread.join()
+    claimed = set(Message.objects.filter(claim_token=token).values_list("id", flat=True))
+    assert len(claimed) == 10
+    assert not claimed & set(first_20)
+    assert waited < 5
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,6 +23,14 @@ def test_env_int_refuses_words_and_values_below_the_minimum(monkeypatch):
         env_int("MUNJA_N", 1, minimum=1)
 
 
+def test_env_int_refuses_values_above_the_maximum(monkeypatch):
+    monkeypatch.setenv("MUNJA_N", "10001")
+    with pytest.raises(EnvError, match="MUNJA_N=10001 is above the maximum of 10000"):
+        env_int("MUNJA_N", 1, maximum=10_000)
+    monkeypatch.setenv("MUNJA_N", "10000")
+    assert env_int("MUNJA_N", 1, maximum=10_000) == 10_000
+
+
 def test_env_float_refuses_values_below_the_minimum(monkeypatch):
     from console.lib.env import env_float
 
