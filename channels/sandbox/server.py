@@ -102,6 +102,8 @@ class ReportDispatcher:
         self._counter = 0
         self._cond = threading.Condition()
         self._stopped = False
+        # Only the reports thread posts, so one keep-alive session serves all.
+        self._session = requests.Session()
         self._thread = threading.Thread(target=self._run, name="reports", daemon=True)
         self._thread.start()
 
@@ -149,7 +151,7 @@ class ReportDispatcher:
         headers = signature_headers(self.secret, f"dr_{uuid.uuid4().hex}", body)
         headers["Content-Type"] = "application/json"
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=CALLBACK_TIMEOUT)
+            response = self._session.post(url, data=body, headers=headers, timeout=CALLBACK_TIMEOUT)
             ok = response.status_code < 300
             problem = f"HTTP {response.status_code}"
         except requests.RequestException as exc:
