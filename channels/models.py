@@ -151,6 +151,9 @@ class Gateway(models.Model):
     config = models.JSONField(default=dict, blank=True)
     messages_per_second = models.PositiveIntegerField(default=1000)
     is_default = models.BooleanField(default=False)
+    # For providers that keep delivery reports for us to fetch (NHN Cloud):
+    # results updated up to this moment have been polled and applied.
+    reports_polled_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

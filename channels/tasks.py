@@ -1,4 +1,5 @@
-"""Queue tasks of the channels app: sending test SMS and reconciling them.
+"""Queue tasks of the channels app: sending test SMS and reconciling them, and
+polling delivery reports from providers that do not push them.
 
 Tasks take ids and are safe to run twice (SPEC §10): a message is claimed by a
 conditional UPDATE before the gateway is called, and the gateway receives the
@@ -22,9 +23,10 @@ from django.utils.translation import gettext
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
+from channels.delivery import handle_delivery_reports
 from channels.gateways import NoGatewayConfigured, default_gateway_for, get_backend
 from channels.gateways.base import GatewayError, OutgoingSms
-from channels.models import ChannelTestMessage
+from channels.models import ChannelTestMessage, Gateway
 from console.lib.sms import sms_kind
 
 logger = logging.getLogger(__name__)
@@ -183,3 +185,35 @@ def reconcile_test_messages() -> dict[str, int]:
         async_task(TASK, str(message_id))
         requeued += 1
     return {"requeued": requeued, "failed": failed}
+
+
+# A result can be written with an update time a little in the past: each poll
+# reaches back this far before the last one (reports only move a message
+# forward, so one seen twice changes nothing).
+POLL_OVERLAP = timedelta(minutes=5)
+# The first poll of a gateway, and a poll after a long outage, look back this far.
+POLL_LOOKBACK = timedelta(hours=1)
+POLL_MAX_SPAN = timedelta(hours=72)
+
+
+def poll_delivery_reports() -> dict[str, int]:
+    """Every minute: fetch the results each polling gateway recorded since its
+    last poll and apply them as if the provider had pushed them. A gateway
+    whose provider cannot answer keeps its cursor and is asked again next time."""
+    now = timezone.now()
+    applied: dict[str, int] = {}
+    for gateway in Gateway.objects.all():
+        backend = get_backend(gateway)
+        if not backend.polls_delivery_reports:
+            continue
+        since = gateway.reports_polled_until or now - POLL_LOOKBACK
+        start = max(since - POLL_OVERLAP, now - POLL_MAX_SPAN)
+        try:
+            reports = backend.poll_delivery_reports(start, now)
+        except GatewayError as exc:
+            logger.warning("polling delivery reports of %s failed: %s", gateway, exc.message)
+            continue
+        handle_delivery_reports(reports)
+        Gateway.objects.filter(pk=gateway.pk).update(reports_polled_until=now)
+        applied[gateway.name] = len(reports)
+    return applied

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from campaigns import dispatch
+from campaigns.models import Campaign, CampaignStats, Message, message_reference
+from channels import tasks
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.gateways.nhn import NhnBackend
 from channels.models import Gateway, OptOutNumber
 from channels.signals import optout_call_received
 from tests.fixtures.gateways.replay import ReplayServer, load
+from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
 from tests.support.processes import make_project
 
 RECORDED = load("nhn")
@@ -194,4 +201,155 @@ def test_nhn_delivery_reports_are_not_pushed(client, webhook_gateway):
         headers={"X-Toast-Webhook-Signature": "sig-from-console"},
     )
     assert response.status_code == 400
-    assert "polled" in response.json()["error"]["message"]
+    assert "polls them every minute" in response.json()["error"]["message"]
+
+
+# --- delivery results, polled --------------------------------------------------------
+
+SEOUL = ZoneInfo("Asia/Seoul")
+POLL_START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+POLL_END = datetime(2026, 3, 10, 1, 10, tzinfo=UTC)
+
+
+def test_polled_results_become_delivery_reports_and_unfinished_ones_wait(nhn):
+    server, backend = nhn
+    server.answer(RECORDED["results"])
+    delivered, failed = backend.poll_delivery_reports(POLL_START, POLL_END)
+    assert (delivered.reference, delivered.status, delivered.provider_message_id) == (
+        "c-5-u1",
+        "delivered",
+        "20260310100630ReZQ6KZzAH0:1",
+    )
+    assert delivered.occurred_at == datetime(2026, 3, 10, 10, 6, 42, tzinfo=SEOUL)
+    assert (failed.reference, failed.status, failed.error_code, failed.error_message) == (
+        "c-5-u2",
+        "failed",
+        "3015",
+        "전송 경로 없음",
+    )
+    (request,) = server.received
+    assert (request.method, request.path) == ("GET", "/sms/v3.0/appKeys/app-key-1/message-results")
+    assert request.headers["x-secret-key"] == "secret-1"
+    query = dict(parse_qsl(request.query))
+    # NHN's dates are Korean local time.
+    assert (query["startUpdateDate"], query["endUpdateDate"]) == (
+        "2026-03-10 10:00:00",
+        "2026-03-10 10:10:00",
+    )
+    assert (query["pageNum"], query["pageSize"]) == ("1", "1000")
+
+
+def test_results_listed_under_result_update_list_are_read_too(nhn):
+    server, backend = nhn
+    server.answer(RECORDED["results_update_list"])
+    (report,) = backend.poll_delivery_reports(POLL_START, POLL_END)
+    assert (report.reference, report.status) == ("c-5-u3", "delivered")
+
+
+def test_polling_pages_through_every_result(nhn, monkeypatch):
+    server, backend = nhn
+    monkeypatch.setattr(NhnBackend, "POLL_PAGE_SIZE", 2)
+    page = RECORDED["results"]["body"]
+    rows = page["body"]["data"]
+    first = {"status": 200, "body": {**page, "body": {**page["body"], "data": rows[:2]}}}
+    second = {"status": 200, "body": {**page, "body": {**page["body"], "data": rows[2:]}}}
+    server.answer(first, second)
+    reports = backend.poll_delivery_reports(POLL_START, POLL_END)
+    assert [r.reference for r in reports] == ["c-5-u1", "c-5-u2"]
+    assert [dict(parse_qsl(r.query))["pageNum"] for r in server.received] == ["1", "2"]
+
+
+def test_a_span_longer_than_a_day_is_asked_a_day_at_a_time(nhn):
+    server, backend = nhn
+    server.answer(RECORDED["results_empty"], RECORDED["results_empty"])
+    assert backend.poll_delivery_reports(POLL_END - timedelta(hours=30), POLL_END) == []
+    windows = [
+        (dict(parse_qsl(r.query))["startUpdateDate"], dict(parse_qsl(r.query))["endUpdateDate"])
+        for r in server.received
+    ]
+    assert windows == [
+        ("2026-03-09 04:10:00", "2026-03-10 04:10:00"),
+        ("2026-03-10 04:10:00", "2026-03-10 10:10:00"),
+    ]
+
+
+def test_a_refused_results_query_is_a_gateway_error_with_nhn_code(nhn):
+    server, backend = nhn
+    server.answer(RECORDED["results_date_refused"])
+    with pytest.raises(GatewayError, match="-2000"):
+        backend.poll_delivery_reports(POLL_START, POLL_END)
+
+
+@pytest.fixture
+def nhn_campaign(db):
+    with ReplayServer().running() as server:
+        gateway = Gateway.objects.create(
+            name="NHN",
+            backend="nhn",
+            config={"app_key": "app-key-1", "secret_key": "secret-1", "url": server.url},
+        )
+        project = sending_project("Polled", gateway=gateway)
+        add_customers(project, 3)
+        campaign = segment_campaign(project)
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+        while dispatch.materialise_chunk(campaign.pk):
+            pass
+        Message.objects.filter(campaign=campaign).update(status=Message.Status.SENT)
+        yield server, gateway, campaign
+
+
+def _results_for(campaign, codes: list[str | None]) -> dict:
+    rows = [
+        {
+            "requestId": "20260310100630ReZQ6KZzAH0",
+            "recipientSeq": i + 1,
+            "resultCode": code,
+            "resultCodeName": "성공" if code == "1000" else "실패",
+            "resultDate": "2026-03-10 10:06:42.0",
+            "recipientGroupingKey": message_reference(campaign.pk, phone(i), None),
+        }
+        for i, code in enumerate(codes)
+    ]
+    page = RECORDED["results"]["body"]
+    return {"status": 200, "body": {**page, "body": {**page["body"], "data": rows}}}
+
+
+def test_the_poll_task_moves_campaign_messages_to_their_final_state(nhn_campaign):
+    server, gateway, campaign = nhn_campaign
+    server.answer(_results_for(campaign, ["1000", "3015", None]))
+    assert tasks.poll_delivery_reports() == {"NHN": 2}
+    statuses = dict(Message.objects.filter(campaign=campaign).values_list("phone_number", "status"))
+    assert statuses == {phone(0): "delivered", phone(1): "failed", phone(2): "sent"}
+    stats = CampaignStats.objects.get(pk=campaign.pk)
+    assert (stats.delivered, stats.failed) == (1, 1)
+    gateway.refresh_from_db()
+    first_until = gateway.reports_polled_until
+    assert first_until is not None
+
+    # The next poll starts a little before the last one ended, and a result
+    # seen twice changes nothing.
+    server.answer(_results_for(campaign, ["1000", "3015", "1000"]))
+    assert tasks.poll_delivery_reports() == {"NHN": 3}
+    statuses = dict(Message.objects.filter(campaign=campaign).values_list("phone_number", "status"))
+    assert statuses == {phone(0): "delivered", phone(1): "failed", phone(2): "delivered"}
+    stats = CampaignStats.objects.get(pk=campaign.pk)
+    assert (stats.delivered, stats.failed) == (2, 1)
+    start = dict(parse_qsl(server.received[-1].query))["startUpdateDate"]
+    overlap_start = (first_until - tasks.POLL_OVERLAP).astimezone(SEOUL)
+    assert start == overlap_start.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_a_poll_that_fails_keeps_the_cursor_for_the_next_one(nhn_campaign):
+    server, gateway, campaign = nhn_campaign
+    server.answer({"status": 503, "body": {"error": "down"}})
+    assert tasks.poll_delivery_reports() == {}
+    gateway.refresh_from_db()
+    assert gateway.reports_polled_until is None
+    assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        "sent"
+    }
+
+
+def test_gateways_that_push_their_reports_are_not_polled(db):
+    Gateway.objects.create(name="Pushing", backend="sandbox", config={"url": "http://127.0.0.1:9"})
+    assert tasks.poll_delivery_reports() == {}

@@ -168,6 +168,16 @@ class GatewayBackend:
     def parse_optout_call(self, request: HttpRequest) -> OptOutCall:
         raise NotImplementedError(f"{type(self).__name__} does not receive 080 calls")
 
+    # --- delivery reports a provider keeps for us to fetch ------------------------
+    # A provider that does not push delivery reports sets this and implements
+    # `poll_delivery_reports`; `channels.tasks.poll_delivery_reports` calls it.
+    polls_delivery_reports = False
+
+    def poll_delivery_reports(self, start: datetime, end: datetime) -> list[DeliveryReport]:
+        """The final results the provider recorded between `start` and `end`
+        (aware datetimes). Raises GatewayError when the provider cannot answer."""
+        raise NotImplementedError(f"{type(self).__name__} does not poll delivery reports")
+
 
 # --- helpers for HTTP providers ------------------------------------------------
 
@@ -198,6 +208,17 @@ def post_form(
     return _post(url, headers=headers, timeout=timeout, data=fields, auth=auth)
 
 
+def get_json(
+    url: str,
+    params: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> requests.Response:
+    """GET with query parameters; errors are mapped exactly as in `post_json`."""
+    return _request("GET", url, headers=headers, timeout=timeout, params=params)
+
+
 def _post(
     url: str,
     *,
@@ -205,8 +226,19 @@ def _post(
     timeout: float | tuple[float, float],
     **body: Any,
 ) -> requests.Response:
+    return _request("POST", url, headers=headers, timeout=timeout, **body)
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None,
+    timeout: float | tuple[float, float],
+    **body: Any,
+) -> requests.Response:
     try:
-        response = requests.post(url, headers=headers or {}, timeout=timeout, **body)
+        response = requests.request(method, url, headers=headers or {}, timeout=timeout, **body)
     except requests.Timeout as exc:
         raise GatewayError(
             gettext("The provider did not answer in time (%(error)s).") % {"error": exc}

@@ -10,8 +10,10 @@ Our client reference is each recipient's `recipientGroupingKey`, which NHN
 echoes in the per-recipient results and in its delivery queries. The provider
 message id is `{requestId}:{recipientSeq}`, the pair NHN's query API takes.
 
-NHN Cloud does not push delivery reports (they are polled from
-`/message-results`); its only webhook is the 080 `UNSUBSCRIBE` event, signed
+NHN Cloud does not push delivery reports: `poll_delivery_reports` asks
+`GET /message-results` for the results updated in a time window (at most a
+day a query, Korean time, paged), which `channels.tasks.poll_delivery_reports`
+does every minute. Its only webhook is the 080 `UNSUBSCRIBE` event, signed
 with the `X-Toast-Webhook-Signature` value set in NHN's console, which this
 backend turns into an `OptOutCall`.
 
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from django.http import HttpRequest
@@ -41,6 +45,7 @@ from channels.gateways.base import (
     Outcome,
     OutgoingSms,
     SendResult,
+    get_json,
     interrupted_result,
     national_number,
     parse_timestamp,
@@ -58,6 +63,14 @@ SIGNATURE_HEADER = "X-Toast-Webhook-Signature"
 ACCOUNT_CODES = {-1000, -1001, -1002, -1003, -1004, -1007, -1008}
 # NHN's own trouble: retry later.
 TRANSIENT_CODES = {-9999, -2021, -2009}
+# Delivery results (NHN docs: error-code, "EMMA v.3 Result Code of Receiving"):
+# 1000 is delivered (MTR1 in NHN's older scheme), every other receive result
+# code a failure (10xx are gateway errors, not successes); no code yet means
+# the result is not final.
+DELIVERED_CODES = {"1000", "MTR1"}
+# NHN's dates are Korean local time, and a results query spans at most a day.
+NHN_ZONE = ZoneInfo("Asia/Seoul")
+POLL_WINDOW = timedelta(days=1)
 
 
 @dataclass
@@ -98,7 +111,8 @@ class NhnBackend(GatewayBackend):
             request.body["recipientList"].append(_recipient(sms))
         return ordered
 
-    def post(self, payload: list[NhnRequest]) -> list[tuple[NhnRequest, Outcome]]:
+    def _credentials(self) -> tuple[str, dict[str, str]]:
+        """The app key and the headers every request carries."""
         try:
             app_key, secret_key = self.config["app_key"], self.config["secret_key"]
         except KeyError as exc:
@@ -107,20 +121,26 @@ class NhnBackend(GatewayBackend):
                 % {"key": exc.args[0]},
                 permanent=True,
             ) from None
-        headers = {"X-Secret-Key": secret_key}
+        return app_key, {"X-Secret-Key": secret_key}
+
+    def _refuse_on_header(self, response: requests.Response) -> None:
+        # NHN answers 200 with header.isSuccessful=false for most errors.
+        code, message = _header(response)
+        if code in ACCOUNT_CODES or code in TRANSIENT_CODES:
+            raise GatewayError(
+                gettext("NHN Cloud refused the request (%(code)s: %(message)s).")
+                % {"code": code, "message": message},
+                permanent=code in ACCOUNT_CODES,
+                response=response,
+            )
+
+    def post(self, payload: list[NhnRequest]) -> list[tuple[NhnRequest, Outcome]]:
+        app_key, headers = self._credentials()
 
         def post_one(request: NhnRequest) -> requests.Response:
             url = f"{self.base_url}/sms/v3.0/appKeys/{app_key}{request.path}"
             response = post_json(url, request.body, headers=headers, timeout=self.request_timeout)
-            # NHN answers 200 with header.isSuccessful=false for most errors.
-            code, message = _header(response)
-            if code in ACCOUNT_CODES or code in TRANSIENT_CODES:
-                raise GatewayError(
-                    gettext("NHN Cloud refused the request (%(code)s: %(message)s).")
-                    % {"code": code, "message": message},
-                    permanent=code in ACCOUNT_CODES,
-                    response=response,
-                )
+            self._refuse_on_header(response)
             return response
 
         # No HTTP error concerns only one request's messages.
@@ -160,6 +180,60 @@ class NhnBackend(GatewayBackend):
                 )
         return results
 
+    # --- delivery results, polled ------------------------------------------------------
+    polls_delivery_reports = True
+    POLL_PAGE_SIZE = 1000
+
+    def poll_delivery_reports(self, start: datetime, end: datetime) -> list[DeliveryReport]:
+        app_key, headers = self._credentials()
+        url = f"{self.base_url}/sms/v3.0/appKeys/{app_key}/message-results"
+        reports = []
+        for window_start, window_end in _windows(start, end):
+            page = 1
+            while True:
+                params = {
+                    "startUpdateDate": _nhn_time(window_start),
+                    "endUpdateDate": _nhn_time(window_end),
+                    "pageNum": page,
+                    "pageSize": self.POLL_PAGE_SIZE,
+                }
+                response = get_json(url, params, headers=headers, timeout=self.request_timeout)
+                self._refuse_on_header(response)
+                code, message = _header(response)
+                if code != 0:
+                    raise GatewayError(
+                        gettext("NHN Cloud refused the results query (%(code)s: %(message)s).")
+                        % {"code": code, "message": message},
+                        response=response,
+                    )
+                body = response.json().get("body") or {}
+                rows = _result_rows(body)
+                reports.extend(r for r in map(self._report, rows) if r is not None)
+                total = body.get("totalCount")
+                if len(rows) < self.POLL_PAGE_SIZE or (
+                    isinstance(total, int) and page * self.POLL_PAGE_SIZE >= total
+                ):
+                    break
+                page += 1
+        return reports
+
+    def _report(self, row: Any) -> DeliveryReport | None:
+        if not isinstance(row, dict):
+            return None
+        code = str(row.get("resultCode") or "")
+        if not code:
+            return None  # handed to the carrier, no result yet
+        delivered = code in DELIVERED_CODES
+        return DeliveryReport(
+            gateway_backend=self.name,
+            provider_message_id=f"{row.get('requestId') or ''}:{row.get('recipientSeq')}",
+            reference=str(row.get("recipientGroupingKey") or ""),
+            status="delivered" if delivered else "failed",
+            error_code="" if delivered else code,
+            error_message="" if delivered else str(row.get("resultCodeName") or ""),
+            occurred_at=_parse_nhn_time(row.get("resultDate") or row.get("updateDate")),
+        )
+
     # --- the 080 unsubscribe webhook ------------------------------------------------
     def verify_callback(self, request: HttpRequest) -> bool:
         signature = request.headers.get(SIGNATURE_HEADER, "")
@@ -170,7 +244,9 @@ class NhnBackend(GatewayBackend):
         )
 
     def parse_delivery_reports(self, request: HttpRequest) -> list[DeliveryReport]:
-        raise InvalidCallback(gettext("NHN Cloud does not push delivery reports; they are polled."))
+        raise InvalidCallback(
+            gettext("NHN Cloud does not push delivery reports; Munja polls them every minute.")
+        )
 
     def parse_optout_call(self, request: HttpRequest) -> OptOutCall:
         try:
@@ -229,3 +305,36 @@ def _korean_e164(number: str) -> str:
     if digits.startswith("0"):
         return "+82" + digits[1:]
     return digits
+
+
+def _windows(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end] in pieces of at most a day, as NHN's results query takes."""
+    while start < end:
+        stop = min(start + POLL_WINDOW, end)
+        yield start, stop
+        start = stop
+
+
+def _nhn_time(moment: datetime) -> str:
+    return moment.astimezone(NHN_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _parse_nhn_time(value: Any) -> datetime | None:
+    """NHN's `yyyy-MM-dd HH:mm:ss.S` in Korean time; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.strptime(value.split(".")[0], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=NHN_ZONE)
+
+
+def _result_rows(body: dict[str, Any]) -> list[Any]:
+    """The results of a `/message-results` page. NHN's guide shows them as
+    `body.data[]` in its example and as `body.data.resultUpdateList[]` in its
+    field table; both are read."""
+    data = body.get("data")
+    if isinstance(data, dict):
+        data = data.get("resultUpdateList")
+    return data if isinstance(data, list) else []
