@@ -1,6 +1,6 @@
 """Benchmark: a 1,000,000-recipient personalised promotional campaign.
 
-    .venv/bin/python bench/dispatch.py [--recipients N] [--postgres]
+    .venv/bin/python bench/dispatch.py [--recipients N] [--postgres] [--workers N]
 
 A valid audience file of N rows (phoneNumber, name, coupon) is built with raw
 inserts, 1% of its numbers are put on the opt-out list, and a sandbox carrier
@@ -43,7 +43,7 @@ MEMORY_TARGET_MB = 500
 BODY = "{{ name }}님, 봄맞이 쿠폰 {{ coupon }}을 드립니다. 이번 주말까지 사용하세요."
 
 
-def setup_django(postgres: bool) -> dict[str, str]:
+def setup_django(postgres: bool, workers: int = 2) -> dict[str, str]:
     env = dict(os.environ)
     if postgres:
         if not (env.get("DATABASE_URL") and env.get("REDIS_URL")):
@@ -58,7 +58,7 @@ def setup_django(postgres: bool) -> dict[str, str]:
     env.update(
         MUNJA_Q_SYNC="0",
         MUNJA_Q_NAME=f"bench-{uuid.uuid4().hex[:6]}",
-        MUNJA_Q_WORKERS="2",
+        MUNJA_Q_WORKERS=str(workers),
         MUNJA_DISPATCH_BATCH_SIZE="1000",
         MUNJA_DISPATCH_CHUNK_SIZE="10000",
         MUNJA_LANGUAGE="en",
@@ -278,8 +278,11 @@ def main() -> int:
         default=None,
         help="numbers on the opt-out list (default: 1%% of the recipients; 0: empty list)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="qcluster workers (and sender slots); default 2"
+    )
     args = parser.parse_args()
-    env = setup_django(args.postgres)
+    env = setup_django(args.postgres, args.workers)
 
     from campaigns.actions import do_start_campaign
     from campaigns.models import Campaign, CampaignStats
