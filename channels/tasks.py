@@ -191,7 +191,8 @@ def reconcile_test_messages() -> dict[str, int]:
 # reaches back this far before the last one (reports only move a message
 # forward, so one seen twice changes nothing).
 POLL_OVERLAP = timedelta(minutes=5)
-# The first poll of a gateway, and a poll after a long outage, look back this far.
+# The first poll of a gateway looks back this far; no poll, even after a long
+# outage, reaches further back than POLL_MAX_SPAN.
 POLL_LOOKBACK = timedelta(hours=1)
 POLL_MAX_SPAN = timedelta(hours=72)
 

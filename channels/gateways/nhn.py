@@ -198,12 +198,12 @@ class NhnBackend(GatewayBackend):
                     "pageSize": self.POLL_PAGE_SIZE,
                 }
                 response = get_json(url, params, headers=headers, timeout=self.request_timeout)
-                self._refuse_on_header(response)
                 code, message = _header(response)
                 if code != 0:
                     raise GatewayError(
                         gettext("NHN Cloud refused the results query (%(code)s: %(message)s).")
                         % {"code": code, "message": message},
+                        permanent=code in ACCOUNT_CODES,
                         response=response,
                     )
                 body = response.json().get("body") or {}
