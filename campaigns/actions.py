@@ -1,10 +1,18 @@
-"""Every write to campaigns outside the dispatch pipeline: create, schedule,
-start, pause, resume, cancel. Status changes are conditional UPDATEs, so two
-clicks (or a click and a task) cannot both win; queue work is enqueued only
-after the transaction commits."""
+"""Every write to campaigns outside the send pipeline: create, edit,
+schedule, start, pause, resume, cancel, and the system's moves (complete, end,
+pause with a reason) that the send core asks for through its signals.
+
+A campaign's status changes only here, always through the one table in
+`campaigns.rules`: a conditional UPDATE whose allowed source statuses come
+from `TRANSITIONS`, so two clicks (or a click and a task) cannot both win, and
+always with an audit entry. `check_campaign_ready()` is the one readiness
+check of every path that starts work. Queue work is enqueued by dotted name
+after the transaction commits (`console.queue.enqueue_on_commit`): this
+module does not import `campaigns.tasks`; the tasks call these actions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +24,20 @@ from audiences.models import AudienceFile, Segment
 from campaigns import dispatch
 from campaigns.models import Campaign, CampaignStats, Message, TestNumber
 from campaigns.rendering import Renderer
+from campaigns.rules import TRANSITIONS, Action, CampaignEvent, sources
 from channels.actions import do_send_test_sms
-from channels.queries import project_optout_number, sendable_sender
+from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
 from console.lib import liquid
+from console.lib.sms import TITLE_MAX_BYTES, cp949_length, unencodable
+from console.queue import enqueue_on_commit
 from projects.actions import record_audit
 from projects.models import Project
 
 S = Campaign.Status
+# By dotted name: actions and tasks do not import each other.
+PIPELINE_TASK = "campaigns.tasks.enqueue_pipeline"
+SCHEDULE_TASK = "campaigns.tasks.schedule_start"
+FORGET_SCHEDULE_TASK = "campaigns.tasks.forget_scheduled_start"
 
 
 class CampaignProblem(ValueError):
@@ -31,6 +46,17 @@ class CampaignProblem(ValueError):
 
 class CampaignStarted(CampaignProblem):
     """The campaign is no longer a draft or scheduled: it cannot be edited."""
+
+
+class CampaignNotReady(CampaignProblem):
+    """The campaign cannot be scheduled or started: `problems` says why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(
+            _("The campaign cannot go yet: %(problems)s")
+            % {"problems": " ".join(problem.message for problem in problems)}
+        )
 
 
 def _audience(project: Project, audience: Segment | AudienceFile) -> dict[str, Any]:
@@ -81,116 +107,282 @@ def do_create_campaign(
         **_audience(project, audience),
     )
     CampaignStats.objects.create(campaign=campaign)
-    record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
+    record_audit(project, actor, CampaignEvent.CREATED, campaign.name, campaign_id=campaign.pk)
     return campaign
 
 
-def check_promotable(project: Project) -> None:
-    """A promotional message starts with (광고) + the company name and ends with
-    the free opt-out line on the project's own 080 number: both must exist."""
-    if project_optout_number(project) is None:
-        raise CampaignProblem(
-            _("A promotional campaign needs the project's 080 opt-out number; none is assigned.")
-        )
-    if not project.company_name.strip():
-        raise CampaignProblem(
-            _("A promotional campaign needs the company name of the business registration.")
-        )
+# --- readiness: the one check of every path that starts work --------------------
 
 
-def missing_parts(campaign: Campaign) -> list[str]:
-    """What a campaign still lacks before it can be scheduled or started."""
+@dataclass(frozen=True)
+class Problem:
+    """One reason a campaign cannot go yet: a stable code for programs and
+    a sentence for people."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _missing(campaign: Campaign) -> list[tuple[str, str]]:
     missing = []
     if campaign.source == Campaign.Source.CONSOLE and not (
         campaign.segment_id or campaign.audience_file_id
     ):
-        missing.append(_("an audience"))
+        missing.append(("missing_audience", _("an audience")))
     if not campaign.sender_number_id:
-        missing.append(_("a sender number"))
+        missing.append(("missing_sender", _("a sender number")))
     if not campaign.body.strip():
-        missing.append(_("a message body"))
+        missing.append(("missing_body", _("a message body")))
     if (
         campaign.is_promotional
         and campaign.audience_file_id
         and not campaign.file_consent_confirmed
     ):
-        missing.append(_("confirmation that every number in the file consented to promotions"))
+        missing.append(
+            (
+                "missing_file_consent",
+                _("confirmation that every number in the file consented to promotions"),
+            )
+        )
     return missing
 
 
-def _check_complete(campaign: Campaign) -> None:
-    missing = missing_parts(campaign)
-    if missing:
-        raise CampaignProblem(
-            _("The campaign cannot go yet: it needs %(parts)s.") % {"parts": ", ".join(missing)}
+def missing_parts(campaign: Campaign) -> list[str]:
+    """What a campaign still lacks before it can be scheduled or started."""
+    return [part for _code, part in _missing(campaign)]
+
+
+def _promotional_problems(project: Project) -> list[Problem]:
+    """A promotional message starts with (광고) + the company name and ends
+    with the free opt-out line on the project's own 080 number: both must
+    exist."""
+    problems = []
+    if project_optout_number(project) is None:
+        problems.append(
+            Problem(
+                "optout_number_missing",
+                _(
+                    "A promotional campaign needs the project's 080 opt-out number; "
+                    "none is assigned."
+                ),
+            )
         )
+    if not project.company_name.strip():
+        problems.append(
+            Problem(
+                "company_name_missing",
+                _("A promotional campaign needs the company name of the business registration."),
+            )
+        )
+    return problems
+
+
+def check_promotable(project: Project) -> None:
+    """Raises CampaignProblem when the project cannot send promotions."""
+    problems = _promotional_problems(project)
+    if problems:
+        raise CampaignProblem(problems[0].message)
+
+
+def check_campaign_ready(campaign: Campaign) -> list[Problem]:
+    """Why the campaign cannot be scheduled or started now (empty: it can).
+
+    Used by start, schedule, the scheduled start and the compose review: the
+    parts are present, the body compiles with the project's Liquid
+    environment and its characters fit CP949, the title fits, a promotional
+    send has the 080 number and the company name, and the sender is still
+    approved."""
+    problems = [
+        Problem(code, _("It needs %(part)s.") % {"part": part}) for code, part in _missing(campaign)
+    ]
+    if campaign.body.strip():
+        try:
+            liquid.compile_template(campaign.body)
+        except liquid.TemplateProblem as problem:
+            problems.append(
+                Problem(
+                    "liquid_error",
+                    _(
+                        "The message has a Liquid error at line %(line)d, column %(column)d: "
+                        "%(error)s"
+                    )
+                    % {"line": problem.line, "column": problem.column, "error": problem.message},
+                )
+            )
+        chars = unencodable(campaign.body)
+        if chars:
+            problems.append(
+                Problem(
+                    "unencodable_characters",
+                    _("The message has characters SMS cannot carry: %(chars)s")
+                    % {"chars": " ".join(chars)},
+                )
+            )
+    if cp949_length(campaign.title) > TITLE_MAX_BYTES:
+        problems.append(
+            Problem(
+                "title_too_long",
+                _("The title is longer than %(limit)d bytes.") % {"limit": TITLE_MAX_BYTES},
+            )
+        )
+    if campaign.is_promotional:
+        problems += _promotional_problems(campaign.project)
+    if campaign.sender_number_id:
+        try:
+            sendable_sender(campaign.project, campaign.sender_number_id)
+        except SenderNotAllowed as exc:
+            problems.append(Problem("sender_not_allowed", str(exc)))
+    return problems
+
+
+def _require_ready(campaign: Campaign) -> None:
+    problems = check_campaign_ready(campaign)
+    if problems:
+        raise CampaignNotReady(problems)
+
+
+# --- status: every change through the table -----------------------------------------
+
+
+def _move(campaign_id: int, action: Action, **fields: Any) -> bool:
+    """The conditional UPDATE of `action`: only from the statuses the table
+    allows, so of two racing moves one wins; False when nothing changed."""
+    target = TRANSITIONS[action].target
+    if target is not None:
+        fields["status"] = target
+    rows = Campaign.objects.filter(pk=campaign_id, status__in=sources(action))
+    return bool(rows.update(**fields))
+
+
+def _audit(campaign: Campaign, actor: object, event: CampaignEvent, **detail: object) -> None:
+    record_audit(campaign.project, actor, event, campaign.name, campaign_id=campaign.pk, **detail)
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return Campaign.objects.select_related("project").get(pk=campaign_id)
 
 
 def do_start_campaign(
     campaign: Campaign, actor: object = None, *, expected_at: datetime | None = None
 ) -> bool:
-    """draft/scheduled → sending, then materialise and send. With
-    `expected_at`, only a campaign still scheduled for that moment starts."""
-    _check_complete(campaign)
-    sendable_sender(campaign.project, campaign.sender_number_id)
+    """draft/scheduled → sending, then materialise and send. Raises
+    CampaignNotReady. With `expected_at`, only a campaign still scheduled for
+    that moment starts."""
+    _require_ready(campaign)
     with transaction.atomic():
-        rows = Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED])
-        if expected_at is not None:
-            rows = rows.filter(status=S.SCHEDULED, scheduled_at=expected_at)
         now = timezone.now()
-        if not rows.update(status=S.SENDING, started_at=now, heartbeat_at=now):
+        if expected_at is None:
+            moved = _move(
+                campaign.pk, Action.START, started_at=now, heartbeat_at=now, status_reason=""
+            )
+        else:
+            moved = bool(
+                Campaign.objects.filter(
+                    pk=campaign.pk,
+                    status__in=sources(Action.START) & {S.SCHEDULED},
+                    scheduled_at=expected_at,
+                ).update(status=S.SENDING, started_at=now, heartbeat_at=now, status_reason="")
+            )
+        if not moved:
             return False
-        record_audit(campaign.project, actor, "campaign.start", campaign.name)
-        transaction.on_commit(lambda: _enqueue(campaign.pk))
+        _audit(campaign, actor, CampaignEvent.STARTED)
+        enqueue_on_commit(PIPELINE_TASK, campaign.pk)
     return True
 
 
-def _enqueue(campaign_id: int) -> None:
-    from campaigns.tasks import enqueue_pipeline
-
-    enqueue_pipeline(campaign_id)
+def do_start_scheduled_campaign(campaign: Campaign, expected_at: datetime) -> bool:
+    """The scheduled start (the system's). A campaign that is no longer ready
+    (its body was edited into one that does not compile, its sender lost its
+    approval, ...) does not start and is not retried: it goes back to draft
+    with the reasons on its page and in the audit log, for the marketer to
+    fix and schedule again. False when it did not start."""
+    try:
+        return do_start_campaign(campaign, None, expected_at=expected_at)
+    except CampaignNotReady as exc:
+        reason = _("Not started at the scheduled time. %(problems)s") % {
+            "problems": " ".join(problem.message for problem in exc.problems)
+        }
+        do_unschedule_campaign(
+            campaign,
+            None,
+            reason=reason,
+            expected_at=expected_at,
+            problems=[problem.code for problem in exc.problems],
+        )
+        return False
 
 
 def do_schedule_campaign(campaign: Campaign, at: datetime, actor: object = None) -> bool:
     """draft/scheduled → scheduled at `at` (an edit re-schedules; the old
-    start task sees a different time and does nothing)."""
+    start task sees a different time and does nothing). Raises
+    CampaignNotReady."""
     if at <= timezone.now():
         raise CampaignProblem(_("The scheduled time must be in the future."))
-    _check_complete(campaign)
-    sendable_sender(campaign.project, campaign.sender_number_id)
+    _require_ready(campaign)
     with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED]).update(
-            status=S.SCHEDULED, scheduled_at=at
+        if not _move(campaign.pk, Action.SCHEDULE, scheduled_at=at, status_reason=""):
+            return False
+        _audit(campaign, actor, CampaignEvent.SCHEDULED, at=at.isoformat())
+        enqueue_on_commit(SCHEDULE_TASK, campaign.pk, at)
+    return True
+
+
+def do_unschedule_campaign(
+    campaign: Campaign,
+    actor: object = None,
+    *,
+    reason: str = "",
+    expected_at: datetime | None = None,
+    **detail: object,
+) -> bool:
+    """scheduled → draft; the pending start is dropped. `reason` (the
+    system's) is shown on the campaign; with `expected_at`, only a campaign
+    still scheduled for that moment."""
+    with transaction.atomic():
+        rows = Campaign.objects.filter(pk=campaign.pk, status__in=sources(Action.UNSCHEDULE))
+        if expected_at is not None:
+            rows = rows.filter(scheduled_at=expected_at)
+        if not rows.update(
+            status=TRANSITIONS[Action.UNSCHEDULE].target,
+            scheduled_at=None,
+            status_reason=reason[:255],
         ):
             return False
-        record_audit(campaign.project, actor, "campaign.schedule", campaign.name, at=at.isoformat())
-
-        def enqueue() -> None:
-            from campaigns.tasks import schedule_start
-
-            schedule_start(campaign.pk, at)
-
-        transaction.on_commit(enqueue)
+        if reason:
+            detail["reason"] = reason
+        _audit(campaign, actor, CampaignEvent.UNSCHEDULED, **detail)
+        enqueue_on_commit(FORGET_SCHEDULE_TASK, campaign.pk)
     return True
 
 
 def do_pause_campaign(campaign: Campaign, actor: object = None) -> bool:
     """sending → paused: batches in flight finish, nothing new is claimed."""
     with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(status=S.PAUSED):
+        if not _move(campaign.pk, Action.PAUSE):
             return False
-        record_audit(campaign.project, actor, "campaign.pause", campaign.name)
+        _audit(campaign, actor, CampaignEvent.PAUSED)
+    return True
+
+
+def do_pause_campaign_by_system(campaign_id: int, reason: str) -> bool:
+    """sending → paused by the system (e.g. no gateway can take the messages),
+    with the reason on the campaign's page; resuming clears it."""
+    with transaction.atomic():
+        if not _move(campaign_id, Action.PAUSE, status_reason=reason[:255]):
+            return False
+        _audit(_campaign(campaign_id), None, CampaignEvent.PAUSED, reason=reason)
     return True
 
 
 def do_resume_campaign(campaign: Campaign, actor: object = None) -> bool:
     with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status=S.PAUSED).update(
-            status=S.SENDING, status_reason="", heartbeat_at=timezone.now()
-        ):
+        if not _move(campaign.pk, Action.RESUME, status_reason="", heartbeat_at=timezone.now()):
             return False
-        record_audit(campaign.project, actor, "campaign.resume", campaign.name)
-        transaction.on_commit(lambda: _enqueue(campaign.pk))
+        _audit(campaign, actor, CampaignEvent.RESUMED)
+        enqueue_on_commit(PIPELINE_TASK, campaign.pk)
     return True
 
 
@@ -198,12 +390,34 @@ def do_cancel_campaign(campaign: Campaign, actor: object = None) -> bool:
     """Any state before the end → cancelled; messages not yet claimed are
     skipped (`cancelled`), a batch in flight finishes."""
     with transaction.atomic():
-        if not Campaign.objects.filter(
-            pk=campaign.pk, status__in=[S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED]
-        ).update(status=S.CANCELLED, finished_at=timezone.now()):
+        if not _move(campaign.pk, Action.CANCEL, finished_at=timezone.now()):
             return False
         skipped = skip_cancelled_messages(campaign.pk)
-        record_audit(campaign.project, actor, "campaign.cancel", campaign.name, skipped=skipped)
+        _audit(campaign, actor, CampaignEvent.CANCELLED, skipped=skipped)
+    return True
+
+
+def do_complete_campaign(campaign_id: int) -> bool:
+    """sending → completed, when the send core reports that every message of
+    the campaign is final. False when it was not sending (already completed,
+    cancelled, paused): safe to call twice."""
+    with transaction.atomic():
+        if not _move(campaign_id, Action.COMPLETE, finished_at=timezone.now()):
+            return False
+        _audit(_campaign(campaign_id), None, CampaignEvent.COMPLETED)
+    return True
+
+
+def do_end_campaign(campaign_id: int, reason: str, *, actor: object | None = None) -> bool:
+    """sending/paused → completed early with `reason` (e.g. the sender was
+    refused mid-send); what was not sent stays unsent (the send core skips
+    its queued messages). False when nothing changed."""
+    with transaction.atomic():
+        if not _move(
+            campaign_id, Action.END, finished_at=timezone.now(), status_reason=reason[:255]
+        ):
+            return False
+        _audit(_campaign(campaign_id), actor, CampaignEvent.ENDED, reason=reason)
     return True
 
 
@@ -218,7 +432,8 @@ def skip_cancelled_messages(campaign_id: int) -> int:
 
 # --- compose: drafts saved step by step ------------------------------------------
 
-EDITABLE = (S.DRAFT, S.SCHEDULED)
+# The statuses in which a campaign may still be composed.
+EDITABLE = tuple(sources(Action.EDIT))
 # The fields a compose step may change.
 COMPOSE_FIELDS = frozenset(
     {
@@ -246,7 +461,7 @@ def do_create_draft(project: Project, actor: object, name: str) -> Campaign:
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     CampaignStats.objects.create(campaign=campaign)
-    record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
+    record_audit(project, actor, CampaignEvent.CREATED, campaign.name, campaign_id=campaign.pk)
     return campaign
 
 
@@ -292,53 +507,12 @@ def do_update_campaign(campaign: Campaign, actor: object, **changes: Any) -> Cam
         for key, value in changes.items()
     }
     with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status__in=EDITABLE).update(**fields):
+        if not _move(campaign.pk, Action.EDIT, **fields):
             raise CampaignStarted(
                 _("The campaign has already started; it can no longer be changed.")
             )
-        record_audit(project, actor, "campaign.update", campaign.name, fields=sorted(changes))
+        _audit(campaign, actor, CampaignEvent.UPDATED, fields=sorted(changes))
     return campaign
-
-
-def do_unschedule_campaign(campaign: Campaign, actor: object = None) -> bool:
-    """scheduled → draft: the start task finds it no longer scheduled."""
-    with transaction.atomic():
-        if not Campaign.objects.filter(pk=campaign.pk, status=S.SCHEDULED).update(
-            status=S.DRAFT, scheduled_at=None
-        ):
-            return False
-        record_audit(campaign.project, actor, "campaign.unschedule", campaign.name)
-    return True
-
-
-@transaction.atomic
-def do_set_conversion_goals(campaign: Campaign, actor: object, goals: list[dict[str, Any]]) -> None:
-    """Replace the campaign's conversion goals (up to 5, validated by the
-    compose form) while it has not started: nothing has been counted yet."""
-    # conversions reads campaigns; compose is the one place that writes its
-    # goals, through this action, before any conversion exists.
-    from conversions.models import MAX_GOALS_PER_CAMPAIGN, ConversionGoal
-
-    if len(goals) > MAX_GOALS_PER_CAMPAIGN:
-        raise CampaignProblem(
-            _("A campaign has at most %(count)d conversion goals.")
-            % {"count": MAX_GOALS_PER_CAMPAIGN}
-        )
-    editable = Campaign.objects.select_for_update().filter(pk=campaign.pk, status__in=EDITABLE)
-    if not editable.exists():
-        raise CampaignProblem(_("The campaign has already started; it can no longer be changed."))
-    ConversionGoal.objects.filter(campaign=campaign).delete()
-    ConversionGoal.objects.bulk_create(
-        ConversionGoal(campaign=campaign, position=position, **goal)
-        for position, goal in enumerate(goals, start=1)
-    )
-    record_audit(
-        campaign.project,
-        actor,
-        "campaign.goals",
-        campaign.name,
-        goals=[goal["event_name"] for goal in goals],
-    )
 
 
 def do_add_test_number(
@@ -352,14 +526,14 @@ def do_add_test_number(
         if not created and label and number.label != label:
             TestNumber.objects.filter(pk=number.pk).update(label=label)
             number.label = label
-        record_audit(project, actor, "test_number.add", phone_number, label=label)
+        record_audit(project, actor, CampaignEvent.TEST_NUMBER_ADDED, phone_number, label=label)
     return number
 
 
 def do_remove_test_number(number: TestNumber, actor: object) -> None:
     with transaction.atomic():
         number.delete()
-        record_audit(number.project, actor, "test_number.remove", number.phone_number)
+        record_audit(number.project, actor, CampaignEvent.TEST_NUMBER_REMOVED, number.phone_number)
 
 
 def do_send_campaign_test(

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from audiences.models import AudienceFile, AudienceFileRow, Segment
 from audiences.queries import customer_search
 from audiences.segments import InvalidDefinition, segment_queryset
-from campaigns.actions import missing_parts
+from campaigns.actions import check_campaign_ready
 from campaigns.models import Campaign, Message, Price
 from campaigns.rendering import Renderer, contexts_of_customers, file_row_context
 from channels.queries import project_optout_number
@@ -281,27 +281,9 @@ def campaign_preview(campaign: Campaign, recipient_query: str = "") -> Preview:
 
 
 def blocking_problems(campaign: Campaign) -> list[str]:
-    """Why the campaign cannot be scheduled or sent yet (empty: it can)."""
-    problems = [_("It needs %(part)s.") % {"part": part} for part in missing_parts(campaign)]
-    if campaign.body.strip():
-        try:
-            liquid.compile_template(campaign.body)
-        except liquid.TemplateProblem as problem:
-            problems.append(
-                _("The message has a Liquid error at line %(line)d, column %(column)d: %(error)s")
-                % {"line": problem.line, "column": problem.column, "error": problem.message}
-            )
-        chars = unencodable(campaign.body)
-        if chars:
-            problems.append(
-                _("The message has characters SMS cannot carry: %(chars)s")
-                % {"chars": " ".join(chars)}
-            )
-    if cp949_length(campaign.title) > TITLE_MAX_BYTES:
-        problems.append(_("The title is longer than %(limit)d bytes.") % {"limit": TITLE_MAX_BYTES})
-    if campaign.is_promotional and project_optout_number(campaign.project) is None:
-        problems.append(_("A promotional campaign needs the project's 080 opt-out number."))
-    return problems
+    """Why the campaign cannot be scheduled or sent yet (empty: it can): the
+    readiness check's sentences."""
+    return [problem.message for problem in check_campaign_ready(campaign)]
 
 
 def local_time_to_utc(moment: datetime, zone_name: str) -> datetime:

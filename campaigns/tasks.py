@@ -3,7 +3,11 @@ takes ids, works through `campaigns.dispatch`, and is safe to run twice.
 
 - `start_scheduled_campaign(id, at)`: runs up to ~40 s early and sleeps until
   `at` (django-q2's scheduler only looks every 30 s), in steps shorter than the
-  task timeout.
+  task timeout; then `do_start_scheduled_campaign`, which returns a campaign
+  that is no longer ready to draft with the reason instead of starting it (no
+  retry, no loop).
+- `schedule_start(id, at)` / `forget_scheduled_start(id)`: enqueued by the
+  schedule and unschedule actions, by name, after their commit.
 - `materialise_campaign(id)`: audience → messages, chunk by chunk.
 - `send_campaign(id, slot)`: batches until nothing is due or its time budget is
   spent, then hands on to a successor; slots cap the parallel chains.
@@ -23,6 +27,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from campaigns import dispatch
+from campaigns.actions import do_start_scheduled_campaign, skip_cancelled_messages
 from campaigns.models import Campaign, Message, RateWindow
 
 logger = logging.getLogger(__name__)
@@ -50,8 +55,6 @@ def enqueue_pipeline(campaign_id: int) -> None:
 
 
 def start_scheduled_campaign(campaign_id: int, at: str) -> str:
-    from campaigns.actions import do_start_campaign
-
     when = parse_datetime(at)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != Campaign.Status.SCHEDULED:
@@ -66,7 +69,13 @@ def start_scheduled_campaign(campaign_id: int, at: str) -> str:
         return "waiting"
     if wait > 0:
         time.sleep(wait)
-    return "started" if do_start_campaign(campaign, actor=None, expected_at=when) else "not started"
+    if do_start_scheduled_campaign(campaign, when):
+        return "started"
+    return Campaign.objects.values_list("status", flat=True).get(pk=campaign_id)
+
+
+def _start_schedule_prefix(campaign_id: int) -> str:
+    return f"campaign-start-{campaign_id}-"
 
 
 def schedule_start(campaign_id: int, at: datetime) -> None:
@@ -80,11 +89,23 @@ def schedule_start(campaign_id: int, at: datetime) -> None:
         START,
         campaign_id,
         iso,
-        name=f"campaign-start-{campaign_id}-{int(at.timestamp())}",
+        name=f"{_start_schedule_prefix(campaign_id)}{int(at.timestamp())}",
         schedule_type=Schedule.ONCE,
         repeats=-1,
         next_run=at - SCHEDULE_LEAD,
     )
+
+
+def forget_scheduled_start(campaign_id: int) -> int:
+    """Drop the pending one-off start Schedules of a campaign that is no
+    longer scheduled (unscheduled by a person, or returned to draft by its
+    scheduled start): nothing is left to fire for it."""
+    if Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED).exists():
+        return 0  # scheduled again meanwhile: its new start stays
+    deleted, _rows = Schedule.objects.filter(
+        func=START, name__startswith=_start_schedule_prefix(campaign_id)
+    ).delete()
+    return deleted
 
 
 def materialise_campaign(campaign_id: int) -> str:
@@ -167,16 +188,12 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
     - stale claims back to queued;
     - queued messages of a cancelled campaign (a retry that raced the cancel).
     """
-    from campaigns.actions import do_start_campaign, skip_cancelled_messages
-
     now = timezone.now()
     counts = {"started": 0, "enqueued": 0, "released": 0, "cancelled": 0}
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
     ):
-        counts["started"] += int(
-            do_start_campaign(campaign, actor=None, expected_at=campaign.scheduled_at)
-        )
+        counts["started"] += int(do_start_scheduled_campaign(campaign, campaign.scheduled_at))
     silent_since = now - dispatch.claim_timeout()
     for campaign in Campaign.objects.filter(status=Campaign.Status.SENDING):
         counts["released"] += dispatch.release_stale_claims(campaign.pk, now)

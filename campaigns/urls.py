@@ -32,7 +32,6 @@ urlpatterns = [
         views.remove_test_number,
         name="campaign_remove_test_number",
     ),
-    path(C + "compose/goals/", views.save_goals, name="campaign_save_goals"),
     path(C + "compose/review/", views.review, name="campaign_review"),
     path(C + "compose/readiness/", views.readiness, name="campaign_readiness"),
     path(C + "compose/unschedule/", views.unschedule, name="campaign_unschedule"),

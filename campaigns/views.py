@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from campaigns import actions, compose
-from campaigns.forms import AudienceForm, ContentForm, GoalsForm, TestNumberForm, TimingForm
+from campaigns.forms import AudienceForm, ContentForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, Message, TestNumber
 from campaigns.queries import campaign_progress
+from campaigns.rules import allowed_actions
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
@@ -46,7 +47,7 @@ def _campaign(project: Project, campaign_id: int) -> Campaign:
     )
 
 
-def _editable(request: HttpRequest, project: Project, campaign_id: int) -> Campaign:
+def editable_campaign(request: HttpRequest, project: Project, campaign_id: int) -> Campaign:
     """The campaign for a compose write: marketers and admins only (403 for
     viewers, with the reason), and only before it starts."""
     load_membership(request, project.id, Role.MARKETER)
@@ -125,7 +126,6 @@ def _forms(campaign: Campaign, data: Any = None) -> dict[str, Any]:
                 "body": campaign.body,
             },
         ),
-        "goals_form": GoalsForm(initial=GoalsForm.initial_for(list(campaign.goals.all()))),
         "timing_form": TimingForm(initial=timing_initial),
         "test_number_form": TestNumberForm(),
     }
@@ -155,6 +155,7 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
         "zone": zone,
         "scheduled_local": _local(campaign.scheduled_at, zone),
         "can_edit": request.membership.can(Role.MARKETER),
+        "allowed": allowed_actions(campaign.status),
         "sample_url": reverse("audience_file_sample", args=[project.id]),
         **_forms(campaign),
         **_test_targets(project),
@@ -162,7 +163,7 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
     return render(request, "campaigns/compose.html", context)
 
 
-def _saved(
+def step_saved(
     request: HttpRequest, campaign: Campaign, step: str, errors: list[str] | None = None
 ) -> HttpResponse:
     """Answer a step save: the step's status line for htmx (and an event the
@@ -184,11 +185,11 @@ def _saved(
     return response
 
 
-def _form_errors(form: Any) -> list[str]:
+def form_errors(form: Any) -> list[str]:
     return [str(error) for errors in form.errors.values() for error in errors]
 
 
-def _problem_messages(exc: Exception) -> list[str]:
+def problem_messages(exc: Exception) -> list[str]:
     if isinstance(exc, ValidationError):
         return list(exc.messages)
     return [str(exc)]
@@ -197,10 +198,10 @@ def _problem_messages(exc: Exception) -> list[str]:
 @project_view()
 @require_POST
 def save_audience(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     form = AudienceForm(request.POST, project=project)
     if not form.is_valid():
-        return _saved(request, campaign, "audience", _form_errors(form))
+        return step_saved(request, campaign, "audience", form_errors(form))
     segment, audience_file = form.chosen()
     try:
         actions.do_update_campaign(
@@ -211,8 +212,8 @@ def save_audience(request: HttpRequest, project: Project, campaign_id: int) -> H
             audience_file=audience_file,
         )
     except actions.CampaignProblem as exc:
-        return _saved(request, campaign, "audience", _problem_messages(exc))
-    return _saved(request, campaign, "audience")
+        return step_saved(request, campaign, "audience", problem_messages(exc))
+    return step_saved(request, campaign, "audience")
 
 
 @project_view()
@@ -245,10 +246,10 @@ def readiness(request: HttpRequest, project: Project, campaign_id: int) -> HttpR
 @project_view()
 @require_POST
 def save_content(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     form = ContentForm(request.POST, senders=approved_senders(project))
     if not form.is_valid():
-        return _saved(request, campaign, "content", _form_errors(form))
+        return step_saved(request, campaign, "content", form_errors(form))
     data = form.cleaned_data
     try:
         actions.do_update_campaign(
@@ -261,8 +262,8 @@ def save_content(request: HttpRequest, project: Project, campaign_id: int) -> Ht
             body=data["body"],
         )
     except (actions.CampaignProblem, SenderNotAllowed) as exc:
-        return _saved(request, campaign, "content", _problem_messages(exc))
-    return _saved(request, campaign, "content")
+        return step_saved(request, campaign, "content", problem_messages(exc))
+    return step_saved(request, campaign, "content")
 
 
 @project_view()
@@ -295,7 +296,7 @@ def preview(request: HttpRequest, project: Project, campaign_id: int) -> HttpRes
 def test_send(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """Send the saved message, rendered for the chosen recipient, to the
     chosen member phones and test numbers."""
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     targets = _test_targets(project)
     members = {str(m.pk): m.phone_number for m in targets["member_phones"]}
     saved = {str(n.pk): n.phone_number for n in targets["test_numbers"]}
@@ -318,7 +319,7 @@ def test_send(request: HttpRequest, project: Project, campaign_id: int) -> HttpR
                 campaign, request.user, numbers, recipient.context if recipient else {}
             )
         except (actions.CampaignProblem, ValidationError) as exc:
-            errors = _problem_messages(exc)
+            errors = problem_messages(exc)
     context = {"project": project, "campaign": campaign, "errors": errors, "sent": sent}
     if not request.htmx:
         for error in errors:
@@ -354,7 +355,7 @@ def _test_numbers_partial(
     request: HttpRequest, project: Project, campaign: Campaign, form: TestNumberForm
 ) -> HttpResponse:
     if not request.htmx:
-        for error in _form_errors(form):
+        for error in form_errors(form):
             messages.error(request, error)
         url = reverse("campaign_compose", args=[project.id, campaign.pk])
         return redirect(f"{url}#step-test")
@@ -371,7 +372,7 @@ def _test_numbers_partial(
 @project_view()
 @require_POST
 def add_test_number(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     form = TestNumberForm(request.POST)
     if form.is_valid():
         actions.do_add_test_number(
@@ -386,7 +387,7 @@ def add_test_number(request: HttpRequest, project: Project, campaign_id: int) ->
 def remove_test_number(
     request: HttpRequest, project: Project, campaign_id: int, number_id: int
 ) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     number = get_object_or_404(TestNumber, project=project, pk=number_id)
     actions.do_remove_test_number(number, request.user)
     return _test_numbers_partial(request, project, campaign, TestNumberForm())
@@ -394,35 +395,21 @@ def remove_test_number(
 
 @project_view()
 @require_POST
-def save_goals(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
-    form = GoalsForm(request.POST)
-    if not form.is_valid():
-        return _saved(request, campaign, "goals", _form_errors(form))
-    try:
-        actions.do_set_conversion_goals(campaign, request.user, form.cleaned_data["goals"])
-    except actions.CampaignProblem as exc:
-        return _saved(request, campaign, "goals", _problem_messages(exc))
-    return _saved(request, campaign, "goals")
-
-
-@project_view()
-@require_POST
 def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """The timing step: check the time, keep the zone, and show the summary
     to confirm (or what is missing). `confirm` sends or schedules."""
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     form = TimingForm(request.POST)
     errors: list[str] = []
     if not form.is_valid():
-        errors = _form_errors(form)
+        errors = form_errors(form)
     elif form.cleaned_data["time_zone"] != campaign.time_zone:
         try:
             actions.do_update_campaign(
                 campaign, request.user, time_zone=form.cleaned_data["time_zone"]
             )
         except actions.CampaignProblem as exc:
-            errors = _problem_messages(exc)
+            errors = problem_messages(exc)
     problems = compose.blocking_problems(campaign)
     if not errors and not problems and request.POST.get("confirm"):
         return _launch(request, campaign, form.cleaned_data)
@@ -466,7 +453,7 @@ def _launch(request: HttpRequest, campaign: Campaign, timing: dict[str, Any]) ->
 @project_view()
 @require_POST
 def unschedule(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     if actions.do_unschedule_campaign(campaign, request.user):
         messages.success(request, _("The campaign is no longer scheduled; it is a draft again."))
     return redirect("campaign_compose", project_id=project.id, campaign_id=campaign.pk)
@@ -522,6 +509,8 @@ def _progress_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any
         "skipped_total": sum(count for _label, count in skipped),
         "live": campaign.status in LIVE_STATUSES or _still_reporting(campaign, progress),
         "can_edit": request.membership.can(Role.MARKETER),
+        # The buttons: only what the transition table allows now.
+        "allowed": allowed_actions(campaign.status),
     }
 
 
@@ -539,7 +528,7 @@ def campaign_progress_partial(
 
 
 def _control(request: HttpRequest, project: Project, campaign_id: int, verb: str) -> HttpResponse:
-    campaign = _editable(request, project, campaign_id)
+    campaign = editable_campaign(request, project, campaign_id)
     action = {
         "pause": actions.do_pause_campaign,
         "resume": actions.do_resume_campaign,

@@ -7,21 +7,75 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFileRow
 from campaigns.dispatch import bump
 from campaigns.models import Campaign, Message
+from campaigns.rules import Action, sources
 from console.lib import links
 from conversions.attribution import SENT_STATUSES
-from conversions.models import Click, FirstClick, OptOutAfterSend, TrackedLink
+from conversions.models import (
+    MAX_GOALS_PER_CAMPAIGN,
+    Click,
+    ConversionGoal,
+    FirstClick,
+    OptOutAfterSend,
+    TrackedLink,
+)
+from projects.actions import record_audit
 from projects.models import Project
 
 OPTOUT_AFTER_SEND = timedelta(days=7)
 CHUNK = 500
+
+
+class ConversionEvent(StrEnum):
+    """Audit log actions of conversions (past tense, like the rest)."""
+
+    GOALS_CHANGED = "conversion_goals.changed"
+
+
+class GoalsProblem(ValueError):
+    """Goals that cannot be set as asked; the message says why."""
+
+
+@transaction.atomic
+def do_set_campaign_goals(campaign: Campaign, actor: object, goals: list[dict[str, Any]]) -> None:
+    """Replace the campaign's conversion goals (up to 5, validated by the
+    compose step's form) while it may still be edited: nothing has been
+    counted yet. The goals are this app's; the campaign is only read."""
+    if len(goals) > MAX_GOALS_PER_CAMPAIGN:
+        raise GoalsProblem(
+            _("A campaign has at most %(count)d conversion goals.")
+            % {"count": MAX_GOALS_PER_CAMPAIGN}
+        )
+    # Locks the campaign row so a start cannot slip in between the check and
+    # the new goals.
+    editable = Campaign.objects.select_for_update().filter(
+        pk=campaign.pk, status__in=sources(Action.EDIT)
+    )
+    if not editable.exists():
+        raise GoalsProblem(_("The campaign has already started; it can no longer be changed."))
+    ConversionGoal.objects.filter(campaign=campaign).delete()
+    ConversionGoal.objects.bulk_create(
+        ConversionGoal(campaign=campaign, position=position, **goal)
+        for position, goal in enumerate(goals, start=1)
+    )
+    record_audit(
+        campaign.project,
+        actor,
+        ConversionEvent.GOALS_CHANGED,
+        campaign.name,
+        campaign_id=campaign.pk,
+        goals=[goal["event_name"] for goal in goals],
+    )
 
 
 def link_ids_for_campaign(campaign: Campaign, urls: list[str]) -> dict[str, int]:

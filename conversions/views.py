@@ -1,12 +1,18 @@
-"""The public end of tracked links: `/l/<code>` redirects and records the click."""
+"""The public end of tracked links (`/l/<code>` redirects and records the
+click), and the compose screen's conversion goals step: the goals are this
+app's, so their step is too; it answers like the campaign's other steps."""
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from conversions.actions import do_follow_link
+from campaigns.views import editable_campaign, form_errors, problem_messages, step_saved
+from conversions.actions import GoalsProblem, do_follow_link, do_set_campaign_goals
+from conversions.forms import GoalsForm
+from projects.access import project_view
+from projects.models import Project
 
 
 @never_cache
@@ -21,3 +27,17 @@ def follow_link(request: HttpRequest, code: str) -> HttpResponse:
     response = HttpResponseRedirect(url)
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@project_view()
+@require_POST
+def save_campaign_goals(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = editable_campaign(request, project, campaign_id)
+    form = GoalsForm(request.POST)
+    if not form.is_valid():
+        return step_saved(request, campaign, "goals", form_errors(form))
+    try:
+        do_set_campaign_goals(campaign, request.user, form.cleaned_data["goals"])
+    except GoalsProblem as exc:
+        return step_saved(request, campaign, "goals", problem_messages(exc))
+    return step_saved(request, campaign, "goals")

@@ -51,7 +51,7 @@ def test_a_draft_is_created_for_a_segment_with_the_default_sender(api: Api, segm
     assert campaign["statistics"]["recipients"] == 0
     stored = Campaign.objects.get(pk=campaign["id"])
     assert (stored.project_id, stored.segment_id) == (api.project.pk, segment.pk)
-    entry = AuditLog.objects.get(project=api.project, action="campaign.create")
+    entry = AuditLog.objects.get(project=api.project, action="campaign.created")
     assert entry.actor_label.startswith("API token mj_")
 
 
@@ -141,7 +141,7 @@ def test_a_draft_can_be_changed_and_a_started_campaign_cannot(
     error = assert_error(
         api.patch(f"/campaigns/{campaign['id']}", {"name": "Late"}), 409, "status_conflict"
     )
-    assert error["details"] == {"status": "sending"}
+    assert error["details"] == {"status": "sending", "allowedActions": ["pause", "cancel"]}
     assert Campaign.objects.get(pk=campaign["id"]).name == "Renamed"
 
 
@@ -190,7 +190,10 @@ def test_send_pause_resume_and_cancel_follow_the_lifecycle(
     path = f"/campaigns/{campaign_id}"
     for verb in ("pause", "resume"):
         error = assert_error(api.post(f"{path}/{verb}"), 409, "status_conflict")
-        assert error["details"] == {"status": "draft"}
+        assert error["details"] == {
+            "status": "draft",
+            "allowedActions": ["update", "schedule", "send", "cancel"],
+        }
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         started = api.post(f"{path}/send")
     assert started.status_code == 200 and started.json()["status"] == "sending"
@@ -202,14 +205,15 @@ def test_send_pause_resume_and_cancel_follow_the_lifecycle(
     paused = api.post(f"{path}/pause")
     assert paused.json()["status"] == "paused"
     assert assert_error(api.post(f"{path}/pause"), 409, "status_conflict")["details"] == {
-        "status": "paused"
+        "status": "paused",
+        "allowedActions": ["resume", "cancel"],
     }
     with django_capture_on_commit_callbacks(execute=False):
         assert api.post(f"{path}/resume").json()["status"] == "sending"
     cancelled = api.post(f"{path}/cancel")
     assert cancelled.json()["status"] == "cancelled"
     error = assert_error(api.post(f"{path}/cancel"), 409, "status_conflict")
-    assert error["details"] == {"status": "cancelled"}
+    assert error["details"] == {"status": "cancelled", "allowedActions": []}
     assert "Cancelled" in error["message"]
 
 

@@ -122,7 +122,7 @@ def test_a_marketer_saves_the_draft_step_by_step(client, acme):
         "{{ name }}님, 봄 세일!",
         "봄 세일",
     )
-    assert AuditLog.objects.filter(action="campaign.update", target="Spring sale").count() == 2
+    assert AuditLog.objects.filter(action="campaign.updated", target="Spring sale").count() == 2
 
     count = client.get(_url("campaign_audience_count", acme, campaign)).content.decode()
     assert 'data-count="3"' in count

@@ -37,6 +37,7 @@ from campaigns.api.serializers import (
 )
 from campaigns.models import Campaign, Message
 from campaigns.queries import campaign_progress
+from campaigns.rules import Action, allowed_actions, allows
 from campaigns.sends import SendRefused, do_send_sms
 from channels.queries import SenderNotAllowed, default_sender
 from console.api.errors import ApiError
@@ -55,8 +56,8 @@ _REFUSED = OpenApiResponse(
     "idempotency_key_reused."
 )
 _POST_CONFLICT = OpenApiResponse(
-    description="status_conflict (details.status is the campaign's status), or "
-    "idempotency_key_in_progress."
+    description="status_conflict (details.status is the campaign's status, "
+    "details.allowedActions what may be done to it now), or idempotency_key_in_progress."
 )
 _POST_UNPROCESSABLE = OpenApiResponse(
     description="campaign_problem or sender_not_allowed; or idempotency_key_reused."
@@ -216,18 +217,45 @@ def _action_errors(call: Any) -> Any:
         raise ApiError(
             "sender_not_allowed", str(exc), {"senderNumber": [str(exc)]}, status_code=422
         ) from None
+    except actions.CampaignNotReady as exc:
+        problems = [{"code": p.code, "message": p.message} for p in exc.problems]
+        raise ApiError(
+            "campaign_problem", str(exc), {"problems": problems}, status_code=422
+        ) from None
     except actions.CampaignProblem as exc:
         raise ApiError("campaign_problem", str(exc), None, status_code=422) from None
 
 
+# The table's actions as this API names them (its endpoints); the table's
+# others (unschedule, and the system's) have no endpoint here.
+API_VERBS = {
+    Action.EDIT: "update",
+    Action.SCHEDULE: "schedule",
+    Action.START: "send",
+    Action.PAUSE: "pause",
+    Action.RESUME: "resume",
+    Action.CANCEL: "cancel",
+}
+
+
+def api_actions(status: str) -> list[str]:
+    """What the API may do to a campaign in `status`, by the transition table."""
+    return [API_VERBS[action] for action in allowed_actions(status) if action in API_VERBS]
+
+
 def _conflict(campaign: Campaign, message: str) -> ApiError:
-    """409 with the campaign's current status; `message` has %(status)s."""
+    """409 naming the campaign's current status and what may be done to it
+    now (by the transition table); `message` has %(status)s."""
     current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+    allowed = api_actions(current)
+    text = str(message) % {"status": S(current).label}
+    text += " " + (
+        _("Allowed now: %(actions)s.") % {"actions": ", ".join(allowed)}
+        if allowed
+        else _("Nothing can be done to it any more.")
+    )
     return ApiError(
-        "status_conflict",
-        str(message) % {"status": S(current).label},
-        {"status": current},
-        status_code=409,
+        "status_conflict", text, {"status": current, "allowedActions": allowed}, status_code=409
     )
 
 
@@ -315,14 +343,17 @@ class CampaignDetailView(CampaignView):
         request=CampaignWriteSerializer,
         responses={
             200: CampaignDetailSerializer,
-            409: OpenApiResponse(description="status_conflict: details.status is the status"),
+            409: OpenApiResponse(
+                description="status_conflict: details.status is the status, "
+                "details.allowedActions what may be done now"
+            ),
             422: OpenApiResponse(description="sender_not_allowed or campaign_problem"),
         },
         tags=["campaigns"],
     )
     def patch(self, request: Request, project_id: str, campaign_id: int) -> Response:
         campaign = self.campaign()
-        if campaign.status not in (S.DRAFT, S.SCHEDULED):
+        if not allows(campaign.status, Action.EDIT):
             raise _conflict(campaign, _NOT_EDITABLE)
         incoming = CampaignWriteSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
@@ -358,9 +389,10 @@ def _schedule_time(data: dict[str, Any], fallback_zone: str) -> tuple[datetime, 
 
 
 class _TransitionView(CampaignView):
-    """POST /campaigns/{id}/<verb>: allowed from `allowed` statuses, else 409."""
+    """POST /campaigns/{id}/<verb>: allowed when the transition table allows
+    `action` from the campaign's status, else 409."""
 
-    allowed: tuple[str, ...] = ()
+    action: Action
     conflict = gettext_lazy("The campaign is %(status)s; it cannot change that way.")
 
     def transition(self, campaign: Campaign, request: Request) -> bool:
@@ -368,7 +400,7 @@ class _TransitionView(CampaignView):
 
     def post(self, request: Request, project_id: str, campaign_id: int) -> Response:
         campaign = self.campaign()
-        if campaign.status not in self.allowed:
+        if not allows(campaign.status, self.action):
             raise _conflict(campaign, self.conflict)
         if not _action_errors(lambda: self.transition(campaign, request)):
             raise _conflict(campaign, self.conflict)
@@ -390,7 +422,7 @@ def _transition_schema(operation_id: str, summary: str, request: Any = None) -> 
 
 
 class CampaignScheduleView(_TransitionView):
-    allowed = (S.DRAFT, S.SCHEDULED)
+    action = Action.SCHEDULE
     conflict = gettext_lazy(
         "The campaign is %(status)s; only a draft or scheduled campaign can be scheduled."
     )
@@ -414,7 +446,7 @@ class CampaignScheduleView(_TransitionView):
 
 
 class CampaignSendView(_TransitionView):
-    allowed = (S.DRAFT, S.SCHEDULED)
+    action = Action.START
     conflict = gettext_lazy(
         "The campaign is %(status)s; only a draft or scheduled campaign can be started."
     )
@@ -428,7 +460,7 @@ class CampaignSendView(_TransitionView):
 
 
 class CampaignPauseView(_TransitionView):
-    allowed = (S.SENDING,)
+    action = Action.PAUSE
     conflict = gettext_lazy("The campaign is %(status)s; only a sending campaign can be paused.")
 
     def transition(self, campaign: Campaign, request: Request) -> bool:
@@ -440,7 +472,7 @@ class CampaignPauseView(_TransitionView):
 
 
 class CampaignResumeView(_TransitionView):
-    allowed = (S.PAUSED,)
+    action = Action.RESUME
     conflict = gettext_lazy("The campaign is %(status)s; only a paused campaign can be resumed.")
 
     def transition(self, campaign: Campaign, request: Request) -> bool:
@@ -452,7 +484,7 @@ class CampaignResumeView(_TransitionView):
 
 
 class CampaignCancelView(_TransitionView):
-    allowed = (S.DRAFT, S.SCHEDULED, S.SENDING, S.PAUSED)
+    action = Action.CANCEL
     conflict = gettext_lazy("The campaign is %(status)s; it has ended and cannot be cancelled.")
 
     def transition(self, campaign: Campaign, request: Request) -> bool:
