@@ -13,10 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.lib.signing import new_secret
+from console.queue import enqueue_on_commit
 from projects.actions import record_audit
 from projects.models import Project
 from webhooks.events import publish
 from webhooks.models import WebhookEndpoint, WebhookEvent
+
+# By dotted name (webhooks.tasks.TASK): actions do not import tasks.
+DELIVERY_TASK = "webhooks.tasks.deliver_webhook_events"
 
 URL_MAX_LENGTH = 2000
 # After a rotation deliveries carry a second signature made with the old
@@ -88,9 +92,7 @@ def do_register_webhook(project: Project, url: str, actor: object) -> WebhookEnd
     if WebhookEvent.objects.filter(project=project, status=WebhookEvent.Status.PENDING).exists():
         # Events published before there was an endpoint (or waiting for a
         # retry to a URL that was wrong) go now.
-        from webhooks.tasks import enqueue_delivery
-
-        transaction.on_commit(lambda: enqueue_delivery(project.pk))
+        enqueue_on_commit(DELIVERY_TASK, str(project.pk), q_options={"group": "webhooks"})
     return endpoint
 
 
@@ -137,9 +139,7 @@ def do_redeliver_webhook_events(events: QuerySet[WebhookEvent], actor: object) -
     changed = failed.update(
         status=WebhookEvent.Status.PENDING, next_attempt_at=None, claimed_at=None, claimed_by=""
     )
-    from webhooks.tasks import enqueue_delivery
-
     for project, request_ids in by_project.items():
         record_audit(project, actor, "webhook.redelivered", f"{len(request_ids)} events")
-        transaction.on_commit(lambda pk=project.pk: enqueue_delivery(pk))
+        enqueue_on_commit(DELIVERY_TASK, str(project.pk), q_options={"group": "webhooks"})
     return changed
