@@ -31,7 +31,7 @@ from campaigns.actions import (
     do_unschedule_campaign,
     do_update_campaign,
 )
-from campaigns.api.views import API_VERBS, api_actions
+from campaigns.api.serializers import API_VERBS, api_actions
 from campaigns.models import Campaign, Message
 from campaigns.rules import TRANSITIONS, Action, allowed_actions, allows
 from channels.models import OptOutNumber, SenderNumber
@@ -208,6 +208,8 @@ def test_the_api_allows_what_the_table_allows_and_names_it_in_its_409(
             response = api.post(f"{path}/{API_VERBS[action]}")
     if allows(status, action):
         assert response.status_code == 200, response.content
+        answer = response.json()
+        assert answer["allowedActions"] == api_actions(answer["status"])
         return
     error = assert_error(response, 409, "status_conflict")
     assert error["details"] == {"status": status, "allowedActions": api_actions(status)}

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Message
+from campaigns.rules import Action, allowed_actions
 from campaigns.sends import (
     MAX_TARGETS,
     QUEUED,
@@ -363,6 +364,23 @@ class CampaignAudienceOutSerializer(serializers.Serializer):
     audienceFileId = serializers.UUIDField(allow_null=True)
 
 
+# The table's actions as this API names them (its endpoints); the table's
+# others (unschedule, and the system's) have no endpoint here.
+API_VERBS = {
+    Action.EDIT: "update",
+    Action.SCHEDULE: "schedule",
+    Action.START: "send",
+    Action.PAUSE: "pause",
+    Action.RESUME: "resume",
+    Action.CANCEL: "cancel",
+}
+
+
+def api_actions(status: str) -> list[str]:
+    """What the API may do to a campaign in `status`, by the transition table."""
+    return [API_VERBS[action] for action in allowed_actions(status) if action in API_VERBS]
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     statusReason = serializers.CharField(source="status_reason")
     audience = serializers.SerializerMethodField()
@@ -373,6 +391,10 @@ class CampaignSerializer(serializers.ModelSerializer):
     scheduledAt = serializers.DateTimeField(source="scheduled_at", allow_null=True)
     timeZone = serializers.CharField(source="time_zone")
     missing = serializers.SerializerMethodField()
+    allowedActions = serializers.SerializerMethodField(
+        help_text="What may be done to the campaign now: update, schedule, send, pause, "
+        "resume, cancel (by the campaign's transition table)."
+    )
     createdAt = serializers.DateTimeField(source="created_at")
     startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
     finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
@@ -396,6 +418,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "scheduledAt",
             "timeZone",
             "missing",
+            "allowedActions",
             "createdAt",
             "startedAt",
             "finishedAt",
@@ -416,6 +439,9 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_senderNumber(self, campaign: Campaign) -> str | None:
         return campaign.sender_number.number if campaign.sender_number_id else None
+
+    def get_allowedActions(self, campaign: Campaign) -> list[str]:
+        return api_actions(campaign.status)
 
     def get_missing(self, campaign: Campaign) -> list[str]:
         from campaigns.actions import missing_parts

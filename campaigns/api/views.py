@@ -33,11 +33,12 @@ from campaigns.api.serializers import (
     ScheduleSerializer,
     SendResultSerializer,
     SendSmsSerializer,
+    api_actions,
     send_result,
 )
 from campaigns.models import Campaign, Message
 from campaigns.queries import campaign_progress
-from campaigns.rules import Action, allowed_actions, allows
+from campaigns.rules import Action, allows
 from campaigns.sends import SendRefused, do_send_sms
 from channels.queries import SenderNotAllowed, default_sender
 from console.api.errors import ApiError
@@ -224,23 +225,6 @@ def _action_errors(call: Any) -> Any:
         ) from None
     except actions.CampaignProblem as exc:
         raise ApiError("campaign_problem", str(exc), None, status_code=422) from None
-
-
-# The table's actions as this API names them (its endpoints); the table's
-# others (unschedule, and the system's) have no endpoint here.
-API_VERBS = {
-    Action.EDIT: "update",
-    Action.SCHEDULE: "schedule",
-    Action.START: "send",
-    Action.PAUSE: "pause",
-    Action.RESUME: "resume",
-    Action.CANCEL: "cancel",
-}
-
-
-def api_actions(status: str) -> list[str]:
-    """What the API may do to a campaign in `status`, by the transition table."""
-    return [API_VERBS[action] for action in allowed_actions(status) if action in API_VERBS]
 
 
 def _conflict(campaign: Campaign, message: str) -> ApiError:
