@@ -39,6 +39,7 @@ from projects.models import AuditLog, Membership, Role
 from tests.support.campaigns import add_customers, segment_campaign, sending_project
 from tests.support.world import PASSWORD
 from tests.test_api_auth import assert_error
+from tests.test_compose import acme  # noqa: F401 (fixture)
 from tests.test_send_api_support import *  # noqa: F403 (the fixtures)
 from tests.test_send_api_support import Api
 
@@ -229,21 +230,11 @@ BUTTONS = {
 
 
 @pytest.fixture
-def marketer(client, world):
+def marketer(client, acme):  # noqa: F811
+    """Acme ready to send (test_compose's world), with carol, a marketer, logged in."""
     assert client.login(username="carol@acme.test", password=PASSWORD)
-    project = world.acme
-    SenderNumber.objects.create(
-        project=project,
-        number="+8215881234",
-        owner_type=SenderNumber.OwnerType.COMPANY,
-        owner_name=project.company_name,
-        status=SenderNumber.Status.APPROVED,
-        is_default=True,
-    )
-    OptOutNumber.objects.create(number="+82801112222", project=project)
-    add_customers(project, 1)
-    assert Membership.objects.get(project=project, user=world.carol).role == Role.MARKETER
-    return project
+    assert Membership.objects.get(project=acme.acme, user=acme.carol).role == Role.MARKETER
+    return acme.acme
 
 
 @pytest.mark.parametrize("status", list(S))
