@@ -19,7 +19,18 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "project__name"]
     raw_id_fields = ["segment", "audience_file", "sender_number", "created_by"]
-    readonly_fields = ["materialise_cursor", "materialised_at", "heartbeat_at"]
+    # The status and its times change only through campaigns.actions (the
+    # transition table, with an audit entry), never by a form.
+    readonly_fields = [
+        "status",
+        "status_reason",
+        "scheduled_at",
+        "started_at",
+        "finished_at",
+        "materialise_cursor",
+        "materialised_at",
+        "heartbeat_at",
+    ]
     inlines = [StatsInline]
 
 
