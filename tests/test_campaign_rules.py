@@ -452,3 +452,31 @@ def test_a_ready_scheduled_campaign_still_starts_at_its_time(
         assert tasks.start_scheduled_campaign(campaign.pk, due.isoformat()) == "started"
     assert Campaign.objects.get(pk=campaign.pk).status == S.SENDING
     assert len(enqueued) == 1  # the pipeline, by name, after the commit
+
+
+# --- the audit log's older entries -----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_renames_older_campaign_audit_entries_to_the_past_tense():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("campaigns", "0005_message_no_redundant_indexes")]
+    after = [("campaigns", "0006_audit_events_in_the_past_tense")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    AuditLog = apps.get_model("projects", "AuditLog")
+    for action in ("campaign.start", "campaign.goals", "test_number.add", "member.invited"):
+        AuditLog.objects.create(actor_label="system", action=action)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert sorted(AuditLog.objects.values_list("action", flat=True)) == [
+        "campaign.started",
+        "conversion_goals.changed",
+        "member.invited",
+        "test_number.added",
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
