@@ -247,13 +247,16 @@ def _require_ready(campaign: Campaign) -> None:
 # --- status: every change through the table -----------------------------------------
 
 
-def _move(campaign_id: int, action: Action, **fields: Any) -> bool:
+def _move(
+    campaign_id: int, action: Action, *, where: dict[str, Any] | None = None, **fields: Any
+) -> bool:
     """The conditional UPDATE of `action`: only from the statuses the table
-    allows, so of two racing moves one wins; False when nothing changed."""
+    allows (and matching `where`), so of two racing moves one wins; False
+    when nothing changed."""
     target = TRANSITIONS[action].target
     if target is not None:
         fields["status"] = target
-    rows = Campaign.objects.filter(pk=campaign_id, status__in=sources(action))
+    rows = Campaign.objects.filter(pk=campaign_id, status__in=sources(action), **(where or {}))
     return bool(rows.update(**fields))
 
 
@@ -274,19 +277,18 @@ def do_start_campaign(
     _require_ready(campaign)
     with transaction.atomic():
         now = timezone.now()
-        if expected_at is None:
-            moved = _move(
-                campaign.pk, Action.START, started_at=now, heartbeat_at=now, status_reason=""
-            )
-        else:
-            moved = bool(
-                Campaign.objects.filter(
-                    pk=campaign.pk,
-                    status__in=sources(Action.START) & {S.SCHEDULED},
-                    scheduled_at=expected_at,
-                ).update(status=S.SENDING, started_at=now, heartbeat_at=now, status_reason="")
-            )
-        if not moved:
+        # The scheduled start: only a campaign still scheduled for that time.
+        where = None
+        if expected_at is not None:
+            where = {"status": S.SCHEDULED, "scheduled_at": expected_at}
+        if not _move(
+            campaign.pk,
+            Action.START,
+            where=where,
+            started_at=now,
+            heartbeat_at=now,
+            status_reason="",
+        ):
             return False
         _audit(campaign, actor, CampaignEvent.STARTED)
         enqueue_on_commit(PIPELINE_TASK, campaign.pk)
@@ -342,11 +344,11 @@ def do_unschedule_campaign(
     system's) is shown on the campaign; with `expected_at`, only a campaign
     still scheduled for that moment."""
     with transaction.atomic():
-        rows = Campaign.objects.filter(pk=campaign.pk, status__in=sources(Action.UNSCHEDULE))
-        if expected_at is not None:
-            rows = rows.filter(scheduled_at=expected_at)
-        if not rows.update(
-            status=TRANSITIONS[Action.UNSCHEDULE].target,
+        where = None if expected_at is None else {"scheduled_at": expected_at}
+        if not _move(
+            campaign.pk,
+            Action.UNSCHEDULE,
+            where=where,
             scheduled_at=None,
             status_reason=reason[:255],
         ):

@@ -173,7 +173,10 @@ def test_only_the_campaign_actions_write_a_campaigns_status():
         if "migrations" not in path.parts
     }
     writers = {path: lines for path, lines in writers.items() if lines}
-    assert set(writers) - STATUS_WRITES_UNTIL_CORE_MERGE == {"campaigns/actions.py"}, writers
+    # campaigns/actions.py writes through `_move()` (rows.update(**fields)),
+    # which this reading does not see; every other module must not write.
+    allowed = STATUS_WRITES_UNTIL_CORE_MERGE | {"campaigns/actions.py"}
+    assert set(writers) <= allowed, writers
 
 
 def test_the_admin_cannot_change_a_campaigns_status(client, project):
