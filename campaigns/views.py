@@ -16,13 +16,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from campaigns import actions, compose
 from campaigns.forms import AudienceForm, ContentForm, GoalsForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, Message, TestNumber
-from campaigns.queries import campaign_progress
+from campaigns.queries import campaign_progress, night_hold_waiting
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
@@ -142,6 +143,7 @@ def _test_targets(project: Project) -> dict[str, Any]:
 
 
 @project_view()
+@never_cache
 def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """The compose screen; viewers see it read-only. A campaign that has
     started has nothing left to compose: its page instead."""
@@ -163,29 +165,76 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
 
 
 def _saved(
-    request: HttpRequest, campaign: Campaign, step: str, errors: list[str] | None = None
+    request: HttpRequest,
+    campaign: Campaign,
+    step: str,
+    errors: list[str] | None = None,
+    *,
+    form: Any = None,
+    partial: bool = False,
 ) -> HttpResponse:
     """Answer a step save: the step's status line for htmx (and an event the
-    other steps listen to), else back to the compose page."""
+    other steps listen to), else back to the compose page. With `form`, each
+    field's errors also go next to the field (an htmx out-of-band swap that
+    clears the fields now valid); `partial` says the valid fields were saved
+    and only the ones named were not."""
+    errors = errors or []
     if not request.htmx:
-        for error in errors or []:
+        for error in errors:
             messages.error(request, error)
-        if not errors:
+        if not errors or partial:
             messages.success(request, _("The draft is saved."))
         url = reverse("campaign_compose", args=[campaign.project_id, campaign.pk])
         return redirect(f"{url}#step-{step}")
     response = render(
         request,
         "campaigns/_save_status.html",
-        {"errors": errors or [], "saved_at": timezone.now(), "step": step},
+        {
+            "errors": errors,
+            "partial": partial,
+            "saved_at": timezone.now(),
+            "step": step,
+            "field_errors": _field_errors(form) if form is not None else [],
+        },
     )
-    if not errors:
+    if not errors or partial:
         trigger_client_event(response, SAVED_EVENT, {"step": step})
     return response
 
 
 def _form_errors(form: Any) -> list[str]:
-    return [str(error) for errors in form.errors.values() for error in errors]
+    """Every error of the form, each named by its field's label, so that no
+    error is shown without saying which field it is about."""
+    named = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else ""
+        named += [f"{label}: {error}" if label else str(error) for error in errors]
+    return named
+
+
+def _field_errors(form: Any) -> list[tuple[str, list[str]]]:
+    """(id of the field's error list, its errors) for every field of the form
+    the compose screen shows an error list beside; empty lists clear it."""
+    return [
+        (form[name].auto_id, [str(e) for e in form.errors.get(name, [])])
+        for name in form.fields
+        if name in FIELD_ERROR_SLOTS
+    ]
+
+
+# The fields the compose screen has an error list beside (compose.html).
+FIELD_ERROR_SLOTS = frozenset(
+    {
+        "name",
+        "audience",
+        "sender_number",
+        "is_promotional",
+        "file_consent_confirmed",
+        "title",
+        "body",
+    }
+)
 
 
 def _problem_messages(exc: Exception) -> list[str]:
@@ -197,22 +246,39 @@ def _problem_messages(exc: Exception) -> list[str]:
 @project_view()
 @require_POST
 def save_audience(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """Save the name and the audience; a field that does not validate (an
+    empty name) does not stop the other from being saved, and is named."""
     campaign = _editable(request, project, campaign_id)
     form = AudienceForm(request.POST, project=project)
-    if not form.is_valid():
-        return _saved(request, campaign, "audience", _form_errors(form))
-    segment, audience_file = form.chosen()
+    valid = form.is_valid()
+    changes: dict[str, Any] = {}
+    if "name" in form.cleaned_data:
+        changes["name"] = form.cleaned_data["name"]
+    if "audience" in form.cleaned_data:
+        changes["segment"], changes["audience_file"] = form.chosen()
+    return _save_step(request, campaign, "audience", form, changes, valid)
+
+
+def _save_step(
+    request: HttpRequest,
+    campaign: Campaign,
+    step: str,
+    form: Any,
+    changes: dict[str, Any],
+    valid: bool,
+) -> HttpResponse:
+    """Save the fields of a step that validated and say what was not saved."""
+    errors = [] if valid else _form_errors(form)
+    if errors:
+        # Only what the user changed counts as saved beside an error.
+        changes = {k: v for k, v in changes.items() if getattr(campaign, k) != v}
+    if not changes:
+        return _saved(request, campaign, step, errors, form=form)
     try:
-        actions.do_update_campaign(
-            campaign,
-            request.user,
-            name=form.cleaned_data["name"],
-            segment=segment,
-            audience_file=audience_file,
-        )
-    except actions.CampaignProblem as exc:
-        return _saved(request, campaign, "audience", _problem_messages(exc))
-    return _saved(request, campaign, "audience")
+        actions.do_update_campaign(campaign, request.user, **changes)
+    except (actions.CampaignProblem, SenderNotAllowed) as exc:
+        return _saved(request, campaign, step, errors + _problem_messages(exc), form=form)
+    return _saved(request, campaign, step, errors, form=form, partial=bool(errors))
 
 
 @project_view()
@@ -247,22 +313,13 @@ def readiness(request: HttpRequest, project: Project, campaign_id: int) -> HttpR
 def save_content(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     campaign = _editable(request, project, campaign_id)
     form = ContentForm(request.POST, senders=approved_senders(project))
-    if not form.is_valid():
-        return _saved(request, campaign, "content", _form_errors(form))
-    data = form.cleaned_data
-    try:
-        actions.do_update_campaign(
-            campaign,
-            request.user,
-            sender_number=data["sender_number"],
-            is_promotional=data["is_promotional"],
-            file_consent_confirmed=data["file_consent_confirmed"],
-            title=data["title"],
-            body=data["body"],
-        )
-    except (actions.CampaignProblem, SenderNotAllowed) as exc:
-        return _saved(request, campaign, "content", _problem_messages(exc))
-    return _saved(request, campaign, "content")
+    valid = form.is_valid()
+    changes = {
+        name: form.cleaned_data[name]
+        for name in ("sender_number", "is_promotional", "file_consent_confirmed", "title", "body")
+        if name in form.cleaned_data
+    }
+    return _save_step(request, campaign, "content", form, changes, valid)
 
 
 @project_view()
@@ -398,6 +455,7 @@ def save_goals(request: HttpRequest, project: Project, campaign_id: int) -> Http
     campaign = _editable(request, project, campaign_id)
     form = GoalsForm(request.POST)
     if not form.is_valid():
+        # The goals are saved as one list: a row in error saves none of them.
         return _saved(request, campaign, "goals", _form_errors(form))
     try:
         actions.do_set_conversion_goals(campaign, request.user, form.cleaned_data["goals"])
@@ -408,10 +466,21 @@ def save_goals(request: HttpRequest, project: Project, campaign_id: int) -> Http
 
 @project_view()
 @require_POST
+@never_cache
 def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """The timing step: check the time, keep the zone, and show the summary
     to confirm (or what is missing). `confirm` sends or schedules."""
     campaign = _editable(request, project, campaign_id)
+    if campaign.status not in actions.EDITABLE:
+        # A page from before the start (the browser's Back) must not offer
+        # to send it again: say what it is now and show its page.
+        messages.error(
+            request,
+            _("This campaign is already %(status)s: nothing was sent again.")
+            % {"status": campaign.get_status_display()},
+        )
+        url = reverse("campaign_detail", args=[project.id, campaign.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     form = TimingForm(request.POST)
     errors: list[str] = []
     if not form.is_valid():
@@ -435,10 +504,28 @@ def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResp
         "post": request.POST,
         "preview": compose.campaign_preview(campaign),
         "goals": list(campaign.goals.all()),
+        "standalone": not request.htmx,
+        "night": None if errors else _night_hold(campaign, form.cleaned_data["at"]),
     }
     if not request.htmx:
         return render(request, "campaigns/review.html", context, status=422 if errors else 200)
     return render(request, "campaigns/_review.html", context)
+
+
+def _night_hold(campaign: Campaign, at: datetime | None) -> dict[str, Any] | None:
+    """Who would wait for the morning if the campaign went at `at` (now when
+    None), with the release times in the display zone."""
+    hold = compose.night_hold(campaign, at or timezone.now())
+    if hold is None:
+        return None
+    zone = campaign.time_zone or campaign.project.time_zone or DEFAULT_TIME_ZONE
+    return {
+        "held": hold.held,
+        "from": _local(hold.first_release, zone),
+        "until": _local(hold.last_release, zone),
+        "zone": zone,
+        "zones": [(release_zone, count) for _r, release_zone, count in hold.releases],
+    }
 
 
 def _launch(request: HttpRequest, campaign: Campaign, timing: dict[str, Any]) -> HttpResponse:
@@ -476,6 +563,7 @@ def unschedule(request: HttpRequest, project: Project, campaign_id: int) -> Http
 
 
 @project_view()
+@never_cache
 def campaign_detail(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     campaign = _campaign(project, campaign_id)
     zone = campaign.time_zone or project.time_zone or DEFAULT_TIME_ZONE
@@ -485,6 +573,12 @@ def campaign_detail(request: HttpRequest, project: Project, campaign_id: int) ->
         "zone": zone,
         "scheduled_local": _local(campaign.scheduled_at, zone),
         "goals": list(campaign.goals.all()),
+        # Counted once per page, not on every refresh of the progress.
+        "night_forecast": (
+            _night_hold(campaign, campaign.scheduled_at)
+            if campaign.status == S.SCHEDULED and campaign.scheduled_at
+            else None
+        ),
         **_progress_context(request, campaign),
     }
     return render(request, "campaigns/campaign_detail.html", context)
@@ -521,7 +615,21 @@ def _progress_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any
         "skipped": skipped,
         "skipped_total": sum(count for _label, count in skipped),
         "live": campaign.status in LIVE_STATUSES or _still_reporting(campaign, progress),
+        "night_waiting": _night_waiting(campaign),
         "can_edit": request.membership.can(Role.MARKETER),
+    }
+
+
+def _night_waiting(campaign: Campaign) -> dict[str, Any] | None:
+    waiting = night_hold_waiting(campaign)
+    if waiting is None:
+        return None
+    zone = campaign.time_zone or campaign.project.time_zone or DEFAULT_TIME_ZONE
+    return {
+        **waiting,
+        "from": _local(waiting["from"], zone),
+        "until": _local(waiting["until"], zone),
+        "zone": zone,
     }
 
 
