@@ -322,7 +322,9 @@ def test_the_cost_estimate_does_not_change_with_the_previewed_recipient(client, 
     Price.objects.create(kind="LMS", amount=Decimal("25.00"), currency="KRW")
     Price.objects.create(kind="INTL", amount=Decimal("100.00"), currency="KRW")
     amounts = {
-        _attr(_preview(client, acme, campaign, "Sale", recipient=who), "cost-estimate", "data-amount")
+        _attr(
+            _preview(client, acme, campaign, "Sale", recipient=who), "cost-estimate", "data-amount"
+        )
         for who in ("kim", "lee", "amy")
     }
     assert amounts == {"116.80"}
