@@ -66,6 +66,9 @@ def audience_file_page(request: HttpRequest, project: Project, file_id: str) -> 
         "project": project,
         "file": audience_file,
         "more_errors": audience_file.error_count - len(audience_file.errors),
+        # The corrected file rewrites national numbers only; the page must not
+        # tell the user to upload it as it is while other errors remain.
+        "uncorrected": max(audience_file.error_count - audience_file.correctable, 0),
         "can_upload": request.membership.can(Role.MARKETER),
     }
     return render(request, "audiences/file_detail.html", context)
