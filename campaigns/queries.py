@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns.models import SKIP_REASONS, Campaign, CampaignStats, Message
@@ -49,3 +50,14 @@ def night_hold_waiting(campaign: Campaign) -> dict[str, Any] | None:
         return None
     last = waiting.order_by("-id").first() or first
     return {"held": held, "from": min(first, last), "until": max(first, last)}
+
+
+def messages_to_number(project_id: object, phone_number: str) -> QuerySet[Message]:
+    """The messages of the project to one phone number, newest first: not
+    yet sent (queued, held, skipped) before the sent ones, then by send time.
+    Reads the (project, phone_number, sent_at) index the frequency cap uses."""
+    return (
+        Message.objects.filter(project_id=project_id, phone_number=phone_number)
+        .select_related("campaign")
+        .order_by(F("sent_at").desc(nulls_first=True), "-id")
+    )

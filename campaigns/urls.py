@@ -36,4 +36,10 @@ urlpatterns = [
     path(C + "compose/review/", views.review, name="campaign_review"),
     path(C + "compose/readiness/", views.readiness, name="campaign_readiness"),
     path(C + "compose/unschedule/", views.unschedule, name="campaign_unschedule"),
+    # Not under users/<path:user_id>/, which would take "…/messages/" as part of the id.
+    path(
+        "p/<uuid:project_id>/user-messages/<path:user_id>/",
+        views.customer_messages,
+        name="customer_messages",
+    ),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,8 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from campaigns import actions, compose
 from campaigns.forms import AudienceForm, ContentForm, GoalsForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, Message, TestNumber
-from campaigns.queries import campaign_progress, night_hold_waiting
+from campaigns.queries import campaign_progress, messages_to_number, night_hold_waiting
+from audiences.queries import customer_by_user_id
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
@@ -681,3 +682,27 @@ def resume(request: HttpRequest, project: Project, campaign_id: int) -> HttpResp
 @require_POST
 def cancel(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     return _control(request, project, campaign_id, "cancel")
+
+
+# --- one user's messages (on the user's page) ---------------------------------------
+
+MESSAGES_PER_PAGE = 20
+
+
+@project_view()
+@require_GET
+def customer_messages(request: HttpRequest, project: Project, user_id: str) -> HttpResponse:
+    """The messages sent to a user's phone number, newest first, paged: a
+    section of the user's page (htmx), or a page of its own without it."""
+    customer = customer_by_user_id(project, user_id)
+    if customer is None:
+        raise Http404
+    page = None
+    if customer.phone_number:
+        page = Paginator(
+            messages_to_number(project.pk, customer.phone_number), MESSAGES_PER_PAGE
+        ).get_page(request.GET.get("page"))
+    context = {"project": project, "customer": customer, "page": page}
+    if request.htmx:
+        return render(request, "campaigns/_customer_messages.html", context)
+    return render(request, "campaigns/customer_messages.html", context)
