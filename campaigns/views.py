@@ -20,11 +20,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from audiences.queries import customer_by_user_id
 from campaigns import actions, compose
 from campaigns.forms import AudienceForm, ContentForm, GoalsForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, Message, TestNumber
 from campaigns.queries import campaign_progress, messages_to_number, night_hold_waiting
-from audiences.queries import customer_by_user_id
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
@@ -60,9 +60,12 @@ def _editable(request: HttpRequest, project: Project, campaign_id: int) -> Campa
 
 @project_view()
 def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
-    campaigns = Campaign.objects.filter(project=project).select_related(
-        "segment", "audience_file", "stats"
-    )
+    """The project's campaigns, newest first; archived ones only when asked
+    for (`?archived=1`), instead of the others."""
+    archived = request.GET.get("archived") == "1"
+    campaigns = Campaign.objects.filter(
+        project=project, archived_at__isnull=not archived
+    ).select_related("segment", "audience_file", "stats")
     page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
     rows = [(campaign, _percent(campaign)) for campaign in page]
     return render(
@@ -72,6 +75,7 @@ def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
             "project": project,
             "page": page,
             "rows": rows,
+            "archived": archived,
             "can_edit": request.membership.can(Role.MARKETER),
         },
     )
@@ -706,3 +710,106 @@ def customer_messages(request: HttpRequest, project: Project, user_id: str) -> H
     if request.htmx:
         return render(request, "campaigns/_customer_messages.html", context)
     return render(request, "campaigns/customer_messages.html", context)
+
+
+# --- delete, archive, duplicate -------------------------------------------------------
+
+
+def _confirm(
+    request: HttpRequest, title: str, question: str, button: str, cancel_url: str
+) -> HttpResponse:
+    return render(
+        request,
+        "projects/confirm.html",
+        {"title": title, "question": question, "button": button, "cancel_url": cancel_url},
+    )
+
+
+@project_view(Role.MARKETER)
+@never_cache
+def campaign_delete(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A draft can be deleted, after a confirmation (GET asks, POST deletes)."""
+    campaign = _campaign(project, campaign_id)
+    back = reverse("campaign_compose", args=[project.id, campaign.pk])
+    if campaign.status != S.DRAFT:
+        messages.error(
+            request,
+            _("Only a draft can be deleted; this campaign is %(status)s.")
+            % {"status": campaign.get_status_display()},
+        )
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            _("Delete draft"),
+            _("Delete the draft %(name)s with its content and goals? This cannot be undone.")
+            % {"name": campaign.name},
+            _("Delete"),
+            back,
+        )
+    if not actions.do_delete_draft(campaign, request.user):
+        messages.error(request, _("The campaign is no longer a draft; it was not deleted."))
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    messages.success(request, _("The draft %(name)s was deleted.") % {"name": campaign.name})
+    return redirect("campaigns", project_id=project.id)
+
+
+@project_view(Role.MARKETER)
+@never_cache
+def campaign_archive(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A completed or cancelled campaign can be archived (GET asks, POST does)."""
+    campaign = _campaign(project, campaign_id)
+    detail = reverse("campaign_detail", args=[project.id, campaign.pk])
+    if request.method != "POST":
+        if campaign.status not in actions.ARCHIVABLE:
+            messages.error(request, _("Only a completed or cancelled campaign can be archived."))
+            return redirect(detail)
+        return _confirm(
+            request,
+            _("Archive campaign"),
+            _(
+                "Archive %(name)s? It leaves the campaign list (the Archived filter shows it); "
+                "its page and statistics stay."
+            )
+            % {"name": campaign.name},
+            _("Archive"),
+            detail,
+        )
+    if actions.do_archive_campaign(campaign, request.user):
+        messages.success(request, _("%(name)s is archived.") % {"name": campaign.name})
+        return redirect("campaigns", project_id=project.id)
+    messages.error(
+        request,
+        _("Only a completed or cancelled campaign can be archived, once; this one is %(status)s.")
+        % {"status": campaign.get_status_display()},
+    )
+    return redirect(detail)
+
+
+@project_view(Role.MARKETER)
+@require_POST
+def campaign_unarchive(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(project, campaign_id)
+    if actions.do_unarchive_campaign(campaign, request.user):
+        messages.success(
+            request, _("%(name)s is back in the campaign list.") % {"name": campaign.name}
+        )
+    return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+
+
+@project_view(Role.MARKETER)
+@require_POST
+def campaign_duplicate(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A new draft with the same audience, content and goals, opened in compose."""
+    campaign = _campaign(project, campaign_id)
+    try:
+        copy = actions.do_duplicate_campaign(campaign, request.user)
+    except actions.CampaignProblem as exc:
+        messages.error(request, str(exc))
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    messages.success(
+        request,
+        _("%(copy)s is a new draft with the audience, content and goals of %(name)s.")
+        % {"copy": copy.name, "name": campaign.name},
+    )
+    return redirect("campaign_compose", project_id=project.id, campaign_id=copy.pk)
