@@ -163,6 +163,11 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
         "scheduled_local": _local(campaign.scheduled_at, zone),
         "can_edit": request.membership.can(Role.MARKETER),
         "sample_url": reverse("audience_file_sample", args=[project.id]),
+        # Said by compose.js when an auto-save gets no answer it can show.
+        "not_saved_message": _(
+            "Not saved (%(reason)s). Your changes are still in the form: save again."
+        ),
+        "offline_message": _("the server could not be reached"),
         **_forms(campaign),
         **_test_targets(project),
     }

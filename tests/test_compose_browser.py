@@ -88,3 +88,20 @@ def test_the_browsers_back_after_the_start_does_not_offer_to_send_again(page, ac
     page.wait_for_url(f"**/campaigns/{campaign.pk}/")
     expect(page.locator("#confirm-launch")).to_have_count(0)
     expect(page.locator("#campaign-progress")).to_have_attribute("data-status", "sending")
+
+
+def test_an_auto_save_the_server_does_not_answer_says_it_was_not_saved(page, acme):
+    _new_campaign(page, acme)
+    page.route("**/compose/content/", lambda route: route.fulfill(status=500, body="boom"))
+    page.fill("#id_body", "봄 세일")
+    page.click("#save-content")
+    expect(page.locator("#content-status [data-saved=false]")).to_contain_text(
+        "Not saved (HTTP 500"
+    )
+    page.unroute("**/compose/content/")
+    page.route("**/compose/goals/", lambda route: route.abort())
+    page.fill("input[name=event_1]", "purchase")
+    page.click("#save-goals")
+    expect(page.locator("#goals-status [data-saved=false]")).to_contain_text(
+        "the server could not be reached"
+    )
