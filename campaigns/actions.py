@@ -16,6 +16,7 @@ from audiences.models import AudienceFile, Segment
 from campaigns import dispatch
 from campaigns.models import Campaign, CampaignStats, Message, TestNumber
 from campaigns.rendering import Renderer
+from campaigns.signals import campaign_duplicated
 from channels.actions import do_send_test_sms
 from channels.queries import project_optout_number, sendable_sender
 from console.lib import liquid
@@ -460,8 +461,6 @@ def do_duplicate_campaign(campaign: Campaign, actor: object) -> Campaign:
     """A new console draft with the campaign's audience, sender, content and
     conversion goals, whatever the original's status; to be reviewed and
     confirmed like any draft. An API campaign has no audience to copy."""
-    from conversions.models import ConversionGoal  # see do_set_conversion_goals
-
     if campaign.source == Campaign.Source.API:
         raise CampaignProblem(
             _("%(name)s was sent through the API; it has no audience to copy.")
@@ -475,17 +474,8 @@ def do_duplicate_campaign(campaign: Campaign, actor: object) -> Campaign:
         **{field: getattr(campaign, field) for field in _DUPLICATED_FIELDS},
     )
     CampaignStats.objects.create(campaign=copy)
-    ConversionGoal.objects.bulk_create(
-        ConversionGoal(
-            campaign=copy,
-            position=goal.position,
-            event_name=goal.event_name,
-            window_seconds=goal.window_seconds,
-            revenue_field=goal.revenue_field,
-            quantity_field=goal.quantity_field,
-        )
-        for goal in ConversionGoal.objects.filter(campaign=campaign)
-    )
+    # Conversion goals live in conversions, which copies them on this signal.
+    campaign_duplicated.send(sender=Campaign, original=campaign, copy=copy)
     record_audit(
         campaign.project,
         actor,
