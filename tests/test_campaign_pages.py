@@ -532,3 +532,18 @@ def test_a_review_after_the_start_does_not_offer_to_send_again(client, ready):
     page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
     assert "This campaign is already Sending: nothing was sent again." in page
     assert AuditLog.objects.filter(action="campaign.start").count() == 1
+
+
+def test_the_campaign_list_says_when_a_sending_campaign_waits_for_the_morning(client, ready):
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.SENDING, started_at=timezone.now()
+    )
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+        recipients=3, queued=2, sent=1, held_night_time=2
+    )
+    page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert 'class="muted night-held" data-held="2"' in page
+    assert "2 held until morning" in page
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(queued=0, sent=3)
+    page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert "night-held" not in page
