@@ -11,7 +11,9 @@ import requests
 
 from projects.models import ApiToken, Project
 from tests.support.processes import (
+    REQUEST_TIMEOUT,
     START_TIMEOUT,
+    WAIT_TIMEOUT,
     ManagedProcess,
     free_port,
     subprocess_env,
@@ -56,13 +58,13 @@ def test_run_console_seeds_the_demo_serves_everything_and_stops_on_ctrl_c(
         answer = requests.get(
             f"http://127.0.0.1:{port}/v1/projects/{project.pk}",
             headers={"Authorization": f"Bearer {demo['token']}"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT,
         )
         assert answer.status_code == 200
         assert answer.json()["optOutNumber"] == "+82801234567"
 
         proc.process.send_signal(signal.SIGINT)
-        assert proc.process.wait(timeout=20) == 0
+        assert proc.process.wait(timeout=WAIT_TIMEOUT) == 0
         assert "Stopped." in proc.output()
         assert not _up(f"http://127.0.0.1:{port}/healthz")
         assert not _up(f"http://127.0.0.1:{sandbox_port}/health")

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WAIT_SCALE = float(os.environ.get("MUNJA_TEST_WAIT_SCALE", "1") or 1)
 START_TIMEOUT = 120.0 * WAIT_SCALE
 WAIT_TIMEOUT = 120.0 * WAIT_SCALE
+# One HTTP answer from a process the test started (the carrier, the console).
+REQUEST_TIMEOUT = 60.0 * WAIT_SCALE
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
@@ -172,16 +174,16 @@ class SandboxCarrier:
 
     def messages(self, reference: str | None = None) -> list[dict]:
         params = {"reference": reference} if reference else {}
-        return requests.get(f"{self.url}/messages", params=params, timeout=5).json()
+        return requests.get(f"{self.url}/messages", params=params, timeout=REQUEST_TIMEOUT).json()
 
     def configure(self, **changes: Any) -> dict:
-        response = requests.post(f"{self.url}/config", json=changes, timeout=5)
+        response = requests.post(f"{self.url}/config", json=changes, timeout=REQUEST_TIMEOUT)
         assert response.ok, response.text
         return response.json()
 
     def call_080(self, opt_out_number: str, phone_number: str, action: str = "optout") -> dict:
         body = {"optOutNumber": opt_out_number, "phoneNumber": phone_number, "action": action}
-        return requests.post(f"{self.url}/calls/080", json=body, timeout=15).json()
+        return requests.post(f"{self.url}/calls/080", json=body, timeout=REQUEST_TIMEOUT).json()
 
 
 @pytest.fixture
