@@ -34,4 +34,9 @@ urlpatterns = [
         views.audience_file_corrected,
         name="audience_file_corrected",
     ),
+    path(
+        "p/<uuid:project_id>/audience-files/<uuid:file_id>/delete/",
+        views.audience_file_delete,
+        name="audience_file_delete",
+    ),
 ]

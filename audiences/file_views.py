@@ -8,12 +8,20 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from audiences.api.file_views import XLSX_TYPE
 from audiences.files import exports
-from audiences.files.actions import UploadRefused, check_upload_size, do_upload_audience_file
+from audiences.files.actions import (
+    AudienceFileInUse,
+    UploadRefused,
+    check_upload_size,
+    do_delete_audience_file,
+    do_upload_audience_file,
+)
 from audiences.files.queries import audience_files
 from audiences.models import AudienceFile
 from console.lib.liquid import LiquidError
@@ -66,6 +74,9 @@ def audience_file_page(request: HttpRequest, project: Project, file_id: str) -> 
         "project": project,
         "file": audience_file,
         "more_errors": audience_file.error_count - len(audience_file.errors),
+        # The corrected file rewrites national numbers only; the page must not
+        # tell the user to upload it as it is while other errors remain.
+        "uncorrected": max(audience_file.error_count - audience_file.correctable, 0),
         "can_upload": request.membership.can(Role.MARKETER),
     }
     return render(request, "audiences/file_detail.html", context)
@@ -114,3 +125,31 @@ def audience_file_sample(request: HttpRequest, project: Project) -> HttpResponse
         response["Content-Disposition"] = 'attachment; filename="audience-sample.xlsx"'
         return response
     return _download(exports.sample_csv(body), "audience-sample.csv")
+
+
+@project_view(Role.MARKETER)
+@never_cache
+def audience_file_delete(request: HttpRequest, project: Project, file_id: str) -> HttpResponse:
+    """Delete a file no campaign uses, after a confirmation (GET asks, POST
+    deletes); a file in use stays, and the page says which campaign has it."""
+    audience_file = _file(project, file_id)
+    page = reverse("audience_file", args=[project.id, audience_file.id])
+    if request.method != "POST":
+        return render(
+            request,
+            "projects/confirm.html",
+            {
+                "title": _("Delete audience file"),
+                "question": _("Delete %(name)s and its %(rows)s rows? This cannot be undone.")
+                % {"name": audience_file.name, "rows": f"{audience_file.rows:,}"},
+                "button": _("Delete"),
+                "cancel_url": page,
+            },
+        )
+    try:
+        do_delete_audience_file(audience_file, request.user)
+    except AudienceFileInUse as exc:
+        messages.error(request, str(exc))
+        return redirect(page)
+    messages.success(request, _("%(name)s was deleted.") % {"name": audience_file.name})
+    return redirect("audience_files", project_id=project.id)

@@ -25,6 +25,7 @@ from campaigns import dispatch
 from campaigns.models import Campaign, CampaignStats, Message, TestNumber
 from campaigns.rendering import Renderer
 from campaigns.rules import TRANSITIONS, Action, CampaignEvent, sources
+from campaigns.signals import campaign_duplicated
 from channels.actions import do_send_test_sms
 from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
 from console.lib import liquid
@@ -578,3 +579,85 @@ def _check_complete_for_test(campaign: Campaign) -> None:
             _("A test send needs %(parts)s; save the content first.")
             % {"parts": ", ".join(missing)}
         )
+
+
+# --- delete, archive, duplicate ---------------------------------------------------
+
+ARCHIVABLE = (S.COMPLETED, S.CANCELLED)
+# Copied into a duplicate. Not the file-consent confirmation: the marketer
+# attests it again for the new send.
+_DUPLICATED_FIELDS = (
+    "segment_id",
+    "audience_file_id",
+    "sender_number_id",
+    "body",
+    "title",
+    "is_promotional",
+    "time_zone",
+    "data",
+    "frequency_cap",
+)
+
+
+def do_delete_draft(campaign: Campaign, actor: object) -> bool:
+    """Delete a draft (with its goals and counters); False when it is no
+    longer a draft (scheduled or started meanwhile): nothing was deleted."""
+    with transaction.atomic():
+        deleted, _by_model = Campaign.objects.filter(pk=campaign.pk, status=S.DRAFT).delete()
+        if not deleted:
+            return False
+        record_audit(campaign.project, actor, CampaignEvent.DELETED, campaign.name)
+    return True
+
+
+def do_archive_campaign(campaign: Campaign, actor: object) -> bool:
+    """Put a completed or cancelled campaign away (hidden from the default
+    list); False when it is not finished or already archived."""
+    with transaction.atomic():
+        if not Campaign.objects.filter(
+            pk=campaign.pk, status__in=ARCHIVABLE, archived_at__isnull=True
+        ).update(archived_at=timezone.now()):
+            return False
+        record_audit(campaign.project, actor, CampaignEvent.ARCHIVED, campaign.name)
+    return True
+
+
+def do_unarchive_campaign(campaign: Campaign, actor: object) -> bool:
+    with transaction.atomic():
+        if not Campaign.objects.filter(pk=campaign.pk, archived_at__isnull=False).update(
+            archived_at=None
+        ):
+            return False
+        record_audit(campaign.project, actor, CampaignEvent.UNARCHIVED, campaign.name)
+    return True
+
+
+@transaction.atomic
+def do_duplicate_campaign(campaign: Campaign, actor: object) -> Campaign:
+    """A new console draft with the campaign's audience, sender, content and
+    conversion goals, whatever the original's status; to be reviewed and
+    confirmed like any draft. An API campaign has no audience to copy."""
+    if campaign.source == Campaign.Source.API:
+        raise CampaignProblem(
+            _("%(name)s was sent through the API; it has no audience to copy.")
+            % {"name": campaign.name}
+        )
+    name = _("Copy of %(name)s") % {"name": campaign.name}
+    copy = Campaign.objects.create(
+        project=campaign.project,
+        name=name[: Campaign._meta.get_field("name").max_length],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **{field: getattr(campaign, field) for field in _DUPLICATED_FIELDS},
+    )
+    CampaignStats.objects.create(campaign=copy)
+    # Conversion goals live in conversions, which copies them on this signal.
+    campaign_duplicated.send(sender=Campaign, original=campaign, copy=copy)
+    record_audit(
+        campaign.project,
+        actor,
+        CampaignEvent.DUPLICATED,
+        copy.name,
+        campaign_id=copy.pk,
+        source_campaign_id=campaign.pk,
+    )
+    return copy

@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from audiences.models import AudienceFile, AudienceFileRow, Segment
+from audiences.models import AudienceFile, AudienceFileRow, Customer, Segment
 from audiences.queries import customer_search
 from audiences.segments import InvalidDefinition, segment_queryset
 from campaigns.actions import check_campaign_ready
@@ -26,7 +27,7 @@ from campaigns.models import Campaign, Message, Price
 from campaigns.rendering import Renderer, contexts_of_customers, file_row_context
 from channels.queries import project_optout_number
 from console.lib import liquid
-from console.lib.compliance import resolve_time_zone
+from console.lib.compliance import DEFAULT_TIME_ZONE, night_release_at, resolve_time_zone
 from console.lib.sms import TITLE_MAX_BYTES, cp949_length, gsm_segments, unencodable
 from projects.models import Project
 
@@ -79,24 +80,69 @@ def audience_size(
 # The preview asks for the audience's size on every pause in typing; a
 # segment of a million users is counted at most this often per definition.
 SIZE_CACHE_SECONDS = 30
+FILE_COUNTS_CACHE_SECONDS = 86400
 
 
-def _cached_audience_size(
+@dataclass(frozen=True)
+class AudienceCounts:
+    """How many recipients the audience has, and how many of them are in
+    Korea (+82, priced as SMS/LMS); the others are priced as international."""
+
+    total: int
+    domestic: int
+
+    @property
+    def international(self) -> int:
+        return self.total - self.domestic
+
+
+def audience_counts(
+    project: Project,
+    segment: Segment | None,
+    audience_file: AudienceFile | None,
+    *,
+    is_promotional: bool = False,
+) -> AudienceCounts | None:
+    """The audience's recipients by country (Korea or abroad), in one
+    counting query over the whole audience; None without an audience."""
+    domestic = Count("id", filter=Q(phone_number__startswith=KOREA))
+    if audience_file is not None:
+        counted = AudienceFileRow.objects.filter(file=audience_file).aggregate(domestic=domestic)
+        return AudienceCounts(audience_file.rows, counted["domestic"])
+    if segment is None:
+        return None
+    try:
+        users = segment_queryset(project, segment.definition).exclude(phone_number="")
+    except InvalidDefinition:
+        return None
+    if is_promotional:
+        users = users.filter(promotional_consent=True)
+    counted = users.order_by().aggregate(total=Count("id"), domestic=domestic)
+    return AudienceCounts(counted["total"], counted["domestic"])
+
+
+def _cached_audience_counts(
     project: Project,
     segment: Segment | None,
     audience_file: AudienceFile | None,
     is_promotional: bool,
-) -> int | None:
-    if segment is None:
-        return audience_size(project, segment, audience_file, is_promotional=is_promotional)
-    definition = json.dumps(segment.definition, sort_keys=True)
-    digest = hashlib.sha256(f"{project.pk}:{definition}:{is_promotional}".encode()).hexdigest()
-    key = f"compose-audience-size:{digest}"
-    size = cache.get(key)
-    if size is None:
-        size = audience_size(project, segment, None, is_promotional=is_promotional)
-        cache.set(key, size, SIZE_CACHE_SECONDS)
-    return size
+) -> AudienceCounts | None:
+    if segment is None and audience_file is None:
+        return None
+    seconds = SIZE_CACHE_SECONDS
+    if audience_file is not None:
+        # A valid file never changes: its id names its rows, counted once a day
+        # at most (a million rows are worth not reading on every keystroke).
+        source, seconds = f"file:{audience_file.pk}", FILE_COUNTS_CACHE_SECONDS
+    else:
+        source = json.dumps(segment.definition, sort_keys=True)
+    digest = hashlib.sha256(f"{project.pk}:{source}:{is_promotional}".encode()).hexdigest()
+    key = f"compose-audience-counts:{digest}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = audience_counts(project, segment, audience_file, is_promotional=is_promotional)
+        cache.set(key, counts, seconds)
+    return counts
 
 
 @dataclass
@@ -160,22 +206,50 @@ def pick_recipient(
 
 @dataclass
 class Estimate:
+    """The cost of the whole audience: recipients in Korea × the price of the
+    message's kind (SMS or LMS), plus recipients abroad × the international
+    price × the message's segments."""
+
     recipients: int
-    kind: str  # SMS, LMS or INTL
-    parts: int
-    amount: Decimal | None  # None: the price of this kind is not set
+    kind: str  # SMS or LMS, for the recipients in Korea
+    parts: int  # segments of the message, for the recipients abroad
+    amount: Decimal | None  # None: a price it needs is not set
     currency: str = ""
+    domestic: int = 0
+    international: int = 0
+    unpriced: list[str] = field(default_factory=list)
 
 
-def estimate(recipients: int | None, kind: str, parts: int = 1) -> Estimate | None:
-    """recipients × the price of the kind (times the parts for international
-    messages), from the prices platform staff set."""
-    if recipients is None:
+def estimate(counts: AudienceCounts | None, kind: str, parts: int = 1) -> Estimate | None:
+    """The audience's cost from the prices platform staff set, priced by
+    each recipient's country, not by the recipient being previewed."""
+    if counts is None:
         return None
-    price = Price.objects.filter(kind=kind).first()
-    if price is None:
-        return Estimate(recipients, kind, parts, None)
-    return Estimate(recipients, kind, parts, price.amount * recipients * parts, price.currency)
+    prices = {price.kind: price for price in Price.objects.all()}
+    needed = []
+    if counts.domestic:
+        needed.append(kind)
+    if counts.international:
+        needed.append(Price.Kind.INTERNATIONAL)
+    result = Estimate(
+        counts.total,
+        kind,
+        parts,
+        None,
+        domestic=counts.domestic,
+        international=counts.international,
+        unpriced=[k for k in needed if k not in prices],
+    )
+    if result.unpriced:
+        return result
+    amount = Decimal(0)
+    if counts.domestic:
+        amount += prices[kind].amount * counts.domestic
+    if counts.international:
+        amount += prices[Price.Kind.INTERNATIONAL].amount * counts.international * parts
+    result.amount = amount
+    result.currency = next((prices[k].currency for k in needed), "")
+    return result
 
 
 @dataclass
@@ -233,7 +307,8 @@ def build_preview(
         preview.recipient_problem = found
     else:
         preview.recipient = found
-    preview.recipients = _cached_audience_size(project, segment, audience_file, is_promotional)
+    counts = _cached_audience_counts(project, segment, audience_file, is_promotional)
+    preview.recipients = counts.total if counts is not None else None
     try:
         renderer = Renderer.for_parts(
             project,
@@ -260,10 +335,10 @@ def build_preview(
     phone = preview.recipient.phone if preview.recipient else ""
     if phone and not phone.startswith(KOREA):
         preview.segments = gsm_segments(rendered.body)
-        _encoding, parts = preview.segments
-        preview.estimate = estimate(preview.recipients, Price.Kind.INTERNATIONAL, parts)
-    else:
-        preview.estimate = estimate(preview.recipients, rendered.kind)
+    _encoding, parts = preview.segments or gsm_segments(rendered.body)
+    # The kind of the preview's render prices the recipients in Korea; the
+    # recipient previewed does not decide how the others are priced.
+    preview.estimate = estimate(counts, rendered.kind, parts)
     return preview
 
 
@@ -296,3 +371,64 @@ def local_time_to_utc(moment: datetime, zone_name: str) -> datetime:
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone_name}")
     return aware.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class NightHold:
+    """Recipients of a promotional campaign who would be held at night:
+    without night-time consent, between 21:00 and 08:00 in their zone, they
+    wait until 08:00 there (SPEC §5). `releases` pairs each release instant
+    (UTC) with its zone and how many recipients wait for it."""
+
+    held: int
+    releases: tuple[tuple[datetime, str, int], ...]
+
+    @property
+    def first_release(self) -> datetime:
+        return min(release for release, _zone, _count in self.releases)
+
+    @property
+    def last_release(self) -> datetime:
+        return max(release for release, _zone, _count in self.releases)
+
+
+def night_hold(campaign: Campaign, at: datetime) -> NightHold | None:
+    """Who a promotional campaign starting at `at` would hold until morning,
+    the way dispatch decides it: by each recipient's zone (the project's when
+    the recipient has none, and for every row of a file) and night-time
+    consent. Counted by the database, zone by zone, not recipient by
+    recipient. None when nobody would be held."""
+    if not campaign.is_promotional:
+        return None
+    project = campaign.project
+    default_zone = project.time_zone or DEFAULT_TIME_ZONE
+    by_zone: dict[str, int] = {}
+    if campaign.audience_file_id is not None:
+        night_consenting = Customer.objects.filter(project=project, night_consent=True)
+        consenting_rows = AudienceFileRow.objects.filter(
+            file_id=campaign.audience_file_id,
+            customer_id__in=night_consenting.values("id"),
+        ).count()
+        by_zone[default_zone] = campaign.audience_file.rows - consenting_rows
+    elif campaign.segment_id is not None:
+        try:
+            users = segment_queryset(project, campaign.segment.definition)
+        except InvalidDefinition:
+            return None
+        zones = (
+            users.exclude(phone_number="")
+            .filter(promotional_consent=True, night_consent=False)
+            .order_by()
+            .values_list("time_zone")
+            .annotate(count=Count("id"))
+        )
+        for zone, count in zones:
+            by_zone[zone or default_zone] = by_zone.get(zone or default_zone, 0) + count
+    releases = []
+    for zone, count in sorted(by_zone.items()):
+        release = night_release_at(at, zone) if count else None
+        if release is not None:
+            releases.append((release, zone, count))
+    if not releases:
+        return None
+    return NightHold(sum(count for _r, _z, count in releases), tuple(releases))

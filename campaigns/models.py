@@ -96,6 +96,9 @@ class Campaign(models.Model):
     # Last sign of life of the materialiser (send tasks renew their
     # DispatchSlot instead); the reconciler re-enqueues a silent one.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A finished or cancelled campaign the marketer put away: hidden from the
+    # campaign list unless asked for; its statistics stay.
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.models import SKIP_REASONS, Campaign, CampaignStats
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from campaigns.models import SKIP_REASONS, Campaign, CampaignStats, Message
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
@@ -23,3 +26,38 @@ def campaign_progress(campaign: Campaign) -> dict[str, Any]:
         "percent": round(100 * done / stats.recipients) if stats.recipients else 0,
         "materialised": campaign.is_materialised,
     }
+
+
+def night_hold_waiting(campaign: Campaign) -> dict[str, Any] | None:
+    """While a promotional campaign waits for the morning: how many of its
+    messages were held at night (the counter) and when the ones still held
+    go. Two reads of one message each, on the claim index (campaign,
+    status, id), so the page can ask every second. None when nothing waits."""
+    if campaign.status not in (Campaign.Status.SENDING, Campaign.Status.PAUSED):
+        return None
+    held = (
+        CampaignStats.objects.filter(pk=campaign.pk)
+        .values_list("held_night_time", flat=True)
+        .first()
+    )
+    if not held:
+        return None
+    waiting = Message.objects.filter(
+        campaign=campaign, status=Message.Status.QUEUED, held_until__gt=timezone.now()
+    ).values_list("held_until", flat=True)
+    first = waiting.order_by("id").first()
+    if first is None:
+        return None
+    last = waiting.order_by("-id").first() or first
+    return {"held": held, "from": min(first, last), "until": max(first, last)}
+
+
+def messages_to_number(project_id: object, phone_number: str) -> QuerySet[Message]:
+    """The messages of the project to one phone number, newest first: not
+    yet sent (queued, held, skipped) before the sent ones, then by send time.
+    Reads the (project, phone_number, sent_at) index the frequency cap uses."""
+    return (
+        Message.objects.filter(project_id=project_id, phone_number=phone_number)
+        .select_related("campaign")
+        .order_by(F("sent_at").desc(nulls_first=True), "-id")
+    )

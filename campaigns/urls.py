@@ -15,6 +15,10 @@ urlpatterns = [
     path(C + "pause/", views.pause, name="campaign_pause"),
     path(C + "resume/", views.resume, name="campaign_resume"),
     path(C + "cancel/", views.cancel, name="campaign_cancel"),
+    path(C + "delete/", views.campaign_delete, name="campaign_delete"),
+    path(C + "archive/", views.campaign_archive, name="campaign_archive"),
+    path(C + "unarchive/", views.campaign_unarchive, name="campaign_unarchive"),
+    path(C + "duplicate/", views.campaign_duplicate, name="campaign_duplicate"),
     path(C + "compose/", views.campaign_compose, name="campaign_compose"),
     path(C + "compose/audience/", views.save_audience, name="campaign_save_audience"),
     path(C + "compose/audience/count/", views.audience_count, name="campaign_audience_count"),
@@ -35,4 +39,10 @@ urlpatterns = [
     path(C + "compose/review/", views.review, name="campaign_review"),
     path(C + "compose/readiness/", views.readiness, name="campaign_readiness"),
     path(C + "compose/unschedule/", views.unschedule, name="campaign_unschedule"),
+    # Not under users/<path:user_id>/, which would take "…/messages/" as part of the id.
+    path(
+        "p/<uuid:project_id>/user-messages/<path:user_id>/",
+        views.customer_messages,
+        name="customer_messages",
+    ),
 ]

@@ -11,18 +11,20 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from audiences.queries import customer_by_user_id
 from campaigns import actions, compose
 from campaigns.forms import AudienceForm, ContentForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, Message, TestNumber
-from campaigns.queries import campaign_progress
+from campaigns.queries import campaign_progress, messages_to_number, night_hold_waiting
 from campaigns.rules import allowed_actions
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
@@ -59,9 +61,12 @@ def editable_campaign(request: HttpRequest, project: Project, campaign_id: int) 
 
 @project_view()
 def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
-    campaigns = Campaign.objects.filter(project=project).select_related(
-        "segment", "audience_file", "stats"
-    )
+    """The project's campaigns, newest first; archived ones only when asked
+    for (`?archived=1`), instead of the others."""
+    archived = request.GET.get("archived") == "1"
+    campaigns = Campaign.objects.filter(
+        project=project, archived_at__isnull=not archived
+    ).select_related("segment", "audience_file", "stats")
     page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
     rows = [(campaign, _percent(campaign)) for campaign in page]
     return render(
@@ -71,6 +76,7 @@ def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
             "project": project,
             "page": page,
             "rows": rows,
+            "archived": archived,
             "can_edit": request.membership.can(Role.MARKETER),
         },
     )
@@ -142,6 +148,7 @@ def _test_targets(project: Project) -> dict[str, Any]:
 
 
 @project_view()
+@never_cache
 def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """The compose screen; viewers see it read-only. A campaign that has
     started has nothing left to compose: its page instead."""
@@ -157,6 +164,11 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
         "can_edit": request.membership.can(Role.MARKETER),
         "allowed": allowed_actions(campaign.status),
         "sample_url": reverse("audience_file_sample", args=[project.id]),
+        # Said by compose.js when an auto-save gets no answer it can show.
+        "not_saved_message": _(
+            "Not saved (%(reason)s). Your changes are still in the form: save again."
+        ),
+        "offline_message": _("the server could not be reached"),
         **_forms(campaign),
         **_test_targets(project),
     }
@@ -164,29 +176,76 @@ def campaign_compose(request: HttpRequest, project: Project, campaign_id: int) -
 
 
 def step_saved(
-    request: HttpRequest, campaign: Campaign, step: str, errors: list[str] | None = None
+    request: HttpRequest,
+    campaign: Campaign,
+    step: str,
+    errors: list[str] | None = None,
+    *,
+    form: Any = None,
+    partial: bool = False,
 ) -> HttpResponse:
     """Answer a step save: the step's status line for htmx (and an event the
-    other steps listen to), else back to the compose page."""
+    other steps listen to), else back to the compose page. With `form`, each
+    field's errors also go next to the field (an htmx out-of-band swap that
+    clears the fields now valid); `partial` says the valid fields were saved
+    and only the ones named were not."""
+    errors = errors or []
     if not request.htmx:
-        for error in errors or []:
+        for error in errors:
             messages.error(request, error)
-        if not errors:
+        if not errors or partial:
             messages.success(request, _("The draft is saved."))
         url = reverse("campaign_compose", args=[campaign.project_id, campaign.pk])
         return redirect(f"{url}#step-{step}")
     response = render(
         request,
         "campaigns/_save_status.html",
-        {"errors": errors or [], "saved_at": timezone.now(), "step": step},
+        {
+            "errors": errors,
+            "partial": partial,
+            "saved_at": timezone.now(),
+            "step": step,
+            "field_errors": _field_errors(form) if form is not None else [],
+        },
     )
-    if not errors:
+    if not errors or partial:
         trigger_client_event(response, SAVED_EVENT, {"step": step})
     return response
 
 
 def form_errors(form: Any) -> list[str]:
-    return [str(error) for errors in form.errors.values() for error in errors]
+    """Every error of the form, each named by its field's label, so that no
+    error is shown without saying which field it is about."""
+    named = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else ""
+        named += [f"{label}: {error}" if label else str(error) for error in errors]
+    return named
+
+
+def _field_errors(form: Any) -> list[tuple[str, list[str]]]:
+    """(id of the field's error list, its errors) for every field of the form
+    the compose screen shows an error list beside; empty lists clear it."""
+    return [
+        (form[name].auto_id, [str(e) for e in form.errors.get(name, [])])
+        for name in form.fields
+        if name in FIELD_ERROR_SLOTS
+    ]
+
+
+# The fields the compose screen has an error list beside (compose.html).
+FIELD_ERROR_SLOTS = frozenset(
+    {
+        "name",
+        "audience",
+        "sender_number",
+        "is_promotional",
+        "file_consent_confirmed",
+        "title",
+        "body",
+    }
+)
 
 
 def problem_messages(exc: Exception) -> list[str]:
@@ -198,22 +257,39 @@ def problem_messages(exc: Exception) -> list[str]:
 @project_view()
 @require_POST
 def save_audience(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """Save the name and the audience; a field that does not validate (an
+    empty name) does not stop the other from being saved, and is named."""
     campaign = editable_campaign(request, project, campaign_id)
     form = AudienceForm(request.POST, project=project)
-    if not form.is_valid():
-        return step_saved(request, campaign, "audience", form_errors(form))
-    segment, audience_file = form.chosen()
+    valid = form.is_valid()
+    changes: dict[str, Any] = {}
+    if "name" in form.cleaned_data:
+        changes["name"] = form.cleaned_data["name"]
+    if "audience" in form.cleaned_data:
+        changes["segment"], changes["audience_file"] = form.chosen()
+    return _save_step(request, campaign, "audience", form, changes, valid)
+
+
+def _save_step(
+    request: HttpRequest,
+    campaign: Campaign,
+    step: str,
+    form: Any,
+    changes: dict[str, Any],
+    valid: bool,
+) -> HttpResponse:
+    """Save the fields of a step that validated and say what was not saved."""
+    errors = [] if valid else form_errors(form)
+    if errors:
+        # Only what the user changed counts as saved beside an error.
+        changes = {k: v for k, v in changes.items() if getattr(campaign, k) != v}
+    if not changes:
+        return step_saved(request, campaign, step, errors, form=form)
     try:
-        actions.do_update_campaign(
-            campaign,
-            request.user,
-            name=form.cleaned_data["name"],
-            segment=segment,
-            audience_file=audience_file,
-        )
-    except actions.CampaignProblem as exc:
-        return step_saved(request, campaign, "audience", problem_messages(exc))
-    return step_saved(request, campaign, "audience")
+        actions.do_update_campaign(campaign, request.user, **changes)
+    except (actions.CampaignProblem, SenderNotAllowed) as exc:
+        return step_saved(request, campaign, step, errors + problem_messages(exc), form=form)
+    return step_saved(request, campaign, step, errors, form=form, partial=bool(errors))
 
 
 @project_view()
@@ -248,22 +324,13 @@ def readiness(request: HttpRequest, project: Project, campaign_id: int) -> HttpR
 def save_content(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     campaign = editable_campaign(request, project, campaign_id)
     form = ContentForm(request.POST, senders=approved_senders(project))
-    if not form.is_valid():
-        return step_saved(request, campaign, "content", form_errors(form))
-    data = form.cleaned_data
-    try:
-        actions.do_update_campaign(
-            campaign,
-            request.user,
-            sender_number=data["sender_number"],
-            is_promotional=data["is_promotional"],
-            file_consent_confirmed=data["file_consent_confirmed"],
-            title=data["title"],
-            body=data["body"],
-        )
-    except (actions.CampaignProblem, SenderNotAllowed) as exc:
-        return step_saved(request, campaign, "content", problem_messages(exc))
-    return step_saved(request, campaign, "content")
+    valid = form.is_valid()
+    changes = {
+        name: form.cleaned_data[name]
+        for name in ("sender_number", "is_promotional", "file_consent_confirmed", "title", "body")
+        if name in form.cleaned_data
+    }
+    return _save_step(request, campaign, "content", form, changes, valid)
 
 
 @project_view()
@@ -395,10 +462,21 @@ def remove_test_number(
 
 @project_view()
 @require_POST
+@never_cache
 def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     """The timing step: check the time, keep the zone, and show the summary
     to confirm (or what is missing). `confirm` sends or schedules."""
     campaign = editable_campaign(request, project, campaign_id)
+    if campaign.status not in actions.EDITABLE:
+        # A page from before the start (the browser's Back) must not offer
+        # to send it again: say what it is now and show its page.
+        messages.error(
+            request,
+            _("This campaign is already %(status)s: nothing was sent again.")
+            % {"status": campaign.get_status_display()},
+        )
+        url = reverse("campaign_detail", args=[project.id, campaign.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     form = TimingForm(request.POST)
     errors: list[str] = []
     if not form.is_valid():
@@ -422,10 +500,28 @@ def review(request: HttpRequest, project: Project, campaign_id: int) -> HttpResp
         "post": request.POST,
         "preview": compose.campaign_preview(campaign),
         "goals": list(campaign.goals.all()),
+        "standalone": not request.htmx,
+        "night": None if errors else _night_hold(campaign, form.cleaned_data["at"]),
     }
     if not request.htmx:
         return render(request, "campaigns/review.html", context, status=422 if errors else 200)
     return render(request, "campaigns/_review.html", context)
+
+
+def _night_hold(campaign: Campaign, at: datetime | None) -> dict[str, Any] | None:
+    """Who would wait for the morning if the campaign went at `at` (now when
+    None), with the release times in the display zone."""
+    hold = compose.night_hold(campaign, at or timezone.now())
+    if hold is None:
+        return None
+    zone = campaign.time_zone or campaign.project.time_zone or DEFAULT_TIME_ZONE
+    return {
+        "held": hold.held,
+        "from": _local(hold.first_release, zone),
+        "until": _local(hold.last_release, zone),
+        "zone": zone,
+        "zones": [(release_zone, count) for _r, release_zone, count in hold.releases],
+    }
 
 
 def _launch(request: HttpRequest, campaign: Campaign, timing: dict[str, Any]) -> HttpResponse:
@@ -463,6 +559,7 @@ def unschedule(request: HttpRequest, project: Project, campaign_id: int) -> Http
 
 
 @project_view()
+@never_cache
 def campaign_detail(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     campaign = _campaign(project, campaign_id)
     zone = campaign.time_zone or project.time_zone or DEFAULT_TIME_ZONE
@@ -472,6 +569,12 @@ def campaign_detail(request: HttpRequest, project: Project, campaign_id: int) ->
         "zone": zone,
         "scheduled_local": _local(campaign.scheduled_at, zone),
         "goals": list(campaign.goals.all()),
+        # Counted once per page, not on every refresh of the progress.
+        "night_forecast": (
+            _night_hold(campaign, campaign.scheduled_at)
+            if campaign.status == S.SCHEDULED and campaign.scheduled_at
+            else None
+        ),
         **_progress_context(request, campaign),
     }
     return render(request, "campaigns/campaign_detail.html", context)
@@ -508,9 +611,23 @@ def _progress_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any
         "skipped": skipped,
         "skipped_total": sum(count for _label, count in skipped),
         "live": campaign.status in LIVE_STATUSES or _still_reporting(campaign, progress),
+        "night_waiting": _night_waiting(campaign),
         "can_edit": request.membership.can(Role.MARKETER),
         # The buttons: only what the transition table allows now.
         "allowed": allowed_actions(campaign.status),
+    }
+
+
+def _night_waiting(campaign: Campaign) -> dict[str, Any] | None:
+    waiting = night_hold_waiting(campaign)
+    if waiting is None:
+        return None
+    zone = campaign.time_zone or campaign.project.time_zone or DEFAULT_TIME_ZONE
+    return {
+        **waiting,
+        "from": _local(waiting["from"], zone),
+        "until": _local(waiting["until"], zone),
+        "zone": zone,
     }
 
 
@@ -562,3 +679,130 @@ def resume(request: HttpRequest, project: Project, campaign_id: int) -> HttpResp
 @require_POST
 def cancel(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
     return _control(request, project, campaign_id, "cancel")
+
+
+# --- one user's messages (on the user's page) ---------------------------------------
+
+MESSAGES_PER_PAGE = 20
+
+
+@project_view()
+@require_GET
+def customer_messages(request: HttpRequest, project: Project, user_id: str) -> HttpResponse:
+    """The messages sent to a user's phone number, newest first, paged: a
+    section of the user's page (htmx), or a page of its own without it."""
+    customer = customer_by_user_id(project, user_id)
+    if customer is None:
+        raise Http404
+    page = None
+    if customer.phone_number:
+        page = Paginator(
+            messages_to_number(project.pk, customer.phone_number), MESSAGES_PER_PAGE
+        ).get_page(request.GET.get("page"))
+    context = {"project": project, "customer": customer, "page": page}
+    if request.htmx:
+        return render(request, "campaigns/_customer_messages.html", context)
+    return render(request, "campaigns/customer_messages.html", context)
+
+
+# --- delete, archive, duplicate -------------------------------------------------------
+
+
+def _confirm(
+    request: HttpRequest, title: str, question: str, button: str, cancel_url: str
+) -> HttpResponse:
+    return render(
+        request,
+        "projects/confirm.html",
+        {"title": title, "question": question, "button": button, "cancel_url": cancel_url},
+    )
+
+
+@project_view(Role.MARKETER)
+@never_cache
+def campaign_delete(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A draft can be deleted, after a confirmation (GET asks, POST deletes)."""
+    campaign = _campaign(project, campaign_id)
+    back = reverse("campaign_compose", args=[project.id, campaign.pk])
+    if campaign.status != S.DRAFT:
+        messages.error(
+            request,
+            _("Only a draft can be deleted; this campaign is %(status)s.")
+            % {"status": campaign.get_status_display()},
+        )
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            _("Delete draft"),
+            _("Delete the draft %(name)s with its content and goals? This cannot be undone.")
+            % {"name": campaign.name},
+            _("Delete"),
+            back,
+        )
+    if not actions.do_delete_draft(campaign, request.user):
+        messages.error(request, _("The campaign is no longer a draft; it was not deleted."))
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    messages.success(request, _("The draft %(name)s was deleted.") % {"name": campaign.name})
+    return redirect("campaigns", project_id=project.id)
+
+
+@project_view(Role.MARKETER)
+@never_cache
+def campaign_archive(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A completed or cancelled campaign can be archived (GET asks, POST does)."""
+    campaign = _campaign(project, campaign_id)
+    detail = reverse("campaign_detail", args=[project.id, campaign.pk])
+    if request.method != "POST":
+        if campaign.status not in actions.ARCHIVABLE:
+            messages.error(request, _("Only a completed or cancelled campaign can be archived."))
+            return redirect(detail)
+        return _confirm(
+            request,
+            _("Archive campaign"),
+            _(
+                "Archive %(name)s? It leaves the campaign list (the Archived filter shows it); "
+                "its page and statistics stay."
+            )
+            % {"name": campaign.name},
+            _("Archive"),
+            detail,
+        )
+    if actions.do_archive_campaign(campaign, request.user):
+        messages.success(request, _("%(name)s is archived.") % {"name": campaign.name})
+        return redirect("campaigns", project_id=project.id)
+    messages.error(
+        request,
+        _("Only a completed or cancelled campaign can be archived, once; this one is %(status)s.")
+        % {"status": campaign.get_status_display()},
+    )
+    return redirect(detail)
+
+
+@project_view(Role.MARKETER)
+@require_POST
+def campaign_unarchive(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(project, campaign_id)
+    if actions.do_unarchive_campaign(campaign, request.user):
+        messages.success(
+            request, _("%(name)s is back in the campaign list.") % {"name": campaign.name}
+        )
+    return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+
+
+@project_view(Role.MARKETER)
+@require_POST
+def campaign_duplicate(request: HttpRequest, project: Project, campaign_id: int) -> HttpResponse:
+    """A new draft with the same audience, content and goals, opened in compose."""
+    campaign = _campaign(project, campaign_id)
+    try:
+        copy = actions.do_duplicate_campaign(campaign, request.user)
+    except actions.CampaignProblem as exc:
+        messages.error(request, str(exc))
+        return redirect("campaign_detail", project_id=project.id, campaign_id=campaign.pk)
+    messages.success(
+        request,
+        _("%(copy)s is a new draft with the audience, content and goals of %(name)s.")
+        % {"copy": copy.name, "name": campaign.name},
+    )
+    return redirect("campaign_compose", project_id=project.id, campaign_id=copy.pk)

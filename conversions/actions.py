@@ -204,3 +204,21 @@ def do_count_optouts_after_send(
         for campaign_id, n in counted.items():
             bump(campaign_id, optouts_after_send=n)
     return sum(counted.values())
+
+
+def do_copy_conversion_goals(original: Campaign, copy: Campaign) -> int:
+    """Give a duplicated campaign the goals of its original (not their counts)."""
+    from conversions.models import ConversionGoal  # appended: leaves the import block alone
+
+    goals = ConversionGoal.objects.bulk_create(
+        ConversionGoal(
+            campaign=copy,
+            position=goal.position,
+            event_name=goal.event_name,
+            window_seconds=goal.window_seconds,
+            revenue_field=goal.revenue_field,
+            quantity_field=goal.quantity_field,
+        )
+        for goal in ConversionGoal.objects.filter(campaign=original).order_by("position")
+    )
+    return len(goals)

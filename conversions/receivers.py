@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from audiences.signals import events_tracked
-from conversions.actions import do_count_optouts_after_send
+from campaigns.signals import campaign_duplicated
+from conversions.actions import do_copy_conversion_goals, do_count_optouts_after_send
 from conversions.attribution import attribute_events
 from optout.signals import numbers_opted_out
 
@@ -39,6 +40,12 @@ def count_optouts_after_send(sender: object, *, project, numbers: list[str], at,
         logger.exception("opt-outs after send of %d numbers not counted", len(numbers))
 
 
+def copy_conversion_goals(sender: object, *, original, copy, **kwargs) -> None:
+    # No try/except: inside the duplicating transaction, a failure undoes the copy.
+    do_copy_conversion_goals(original, copy)
+
+
 def connect() -> None:
     events_tracked.connect(attribute_tracked_events, dispatch_uid="conversions.attribute")
     numbers_opted_out.connect(count_optouts_after_send, dispatch_uid="conversions.optouts")
+    campaign_duplicated.connect(copy_conversion_goals, dispatch_uid="conversions.duplicate")

@@ -14,6 +14,7 @@ from django.utils import timezone
 from projects.models import IdempotencyRecord
 from tests.support import api_views
 from tests.support.api_views import things_created
+from tests.support.processes import WAIT_TIMEOUT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.api_views")]
 
@@ -200,11 +201,11 @@ def test_concurrent_requests_with_one_key_run_once(world):
     thread = threading.Thread(target=first_request)
     thread.start()
     try:
-        assert view.started.wait(timeout=10)
+        assert view.started.wait(timeout=WAIT_TIMEOUT)
         second = post(world, {"name": "a"}, "key-race", path="waiting-things")
     finally:
         view.go.set()
-        thread.join(timeout=20)
+        thread.join(timeout=WAIT_TIMEOUT)
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "idempotency_key_in_progress"
     assert results["first"].status_code == 201

@@ -97,3 +97,24 @@ def test_the_sample_download_from_the_console(client, world):
     assert text.splitlines()[0] == "\ufeffphoneNumber,name,coupon"
     response = client.get(url, {"body": "x", "format": "xlsx"})
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_page_says_what_the_corrected_file_fixes_and_what_it_does_not(client, world):
+    _login(client, world.carol)
+    rows = [
+        ["phoneNumber", "name"],
+        ["010-1234-5678", "Lee"],
+        ["12345", "Typo"],
+        ["+821011112222", "Kim"],
+        ["+821011112222", "Kim again"],
+    ]
+    page = client.get(_upload(client, world, rows)["Location"]).content.decode()
+    assert 'id="corrected-scope" data-uncorrected="2"' in page
+    assert "fixes only the 1 national-format numbers" in page
+    assert "Upload the corrected file as it is" not in page
+    assert "upload it as it is" not in page
+
+    only_national = [["phoneNumber"], ["010-1234-5678"], ["010-9876-5432"]]
+    page = client.get(_upload(client, world, only_national)["Location"]).content.decode()
+    assert 'id="corrected-scope" data-uncorrected="0"' in page
+    assert "fixes every error of this file: upload it as it is" in page

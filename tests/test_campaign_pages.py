@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStats, Message, TestNumber
 from channels.models import ChannelTestMessage
-from projects.models import Membership
+from projects.models import AuditLog, Membership
 from tests.test_compose import (
     _htmx,
     _login,
@@ -382,3 +382,168 @@ def test_a_started_campaign_links_to_its_statistics_and_a_draft_does_not(client,
     stats_url = _url("campaign_stats", ready, ready.campaign)
     assert f'href="{stats_url}"' in page
     assert client.get(stats_url).status_code == 200
+
+
+# --- night-time hold, said before and while it waits ------------------------------------
+
+
+def _night_in_seoul(days: int = 3) -> str:
+    """23:00 Seoul time `days` from now, as the timing form's local time."""
+    from zoneinfo import ZoneInfo
+
+    seoul = (timezone.now() + timedelta(days=days)).astimezone(ZoneInfo("Asia/Seoul"))
+    return seoul.replace(hour=23, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_review_says_how_many_promotional_recipients_are_held_until_when(client, ready):
+    from audiences.models import Customer
+
+    # Kim consented to promotions (Seoul, no zone of her own); Lee and Amy did
+    # not, so dispatch skips them. Two more: one with night-time consent, one
+    # in New York, where 23:00 in Seoul is 09:00 the same day.
+    Customer.objects.create(
+        project=ready.acme,
+        user_id="owl",
+        phone_number="+821077778888",
+        promotional_consent=True,
+        night_consent=True,
+    )
+    Customer.objects.create(
+        project=ready.acme,
+        user_id="ny",
+        phone_number="+12025550199",
+        promotional_consent=True,
+        time_zone="America/New_York",
+    )
+    _save_content(client, ready, ready.campaign, "봄 세일!", is_promotional="on")
+    send_at = _night_in_seoul()
+    html = _review(
+        client, ready, {"when": "later", "send_at": send_at, "time_zone": "Asia/Seoul"}
+    ).content.decode()
+    assert 'id="night-hold" data-held="1"' in html
+    release = (datetime.fromisoformat(send_at) + timedelta(days=1)).strftime("%Y-%m-%d 08:00")
+    assert f"1 recipient will be held until {release} (Asia/Seoul)" in html
+
+    # At 12:00 in Seoul it is 22:00 in New York: the New Yorker waits.
+    noon = send_at.replace("T23:00", "T12:00")
+    html = _review(
+        client, ready, {"when": "later", "send_at": noon, "time_zone": "Asia/Seoul"}
+    ).content.decode()
+    assert 'id="night-hold" data-held="1"' in html
+    assert "America/New_York" in html or "22:00 (Asia/Seoul)" in html
+
+    # At 10:00 in Seoul (20:00 in New York) nobody is held, and a message
+    # that is not promotional never is.
+    day = send_at.replace("T23:00", "T10:00")
+    html = _review(
+        client, ready, {"when": "later", "send_at": day, "time_zone": "Asia/Seoul"}
+    ).content.decode()
+    assert 'id="night-hold"' not in html
+    _save_content(client, ready, ready.campaign, "봄 세일!")
+    html = _review(
+        client, ready, {"when": "later", "send_at": send_at, "time_zone": "Asia/Seoul"}
+    ).content.decode()
+    assert 'id="night-hold"' not in html
+
+
+def test_the_review_holds_a_files_rows_in_the_projects_zone(client, acme):  # noqa: F811
+    from tests.support.campaigns import valid_file
+
+    _login(client, "carol@acme.test")
+    acme.campaign = _new_campaign(client, acme)
+    audience = valid_file(acme.acme, [("+821055556666", {}), ("+821055557777", {})])
+    _save_audience(client, acme, acme.campaign, f"file:{audience.pk}")
+    _save_content(
+        client, acme, acme.campaign, "세일!", is_promotional="on", file_consent_confirmed="on"
+    )
+    html = _review(
+        client, acme, {"when": "later", "send_at": _night_in_seoul(), "time_zone": "Asia/Seoul"}
+    ).content.decode()
+    assert 'id="night-hold" data-held="2"' in html
+
+
+def test_a_scheduled_night_campaign_says_so_on_its_page(client, ready):
+    _save_content(client, ready, ready.campaign, "봄 세일!", is_promotional="on")
+    data = {"when": "later", "send_at": _night_in_seoul(), "time_zone": "Asia/Seoul"}
+    _review(client, ready, {**data, "confirm": "1"})
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SCHEDULED
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert 'id="night-forecast" data-held="1"' in page
+
+
+def test_the_campaign_page_says_how_many_are_held_and_when_they_go(client, ready):
+    from zoneinfo import ZoneInfo
+
+    release = (timezone.now() + timedelta(hours=5)).replace(microsecond=0)
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.SENDING, is_promotional=True, started_at=timezone.now()
+    )
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+        recipients=2, queued=2, held_night_time=2
+    )
+    for number in ("+821011112222", "+821033334444"):
+        Message.objects.create(
+            campaign=ready.campaign,
+            project=ready.acme,
+            phone_number=number,
+            status=Message.Status.QUEUED,
+            held_until=release,
+            next_attempt_at=release,
+        )
+    html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
+    assert 'id="night-waiting" data-held="2"' in html
+    local = release.astimezone(ZoneInfo("Asia/Seoul")).strftime("%Y-%m-%d %H:%M")
+    assert f"2 messages were held at night; the messages still held go at {local}" in html
+
+    # Once they have gone, the page stops saying so.
+    Message.objects.filter(campaign=ready.campaign).update(status=Message.Status.SENT)
+    html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
+    assert 'id="night-waiting"' not in html
+
+
+# --- the review step and the browser's Back -----------------------------------------------
+
+
+def test_what_is_missing_is_listed_once_on_the_compose_screen(client, acme):  # noqa: F811
+    _login(client, "carol@acme.test")
+    acme.campaign = _new_campaign(client, acme)
+    review = _review(client, acme, {"when": "now", "time_zone": "Asia/Seoul"}).content.decode()
+    assert review.count("Before it can go:") == 1
+    # ... in the readiness block above the review (swapped out of band), not in the panel.
+    assert '<div id="readiness" hx-swap-oob="innerHTML">' in review
+    compose = client.get(_url("campaign_compose", acme, acme.campaign)).content.decode()
+    assert "Before it can go:" not in compose  # the readiness block loads it
+
+
+def test_the_compose_and_campaign_pages_are_not_cached(client, ready):
+    for name in ("campaign_compose", "campaign_detail"):
+        response = client.get(_url(name, ready, ready.campaign))
+        assert "no-store" in response["Cache-Control"], name
+
+
+def test_a_review_after_the_start_does_not_offer_to_send_again(client, ready):
+    _review(client, ready, {"when": "now", "time_zone": "Asia/Seoul", "confirm": "1"})
+    assert Campaign.objects.get(pk=ready.campaign.pk).status == Campaign.Status.SENDING
+    # The page from before, through the browser's Back: review and confirm again.
+    for data in ({}, {"confirm": "1"}):
+        response = _review(client, ready, {"when": "now", "time_zone": "Asia/Seoul", **data})
+        assert 'id="confirm-launch"' not in response.content.decode()
+        assert response["HX-Redirect"] == _url("campaign_detail", ready, ready.campaign)
+    page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
+    assert "This campaign is already Sending: nothing was sent again." in page
+    assert AuditLog.objects.filter(action="campaign.start").count() == 1
+
+
+def test_the_campaign_list_says_when_a_sending_campaign_waits_for_the_morning(client, ready):
+    Campaign.objects.filter(pk=ready.campaign.pk).update(
+        status=Campaign.Status.SENDING, started_at=timezone.now()
+    )
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+        recipients=3, queued=2, sent=1, held_night_time=2
+    )
+    page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert 'class="muted night-held" data-held="2"' in page
+    assert "2 held until morning" in page
+    CampaignStats.objects.filter(pk=ready.campaign.pk).update(queued=0, sent=3)
+    page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
+    assert "night-held" not in page

@@ -151,10 +151,53 @@ def test_an_invalid_or_foreign_audience_cannot_be_chosen(client, acme):
     invalid.save()
     foreign = valid_file(acme.bolt, [("+821055556666", {"coupon": "A1"})])
     for choice in (f"file:{invalid.pk}", f"file:{foreign.pk}"):
-        response = _save_audience(client, acme, campaign, choice)
-        assert 'data-saved="false"' in response.content.decode()
+        response = _save_audience(client, acme, campaign, choice, name=campaign.name)
+        html = response.content.decode()
+        assert 'data-saved="false"' in html
+        assert "Audience: Select a valid choice" in html
     campaign.refresh_from_db()
     assert campaign.audience_file is None
+
+
+def test_an_empty_name_does_not_stop_the_audience_from_being_saved_and_is_named(client, acme):
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    response = _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}", name="")
+    html = response.content.decode()
+    assert 'data-saved="partial"' in html
+    assert "Campaign name: This field is required." in html
+    # ... and beside the field itself, replacing the empty list the page has there.
+    assert '<ul class="errorlist field-errors" id="id_name-errors" hx-swap-oob="true">' in html
+    assert "<li>This field is required.</li></ul>" in html
+    assert response["HX-Trigger"].startswith('{"campaign-saved"')
+    campaign.refresh_from_db()
+    assert campaign.segment == acme.segment
+    assert campaign.name.startswith("Campaign of ")
+
+    # A save that fixes it clears the error beside the field.
+    html = _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}").content.decode()
+    assert 'data-saved="true"' in html
+    assert '<ul class="errorlist field-errors" id="id_name-errors" hx-swap-oob="true"></ul>' in html
+
+
+def test_a_step_that_saves_nothing_says_so_and_names_the_field(client, acme):
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    html = _save_audience(client, acme, campaign, "", name=campaign.name + "x" * 200)
+    assert 'data-saved="false"' in html.content.decode()
+    assert "Not saved:" in html.content.decode()
+    assert "Campaign name: Ensure this value has at most 200 characters" in html.content.decode()
+
+
+def test_the_auto_saving_forms_leave_validation_to_the_server(client, acme):
+    """The browser's `required` check would block htmx's auto-save without a word."""
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    page = client.get(_url("campaign_compose", acme, campaign)).content.decode()
+    for form in ("audience-form", "content-form", "goals-form"):
+        assert re.search(rf'<form id="{form}" method="post" novalidate', page), form
+    for field in ("id_name", "id_audience", "id_title", "id_body", "id_sender_number"):
+        assert f'id="{field}-errors"' in page
 
 
 def test_a_title_over_40_bytes_is_refused_with_its_size(client, acme):
@@ -258,10 +301,33 @@ def test_the_cost_estimate_is_recipients_times_the_price_of_the_kind(client, acm
     Price.objects.create(kind="SMS", amount=Decimal("8.40"), currency="KRW")
     Price.objects.create(kind="LMS", amount=Decimal("25.00"), currency="KRW")
     html = _preview(client, acme, campaign, "짧은 문자")
+    # Amy (+1) is priced as international, whose price is not set.
+    assert "prices not set for INTL" in html
+    Price.objects.create(kind="INTL", amount=Decimal("100.00"), currency="KRW")
+    html = _preview(client, acme, campaign, "짧은 문자")
     assert _attr(html, "cost-estimate", "data-recipients") == "3"
-    assert _attr(html, "cost-estimate", "data-amount") == "25.20"
+    assert _attr(html, "cost-estimate", "data-domestic") == "2"
+    assert _attr(html, "cost-estimate", "data-international") == "1"
+    assert _attr(html, "cost-estimate", "data-amount") == "116.80"  # 2 × 8.40 + 1 × 100
     html = _preview(client, acme, campaign, "가" * 60)
-    assert _attr(html, "cost-estimate", "data-amount") == "75.00"
+    assert _attr(html, "cost-estimate", "data-amount") == "150.00"  # 2 × 25 + 1 × 100
+
+
+def test_the_cost_estimate_does_not_change_with_the_previewed_recipient(client, acme):
+    """Previewing the one +1 recipient priced all of them as international."""
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    _save_audience(client, acme, campaign, f"segment:{acme.segment.pk}")
+    Price.objects.create(kind="SMS", amount=Decimal("8.40"), currency="KRW")
+    Price.objects.create(kind="LMS", amount=Decimal("25.00"), currency="KRW")
+    Price.objects.create(kind="INTL", amount=Decimal("100.00"), currency="KRW")
+    amounts = {
+        _attr(
+            _preview(client, acme, campaign, "Sale", recipient=who), "cost-estimate", "data-amount"
+        )
+        for who in ("kim", "lee", "amy")
+    }
+    assert amounts == {"116.80"}
 
 
 def test_variables_the_audience_does_not_have_are_warned_about(client, acme):

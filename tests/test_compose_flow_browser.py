@@ -25,7 +25,7 @@ from channels.actions import (
 )
 from channels.models import ChannelTestMessage, SenderNumber
 from projects.models import Membership
-from tests.support.browser import log_in
+from tests.support.browser import DELIVERY_TIMEOUT_MS, log_in
 from tests.support.world import PASSWORD
 from tests.test_audience_files_support import csv_bytes, file_store  # noqa: F401
 
@@ -105,15 +105,16 @@ def test_file_audience_to_delivered_campaign_through_compose(
     page.check("input[name=member][data-phone='+821099990000']")
     page.click("#send-test")
     try:
-        page.wait_for_selector(".test-send [data-status=delivered]", timeout=30000)
+        page.wait_for_selector(".test-send [data-status=delivered]", timeout=DELIVERY_TIMEOUT_MS)
     except Exception:
         pytest.fail("the test send was never delivered\n" + _diagnose(qcluster, sandbox_carrier))
     test = ChannelTestMessage.objects.get()
     assert (test.to, test.body) == ("+821099990000", "Lee님, 쿠폰 B-200 을 받으세요")
     assert not Message.objects.exists()
 
-    # Schedule ~25 s ahead in Asia/Seoul, review the summary and confirm.
-    at = (timezone.now() + timedelta(seconds=25)).replace(microsecond=0)
+    # Schedule ~40 s ahead in Asia/Seoul, review the summary and confirm (the
+    # margin covers a loaded machine: the time must still be ahead at confirm).
+    at = (timezone.now() + timedelta(seconds=40)).replace(microsecond=0)
     local = at.astimezone(ZoneInfo("Asia/Seoul")).strftime("%Y-%m-%dT%H:%M:%S")
     page.check("input[name=when][value=later]")
     page.fill("#id_send_at", local)
@@ -132,15 +133,15 @@ def test_file_audience_to_delivered_campaign_through_compose(
     try:
         page.wait_for_selector(
             "#campaign-progress[data-status=sending], #campaign-progress[data-status=completed]",
-            timeout=45000,
+            timeout=DELIVERY_TIMEOUT_MS,
         )
-        page.wait_for_selector("[data-counter=delivered]:text-is('3')", timeout=45000)
+        page.wait_for_selector("[data-counter=delivered]:text-is('3')", timeout=DELIVERY_TIMEOUT_MS)
     except Exception:
         pytest.fail("the campaign did not deliver\n" + _diagnose(qcluster, sandbox_carrier))
     campaign.refresh_from_db()
     assert at <= campaign.started_at <= at + timedelta(seconds=5)
     assert page.locator("#progress-percent").inner_text() == "100%"
-    page.wait_for_selector("#campaign-progress[data-status=completed]", timeout=30000)
+    page.wait_for_selector("#campaign-progress[data-status=completed]", timeout=DELIVERY_TIMEOUT_MS)
     delivered = sorted(
         (m["to"], m["text"])
         for m in sandbox_carrier.messages()

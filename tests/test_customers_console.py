@@ -198,3 +198,52 @@ def test_the_user_page_shows_whether_the_number_is_on_the_opt_out_list(client, w
 
     do_opt_in(world.acme, ["+821055550000"], Source.CONSOLE, world.carol)
     assert 'data-optout="subscribed"' in client.get(url).content.decode()
+
+
+def test_the_user_page_lists_the_messages_the_user_received_newest_first(client, world):
+    """Four campaigns had reached the user and the page said "not available yet"."""
+    from campaigns.models import Campaign, CampaignStats, Message
+
+    kim = customer(world.acme, "kim/1", name="Kim", phone_number="+821012345678")
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    for i in range(25):
+        campaign = Campaign.objects.create(project=world.acme, name=f"Sale {i}")
+        CampaignStats.objects.create(campaign=campaign)
+        Message.objects.create(
+            campaign=campaign,
+            project=world.acme,
+            customer_id=kim.pk,
+            phone_number=kim.phone_number,
+            body=f"봄 세일 {i}",
+            status=Message.Status.DELIVERED,
+            sent_at=start + timedelta(days=i),
+        )
+    # Not the user's: another number of the project, the same number in another project.
+    other = Campaign.objects.create(project=world.bolt, name="Bolt sale")
+    Message.objects.create(
+        campaign=other, project=world.bolt, phone_number=kim.phone_number, body="bolt"
+    )
+    Message.objects.create(
+        campaign=campaign, project=world.acme, phone_number="+821099990000", body="lee"
+    )
+    log_in(client, world.dave)  # a viewer may read them
+    page = client.get(reverse("customer", args=[world.acme.id, kim.user_id])).content.decode()
+    url = reverse("customer_messages", args=[world.acme.id, kim.user_id])
+    assert f'hx-get="{url}"' in page
+    assert "Not available yet" not in page
+
+    first = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    bodies = [f"봄 세일 {i}<" for i in range(24, 4, -1)]
+    positions = [first.index(body) for body in bodies]
+    assert positions == sorted(positions)  # newest first
+    assert "봄 세일 4<" not in first and "bolt" not in first and "lee" not in first
+    assert "Page 1 of 2" in first
+    second = client.get(url + "?page=2").content.decode()  # without htmx: a page of its own
+    assert all(f"봄 세일 {i}<" in second for i in range(5))
+    assert "<html" in second
+
+
+def test_another_projects_user_messages_are_404(client, world, acme_customers):
+    log_in(client, world.carol)
+    url = reverse("customer_messages", args=[world.acme.id, "kim-bolt"])
+    assert client.get(url).status_code == 404

@@ -17,7 +17,7 @@ from channels.gateways.sandbox import SandboxBackend
 from channels.models import ChannelTestMessage, Gateway, OptOutNumber
 from channels.signals import delivery_report_received, optout_call_received
 from console.lib.signing import signature_headers, verify
-from tests.support.processes import make_project, make_test_message, wait_until
+from tests.support.processes import REQUEST_TIMEOUT, make_project, make_test_message, wait_until
 
 
 @pytest.fixture
@@ -247,7 +247,7 @@ def test_the_carrier_retries_reports_while_the_console_is_down(sandbox_carrier):
             "messages": [{"reference": "t-1", "to": "+821012345678", "from": "1588", "text": "x"}],
             "callbackUrl": f"http://127.0.0.1:{console.server_address[1]}/inbound/sandbox/reports",
         }
-        requests.post(f"{sandbox_carrier.url}/v1/messages", json=body, timeout=5)
+        requests.post(f"{sandbox_carrier.url}/v1/messages", json=body, timeout=REQUEST_TIMEOUT)
         wait_until(lambda: len(console.received) == 2, what="a second report post")
     finally:
         console.shutdown()

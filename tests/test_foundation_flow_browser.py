@@ -18,7 +18,7 @@ from channels.actions import (
     sandbox_gateway,
 )
 from channels.models import ChannelTestMessage
-from tests.support.browser import log_in
+from tests.support.browser import DELIVERY_TIMEOUT_MS, log_in
 from tests.support.sender_numbers import PDF_BYTES
 from tests.support.world import PASSWORD
 
@@ -86,7 +86,7 @@ def test_register_approve_and_send_a_test_sms_that_reaches_delivered(
     status = page.locator(".test-sms [data-status]").first
     # The page refreshes the status by itself (htmx polling) until it is final.
     try:
-        page.wait_for_selector(".test-sms [data-status=delivered]", timeout=30000)
+        page.wait_for_selector(".test-sms [data-status=delivered]", timeout=DELIVERY_TIMEOUT_MS)
     except Exception:
         rows = list(ChannelTestMessage.objects.values())
         pytest.fail(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import log_in
+from tests.support.browser import log_in, new_context
 from tests.support.world import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -12,8 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_switching_to_english_then_korean_changes_the_page_language(browser, live_server, world):
     # A Korean browser, so that each switch really changes something.
-    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
-    context.set_default_timeout(15000)
+    context = new_context(browser, live_server.url, locale="ko-KR")
     try:
         page = context.new_page()
         log_in(page, "alice@acme.test", PASSWORD)

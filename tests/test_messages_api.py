@@ -196,7 +196,6 @@ def test_an_api_send_goes_through_the_queue_to_the_carrier_and_is_delivered(
 
     wait_until(
         delivered,
-        timeout=30,
         interval=0.2,
         what=lambda: f"delivery; qcluster log:\n{qcluster.process.output()[-2000:]}",
     )
@@ -209,6 +208,5 @@ def test_an_api_send_goes_through_the_queue_to_the_carrier_and_is_delivered(
     ]
     wait_until(
         lambda: Campaign.objects.get(pk=answer["campaignId"]).status == Campaign.Status.COMPLETED,
-        timeout=30,
         what="the API campaign to complete",
     )

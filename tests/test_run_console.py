@@ -10,7 +10,15 @@ import pytest
 import requests
 
 from projects.models import ApiToken, Project
-from tests.support.processes import ManagedProcess, free_port, subprocess_env, wait_until
+from tests.support.processes import (
+    REQUEST_TIMEOUT,
+    START_TIMEOUT,
+    WAIT_TIMEOUT,
+    ManagedProcess,
+    free_port,
+    subprocess_env,
+    wait_until,
+)
 
 pytestmark = pytest.mark.processes
 
@@ -33,10 +41,15 @@ def test_run_console_seeds_the_demo_serves_everything_and_stops_on_ctrl_c(
     )
     proc.start()
     try:
-        wait_until(lambda: "Press Ctrl-C" in proc.output(), timeout=40, what=proc.output)
-        wait_until(lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout=30, what=proc.output)
-        wait_until(lambda: _up(f"http://127.0.0.1:{sandbox_port}/health"), timeout=30)
-        wait_until(lambda: "Q Cluster" in proc.output() and "running" in proc.output(), timeout=30)
+        wait_until(lambda: "Press Ctrl-C" in proc.output(), timeout=START_TIMEOUT, what=proc.output)
+        wait_until(
+            lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout=START_TIMEOUT, what=proc.output
+        )
+        wait_until(lambda: _up(f"http://127.0.0.1:{sandbox_port}/health"), timeout=START_TIMEOUT)
+        wait_until(
+            lambda: "Q Cluster" in proc.output() and "running" in proc.output(),
+            timeout=START_TIMEOUT,
+        )
 
         demo = json.loads((tmp_path / "demo.json").read_text())
         assert f"Demo API token:  {demo['token']}" in proc.output()
@@ -45,13 +58,13 @@ def test_run_console_seeds_the_demo_serves_everything_and_stops_on_ctrl_c(
         answer = requests.get(
             f"http://127.0.0.1:{port}/v1/projects/{project.pk}",
             headers={"Authorization": f"Bearer {demo['token']}"},
-            timeout=5,
+            timeout=REQUEST_TIMEOUT,
         )
         assert answer.status_code == 200
         assert answer.json()["optOutNumber"] == "+82801234567"
 
         proc.process.send_signal(signal.SIGINT)
-        assert proc.process.wait(timeout=20) == 0
+        assert proc.process.wait(timeout=WAIT_TIMEOUT) == 0
         assert "Stopped." in proc.output()
         assert not _up(f"http://127.0.0.1:{port}/healthz")
         assert not _up(f"http://127.0.0.1:{sandbox_port}/health")

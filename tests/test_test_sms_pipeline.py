@@ -231,7 +231,6 @@ def test_a_queued_test_sms_reaches_delivered_through_qcluster_and_the_carrier(
     async_task(tasks.TASK, str(message.pk))
     wait_until(
         lambda: status_of(message) == Status.DELIVERED,
-        timeout=30,
         what=f"delivered; qcluster log:\n{qcluster.process.output()}",
     )
     message = reload(message)
@@ -251,5 +250,5 @@ def test_a_task_enqueued_while_the_cluster_is_down_runs_after_a_restart(
     async_task(tasks.TASK, str(message.pk))
     assert status_of(message) == Status.QUEUED
     qcluster.start()
-    wait_until(lambda: status_of(message) == Status.DELIVERED, timeout=30, what="delivered")
+    wait_until(lambda: status_of(message) == Status.DELIVERED, what="delivered")
     assert len(sandbox_carrier.messages(reference=message.client_reference)) == 1

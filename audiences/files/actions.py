@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,3 +140,33 @@ def do_validate_audience_file(file_id: object) -> str:
         return f"invalid: {outcome.error_count} errors"
     finally:
         spool.unlink(missing_ok=True)
+
+
+class AudienceFileInUse(ValueError):
+    """The file is (or was) the audience of a campaign, which must keep it."""
+
+
+def do_delete_audience_file(audience_file: AudienceFile, actor: object) -> None:
+    """Delete an audience file nobody uses: its rows, then its stored copy
+    once the deletion has committed. Refuses a file still validating, and a
+    file a campaign names as its audience (AudienceFileInUse, naming them):
+    the campaign's page and statistics need it."""
+    if audience_file.status == AudienceFile.Status.VALIDATING:
+        raise AudienceFileInUse(
+            _("%(name)s is still being validated; delete it once it is done.")
+            % {"name": audience_file.name}
+        )
+    stored = audience_file.file.name
+    storage = audience_file.file.storage
+    try:
+        with transaction.atomic():
+            audience_file.delete()
+            record_audit(audience_file.project, actor, "audience_file.delete", audience_file.name)
+    except ProtectedError as exc:
+        names = sorted({f"“{user}”" for user in exc.protected_objects})
+        raise AudienceFileInUse(
+            _("%(name)s is the audience of %(campaigns)s; it cannot be deleted.")
+            % {"name": audience_file.name, "campaigns": ", ".join(names)}
+        ) from exc
+    if stored:
+        transaction.on_commit(lambda: storage.delete(stored))

@@ -8,6 +8,25 @@ from collections.abc import Iterator
 import pytest
 
 CHROMIUM = os.environ.get("MUNJA_CHROMIUM", "/usr/bin/chromium")
+# Every wait of a browser test is on a condition (a selector, a URL, an
+# expect); these are only the deadlines, generous for a loaded machine. A
+# passing test does not wait them out.
+_SCALE = float(os.environ.get("MUNJA_TEST_WAIT_SCALE", "1") or 1)
+TIMEOUT_MS = int(60_000 * _SCALE)
+# Waits that span the queue, the carrier and delivery reports.
+DELIVERY_TIMEOUT_MS = int(180_000 * _SCALE)
+
+
+def new_context(browser, base_url: str, locale: str = "en-US"):
+    """A browser context whose waits (actions, navigations, expect) all use
+    the generous deadline."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=base_url, locale=locale)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return context
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +52,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(15000)
+    context = new_context(browser, live_server.url)
     pg = context.new_page()
     yield pg
     context.close()
