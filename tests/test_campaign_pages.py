@@ -531,7 +531,7 @@ def test_a_review_after_the_start_does_not_offer_to_send_again(client, ready):
         assert response["HX-Redirect"] == _url("campaign_detail", ready, ready.campaign)
     page = client.get(_url("campaign_detail", ready, ready.campaign)).content.decode()
     assert "This campaign is already Sending: nothing was sent again." in page
-    assert AuditLog.objects.filter(action="campaign.start").count() == 1
+    assert AuditLog.objects.filter(action="campaign.started").count() == 1
 
 
 def test_the_campaign_list_says_when_a_sending_campaign_waits_for_the_morning(client, ready):
