@@ -82,9 +82,7 @@ def test_one_accounts_failures_do_not_lock_others_out_behind_the_same_address(cl
     assert attempt(client, "bob@bolt.test", PASSWORD, address="10.0.0.1").status_code == 302
 
 
-def test_many_failures_from_one_address_across_accounts_lock_that_address(
-    client, world, settings
-):
+def test_many_failures_from_one_address_across_accounts_lock_that_address(client, world, settings):
     settings.LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 6
     for number in range(6):
         fail(client, f"guess{number}@example.test", 1, address="10.0.0.1")
@@ -102,9 +100,7 @@ def test_the_form_says_how_many_tries_are_left(client, world):
     assert "No tries left: log-in is paused for 10 minutes." in response.text
 
 
-def test_the_tries_left_count_the_address_when_it_is_closer_to_its_limit(
-    client, world, settings
-):
+def test_the_tries_left_count_the_address_when_it_is_closer_to_its_limit(client, world, settings):
     settings.LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 4
     fail(client, "someone@example.test", 3, address="10.0.0.1")
     response = attempt(client, "alice@acme.test", "wrong password", address="10.0.0.1")

@@ -55,3 +55,25 @@ def publish(
     )
     _trigger_delivery_on_commit(project.pk)
     return event
+
+
+def publish_many(
+    project: Project, type: str, items: list[tuple[dict, str]], *, batch_size: int = 1000
+) -> int:
+    """`publish()` for many events of one type at once: `items` are (data,
+    ordering_key) pairs, written with multi-row INSERTs (a bulk change of
+    thousands of numbers would otherwise be thousands of statements). The
+    same outbox rule: call it inside the change's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish_many() must run inside the transaction of the change")
+    if not items:
+        return 0
+    WebhookEvent.objects.bulk_create(
+        [
+            WebhookEvent(project=project, type=type, data=data, ordering_key=key)
+            for data, key in items
+        ],
+        batch_size=batch_size,
+    )
+    _trigger_delivery_on_commit(project.pk)
+    return len(items)
