@@ -89,7 +89,8 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend with a lock-free JSON-support probe (see the module).
+            "ENGINE": "console.sqlite3",
             "NAME": env_str("MUNJA_SQLITE_PATH", str(DATA_DIR / "munja.sqlite3")),
             "OPTIONS": {
                 # Writers queue up instead of failing with "database is locked":
