@@ -226,7 +226,7 @@ OPTOUT_IMPORT_MAX_ROWS = env_int("MUNJA_OPTOUT_IMPORT_MAX_ROWS", 1_000_000, mini
 # Numbers applied per transaction by the background import: each commit holds
 # SQLite's write lock for a fraction of a second, so other projects' writes
 # get in between (see optout/import_tasks.py).
-OPTOUT_IMPORT_CHUNK_ROWS = env_int("MUNJA_OPTOUT_IMPORT_CHUNK_ROWS", 5000, minimum=100)
+OPTOUT_IMPORT_CHUNK_ROWS = env_int("MUNJA_OPTOUT_IMPORT_CHUNK_ROWS", 2000, minimum=100)
 # Files up to this size are applied during the upload request (still chunk by
 # chunk); larger ones in the background with a progress bar.
 OPTOUT_IMPORT_INLINE_MAX_BYTES = env_int("MUNJA_OPTOUT_IMPORT_INLINE_KB", 64, minimum=0) * 1024

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,8 +25,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from console.lib.bulk import insert_rows
+from console.lib.fastphone import check as fast_check
 from console.lib.phone import check_e164
-from optout.imports import ImportRejected, check_size, read_numbers
+from optout.imports import ImportRejected, check_size, read_numbers, row_problem_text
 from optout.models import OptOut, OptOutChange, OptOutImport, OptOutPolicy, Source
 from optout.signals import numbers_opted_out
 from projects.actions import actor_label_for, record_audit
@@ -41,12 +43,16 @@ AUDIT_SAMPLE = 20
 
 @dataclass(frozen=True)
 class InvalidNumber:
-    """A number that was refused, where it was (`index` in the input) and why."""
+    """A number that was refused, where it was (`index` in the input) and why
+    (`code`; `message` puts it in words in the language active when read)."""
 
     index: int
     phone_number: str
     code: str
-    message: str
+
+    @property
+    def message(self) -> str:
+        return row_problem_text(self.code, self.phone_number.strip())
 
 
 @dataclass
@@ -68,7 +74,7 @@ def split_numbers(numbers: Iterable[object]) -> tuple[list[str], list[InvalidNum
         value = raw.strip() if isinstance(raw, str) else ""
         problem = check_e164(value)
         if problem is not None:
-            invalid.append(InvalidNumber(index, str(raw), problem.code, problem.message))
+            invalid.append(InvalidNumber(index, str(raw), problem.code))
         else:
             valid.setdefault(value, None)
     return list(valid), invalid
@@ -323,21 +329,25 @@ def do_apply_optout_import(import_id: object, budget_seconds: float | None = Non
     )
     if optout_import is None:
         return "not importing"
-    try:
-        with optout_import.file.open("rb") as handle:
-            upload = File(handle, name=optout_import.name)
-            upload.size = optout_import.size
-            rows = read_numbers(upload)
-    except ImportRejected as exc:
-        OptOutImport.objects.filter(pk=import_id, status=OptOutImport.Status.IMPORTING).update(
-            status=OptOutImport.Status.REFUSED,
-            error_code=exc.code,
-            error_params=exc.params,
-            progress=100,
-            finished_at=timezone.now(),
-        )
-        return f"refused: {exc.code}"
-    numbers = _sort_rows(optout_import, rows)
+    numbers = _read_spool(optout_import)
+    if numbers is None:
+        try:
+            with optout_import.file.open("rb") as handle:
+                upload = File(handle, name=optout_import.name)
+                upload.size = optout_import.size
+                rows = read_numbers(upload)
+        except ImportRejected as exc:
+            OptOutImport.objects.filter(pk=import_id, status=OptOutImport.Status.IMPORTING).update(
+                status=OptOutImport.Status.REFUSED,
+                error_code=exc.code,
+                error_params=exc.params,
+                progress=100,
+                finished_at=timezone.now(),
+            )
+            return f"refused: {exc.code}"
+        numbers = _sort_rows(optout_import, rows)
+        del rows
+        _write_spool(optout_import, numbers)
     project, user = optout_import.project, optout_import.created_by
     label = actor_label_for(user)[:200]
     size = settings.OPTOUT_IMPORT_CHUNK_ROWS
@@ -373,6 +383,7 @@ def do_apply_optout_import(import_id: object, budget_seconds: float | None = Non
     finished = OptOutImport.objects.filter(
         pk=import_id, status=OptOutImport.Status.IMPORTING
     ).update(status=OptOutImport.Status.DONE, progress=100, finished_at=timezone.now())
+    _spool_path(optout_import).unlink(missing_ok=True)
     if finished:
         optout_import.refresh_from_db()
         with transaction.atomic():
@@ -393,6 +404,27 @@ def do_apply_optout_import(import_id: object, budget_seconds: float | None = Non
 IMPORT_PAUSE_SECONDS = 0.12
 
 
+def _spool_path(optout_import: OptOutImport) -> Path:
+    return Path(optout_import.file.path + ".numbers")
+
+
+def _read_spool(optout_import: OptOutImport) -> list[str] | None:
+    """The distinct valid numbers a previous run of this import sorted out,
+    if it got that far: a continuation does not read and check the whole
+    file again (a million numbers take seconds of its 20 s)."""
+    try:
+        return _spool_path(optout_import).read_text().split()
+    except FileNotFoundError:
+        return None
+
+
+def _write_spool(optout_import: OptOutImport, numbers: list[str]) -> None:
+    path = _spool_path(optout_import)
+    partial = path.with_suffix(".partial")
+    partial.write_text("\n".join(numbers))
+    partial.replace(path)  # whole or absent, never half-written
+
+
 def _sort_rows(optout_import: OptOutImport, rows: list) -> list[str]:
     """The distinct valid numbers in file order; the first run also stores the
     row counts and the first refused and repeated rows (codes, not text)."""
@@ -402,7 +434,9 @@ def _sort_rows(optout_import: OptOutImport, rows: list) -> list[str]:
     duplicates: list[list] = []
     invalid_count = duplicate_count = 0
     for entry in rows:
-        problem = check_e164(entry.value)
+        # fastphone gives phonenumbers' own verdict, an order of magnitude
+        # faster for well-formed numbers (a million in seconds, not minutes).
+        problem = fast_check(entry.value)
         if problem is not None:
             invalid_count += 1
             if len(invalid) < IMPORT_PROBLEMS_KEPT:

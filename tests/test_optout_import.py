@@ -186,3 +186,21 @@ def test_another_projects_import_is_a_404(client, world, background):
         client.get(reverse("optout_import", args=[world.bolt.id, optout_import.id])).status_code
         == 404
     )
+
+
+def test_an_api_refusal_of_a_number_reads_in_the_callers_language(world):
+    from django.test import Client
+
+    body = {"phoneNumbers": ["010-5555-6666"]}
+    answers = {}
+    for language in ("en", "ko"):
+        answers[language] = Client().post(
+            reverse("api_sms_unsubscribe", args=[world.acme.id]),
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+    assert answers["en"].status_code == 200, answers["en"].content
+    assert "Write it as +821055556666." in answers["en"].text
+    assert "+821055556666(으)로 입력하세요." in answers["ko"].text
