@@ -9,7 +9,7 @@ docs/benchmarks.md, because a million rows would add minutes to the suite.
 The bounds are not timing-fragile: the failure this guards against made
 every other writer wait for SQLite's write lock until its 20 s busy timeout
 (then fail with "database is locked"), for the whole import. Each call here
-must answer within max(3 s, 10 x the slowest of the same calls measured just
+must answer within max(3 s, 10 x the median of the same calls measured just
 before the import, in the same test); each campaign must complete within
 max(30 s, 5 x the one sent before the import). A loaded 2-core machine slows the baseline
 and the calls during the import alike.
@@ -18,6 +18,7 @@ and the calls during the import alike.
 from __future__ import annotations
 
 import os
+import statistics
 import time
 
 import pytest
@@ -90,9 +91,11 @@ def test_another_projects_calls_keep_answering_during_a_large_import(
     _, token = do_create_api_token(bolt_project, "bolt", None)
     bolt = Bolt(live_server.url, bolt_project, token, gateway)
 
-    baseline = [bolt.track_and_read(i) for i in range(10)]
+    for i in range(3):  # warm up: the first calls pay for imports and connections
+        bolt.track_and_read(i)
+    baseline = [bolt.track_and_read(i) for i in range(3, 13)]
     baseline_send = bolt.send_one()
-    call_bound = max(3.0, 10 * max(max(pair) for pair in baseline))
+    call_bound = max(3.0, 10 * statistics.median(t for pair in baseline for t in pair))
     send_bound = max(30.0, 5 * baseline_send)
 
     upload = SimpleUploadedFile("acme.csv", _csv(ROWS))
@@ -122,7 +125,7 @@ def test_another_projects_calls_keep_answering_during_a_large_import(
     print(
         f"\n{ROWS} numbers in {took:.1f} s ({ROWS / took:,.0f} rows/s); Bolt during import: "
         f"{len(during)} track+read pairs, worst {worst_call * 1000:.0f} ms "
-        f"(baseline worst {max(max(p) for p in baseline) * 1000:.0f} ms); "
+        f"(bound {call_bound * 1000:.0f} ms); "
         f"campaigns {[round(s, 2) for s in sends]} s (baseline {baseline_send:.2f} s)"
     )
     assert worst_call <= call_bound, (worst_call, call_bound)
