@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from optout.actions import do_apply_optout_import, do_opt_out
 from optout.models import OptOut, OptOutImport, Source
@@ -21,6 +22,14 @@ from webhooks.models import WebhookEvent
 pytestmark = pytest.mark.django_db
 
 NUMBERS = [f"+8210{5550000 + i}" for i in range(7)]
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    # A request in Korean leaves Korean active in this thread; the tests after
+    # these expect the suite's English.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
