@@ -383,18 +383,21 @@ def do_apply_optout_import(import_id: object, budget_seconds: float | None = Non
     finished = OptOutImport.objects.filter(
         pk=import_id, status=OptOutImport.Status.IMPORTING
     ).update(status=OptOutImport.Status.DONE, progress=100, finished_at=timezone.now())
+    # The numbers are on the list now; the file and its spool are not kept.
     _spool_path(optout_import).unlink(missing_ok=True)
+    optout_import.file.storage.delete(optout_import.file.name)
     if finished:
         optout_import.refresh_from_db()
         with transaction.atomic():
             record_audit(
                 project,
                 user,
-                "optout.imported",
-                optout_import.name,
-                id=str(optout_import.pk),
-                rows=optout_import.rows,
+                "optout.added",
+                f"{optout_import.added} numbers ({optout_import.name})",
+                source=Source.IMPORT.value,
                 count=optout_import.added,
+                import_id=str(optout_import.pk),
+                rows=optout_import.rows,
             )
     return f"done: {len(numbers)} numbers"
 
