@@ -67,7 +67,7 @@ def main() -> None:
 
     acme = do_create_project("Acme", "Acme Ltd")
     bolt = do_create_project("Bolt", "Bolt Ltd")
-    data = ("phoneNumber\n" + "".join(f"+8210{20_000_000 + i}\n" for i in range(args.rows)))
+    data = "phoneNumber\n" + "".join(f"+8210{20_000_000 + i}\n" for i in range(args.rows))
     upload = SimpleUploadedFile("acme.csv", data.encode())
     optout_import = actions.do_upload_optout_import(acme, upload, None)
 

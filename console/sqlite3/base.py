@@ -23,7 +23,7 @@ class DatabaseFeatures(features.DatabaseFeatures):
     def supports_json_field(self) -> bool:
         with self.connection.cursor() as cursor:
             try:
-                cursor.execute("SELECT JSON('{\"a\": \"b\"}')")
+                cursor.execute('SELECT JSON(\'{"a": "b"}\')')
             except OperationalError as exc:
                 if "no such function" in str(exc).lower():
                     return False
