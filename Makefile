@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.13 python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: run test bench lint install messages clean
+.PHONY: run test test-deps bench lint install messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Munja needs Python 3.12 or newer (none found on PATH or under pyenv)"; exit 1; }
@@ -28,7 +28,27 @@ run: install messages
 	$(PY) manage.py createcachetable
 	$(PY) manage.py run_console
 
-test: install messages
+# What the suite needs besides Python: Chromium for the browser tests
+# (MUNJA_CHROMIUM, default /usr/bin/chromium) and gettext for the catalogue.
+# Missing ones are installed with apt-get when running as root (MUNJA_APT=0
+# forbids it); otherwise this stops at once with the one command to run.
+test-deps:
+	@missing=""; \
+	test -x "$${MUNJA_CHROMIUM:-/usr/bin/chromium}" || missing="$$missing chromium"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && [ "$${MUNJA_APT:-1}" != 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "== installing$$missing (apt-get)"; \
+	    apt-get update -qq && apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "The test suite needs$$missing, which is not installed. Run:"; \
+	    echo "    sudo apt-get install -y$$missing"; \
+	    echo "then make test again (or set MUNJA_CHROMIUM to your Chromium)."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: install test-deps messages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: install

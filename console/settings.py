@@ -89,7 +89,8 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend with a lock-free JSON-support probe (see the module).
+            "ENGINE": "console.sqlite3",
             "NAME": env_str("MUNJA_SQLITE_PATH", str(DATA_DIR / "munja.sqlite3")),
             "OPTIONS": {
                 # Writers queue up instead of failing with "database is locked":
@@ -172,8 +173,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed logins per (username, address) in the window before refusing more.
+# Failed logins in the window before refusing more: per account, and per
+# client address separately. The address limit is much higher because many
+# people may share one address (an office behind NAT); it only stops one
+# machine from guessing across many accounts.
 LOGIN_MAX_ATTEMPTS = env_int("MUNJA_LOGIN_MAX_ATTEMPTS", 5, minimum=1)
+LOGIN_MAX_ATTEMPTS_PER_ADDRESS = env_int("MUNJA_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 50, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("MUNJA_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 SECURE = env_bool("MUNJA_SECURE", not DEBUG)
@@ -215,6 +220,19 @@ MEDIA_URL = "/private-media-is-not-served/"
 DOCUMENT_MAX_BYTES = env_int("MUNJA_DOCUMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
 # Opt-out list migration files (csv/xlsx); an xlsx is also checked unzipped.
 OPTOUT_IMPORT_MAX_BYTES = env_int("MUNJA_OPTOUT_IMPORT_MAX_MB", 20, minimum=1) * 1024 * 1024
+# Data rows an opt-out import may hold (a 20 MB csv holds about 1.4 million
+# E.164 numbers); a file with more is refused whole with its count.
+OPTOUT_IMPORT_MAX_ROWS = env_int("MUNJA_OPTOUT_IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+# Numbers applied per transaction by the background import: each commit holds
+# SQLite's write lock for a fraction of a second, so other projects' writes
+# get in between (see optout/import_tasks.py).
+OPTOUT_IMPORT_CHUNK_ROWS = env_int("MUNJA_OPTOUT_IMPORT_CHUNK_ROWS", 2000, minimum=100)
+# Files up to this size are applied during the upload request (still chunk by
+# chunk); larger ones in the background with a progress bar.
+OPTOUT_IMPORT_INLINE_MAX_BYTES = env_int("MUNJA_OPTOUT_IMPORT_INLINE_KB", 64, minimum=0) * 1024
+# How often a token's "last used" time is written: at most once per this many
+# seconds, so API reads stay reads.
+API_TOKEN_USE_RECORD_SECONDS = env_int("MUNJA_API_TOKEN_USE_RECORD_SECONDS", 300, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Audience files (csv, xlsx): Django has no per-file cap, so these are ours.
 AUDIENCE_FILE_MAX_BYTES = env_int("MUNJA_AUDIENCE_FILE_MAX_MB", 50, minimum=1) * 1024 * 1024

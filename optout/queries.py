@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from optout.models import OptOut, OptOutChange, OptOutPolicy
+from optout.models import OptOut, OptOutChange, OptOutImport, OptOutPolicy
 from projects.models import Project
 
 _CHUNK = 500
@@ -99,3 +99,8 @@ def number_history(project: Project, number: str) -> QuerySet:
 
 def recent_changes(project: Project) -> QuerySet:
     return OptOutChange.objects.filter(project=project).order_by("-id")
+
+
+def recent_imports(project: Project, limit: int = 10) -> list:
+    """The project's latest opt-out imports, newest first."""
+    return list(OptOutImport.objects.filter(project=project).order_by("-created_at")[:limit])

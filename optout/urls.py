@@ -15,5 +15,15 @@ urlpatterns = [
         name="optouts_export",
     ),
     path("p/<uuid:project_id>/optouts/import/", views.import_optouts, name="optouts_import"),
+    path(
+        "p/<uuid:project_id>/optouts/import/<uuid:import_id>/",
+        views.optout_import,
+        name="optout_import",
+    ),
+    path(
+        "p/<uuid:project_id>/optouts/import/<uuid:import_id>/status/",
+        views.optout_import_status,
+        name="optout_import_status",
+    ),
     path("p/<uuid:project_id>/optouts/policy/", views.set_policy, name="optout_policy"),
 ]

@@ -3,10 +3,12 @@ remove, one number's history, export, the migration import and the policy."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -16,15 +18,21 @@ from console.lib.phone import check_e164
 from optout import exports
 from optout.actions import (
     ListChange,
-    do_import_optouts,
     do_opt_in,
     do_opt_out,
     do_set_optout_policy,
+    do_upload_optout_import,
 )
 from optout.forms import ImportForm, NumbersForm, PolicyForm
-from optout.imports import ImportRejected
-from optout.models import Source
-from optout.queries import applies_to_all_messages, is_opted_out, number_history, optouts
+from optout.imports import ImportRejected, rejection_text, row_problem_text
+from optout.models import OptOutImport, Source
+from optout.queries import (
+    applies_to_all_messages,
+    is_opted_out,
+    number_history,
+    optouts,
+    recent_imports,
+)
 from projects.access import project_view
 from projects.models import Project, Role
 
@@ -143,15 +151,76 @@ def export_optouts(request: HttpRequest, project: Project, fmt: str) -> HttpResp
 @project_view(Role.MARKETER)
 def import_optouts(request: HttpRequest, project: Project) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
-    report = None
     if request.method == "POST" and form.is_valid():
         try:
-            report = do_import_optouts(project, form.cleaned_data["file"], request.user)
+            optout_import = do_upload_optout_import(
+                project, form.cleaned_data["file"], request.user
+            )
         except ImportRejected as exc:
             form.add_error("file", str(exc))
+        else:
+            if optout_import.status != OptOutImport.Status.REFUSED:
+                return redirect("optout_import", project_id=project.id, import_id=optout_import.id)
+            # A small file is read during the request: say what is wrong
+            # with it right on the form.
+            form.add_error(
+                "file", rejection_text(optout_import.error_code, optout_import.error_params)
+            )
     status = 400 if form.errors else 200
-    context = {"project": project, "form": form, "report": report}
+    context = {
+        "project": project,
+        "form": form,
+        "imports": recent_imports(project),
+        "max_rows": settings.OPTOUT_IMPORT_MAX_ROWS,
+    }
     return render(request, "optout/import.html", context, status=status)
+
+
+def _import(project: Project, import_id: object) -> OptOutImport:
+    optout_import = OptOutImport.objects.filter(project=project, pk=import_id).first()
+    if optout_import is None:
+        raise Http404
+    return optout_import
+
+
+def _import_context(project: Project, optout_import: OptOutImport) -> dict:
+    return {
+        "project": project,
+        "optout_import": optout_import,
+        "status_url": reverse("optout_import_status", args=[project.id, optout_import.id]),
+        "running": optout_import.status == OptOutImport.Status.IMPORTING,
+        "progress": optout_import.progress,
+        "progress_label": _("Importing… %(progress)s%%") % {"progress": optout_import.progress},
+        "refusal": (
+            rejection_text(optout_import.error_code, optout_import.error_params)
+            if optout_import.error_code
+            else ""
+        ),
+        "invalid": [
+            (row, value, row_problem_text(code, value))
+            for row, value, code in optout_import.invalid
+        ],
+    }
+
+
+@project_view()
+@require_GET
+def optout_import(request: HttpRequest, project: Project, import_id: str) -> HttpResponse:
+    """One import: its progress while it runs, then its report (or why the
+    file was refused), in the reader's language."""
+    context = _import_context(project, _import(project, import_id))
+    return render(request, "optout/import_detail.html", context)
+
+
+@project_view()
+@require_GET
+def optout_import_status(request: HttpRequest, project: Project, import_id: str) -> HttpResponse:
+    """The progress fragment htmx polls; once done it reloads the page."""
+    context = _import_context(project, _import(project, import_id))
+    response = render(request, "_progress.html", context)
+    if not context["running"]:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @project_view(Role.ADMIN)

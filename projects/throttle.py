@@ -1,6 +1,11 @@
 """Login throttling: failed attempts counted per username and per client address
 in Django's cache (the database cache by default, Redis when REDIS_URL is set),
-so every web process on every machine shares the same counters."""
+so every web process on every machine shares the same counters.
+
+The two counters have separate limits: an account is locked after a few
+failures (`LOGIN_MAX_ATTEMPTS`), an address only after many more
+(`LOGIN_MAX_ATTEMPTS_PER_ADDRESS`), so one person mistyping their password
+does not lock out everyone behind the same office address."""
 
 from __future__ import annotations
 
@@ -28,8 +33,12 @@ def _key(kind: str, value: str) -> str:
     return f"{_PREFIX}:{kind}:{digest}"
 
 
-def _subjects(username: str, address: str) -> list[str]:
-    return [_key("user", username), _key("addr", address)]
+def _subjects(username: str, address: str) -> list[tuple[str, int]]:
+    """Each counter with its limit."""
+    return [
+        (_key("user", username), settings.LOGIN_MAX_ATTEMPTS),
+        (_key("addr", address), settings.LOGIN_MAX_ATTEMPTS_PER_ADDRESS),
+    ]
 
 
 def _live_window(key: str, now: float) -> dict | None:
@@ -46,11 +55,22 @@ def seconds_locked(username: str, address: str) -> int:
     """How long this username or address must wait, or 0 when it may try now."""
     now = time.time()
     wait = 0
-    for key in _subjects(username, address):
+    for key, limit in _subjects(username, address):
         window = _live_window(key, now)
-        if window and window["count"] >= settings.LOGIN_MAX_ATTEMPTS:
+        if window and window["count"] >= limit:
             wait = max(wait, math.ceil(window["until"] - now))
     return wait
+
+
+def attempts_left(username: str, address: str) -> int:
+    """How many more failures this username from this address may have before
+    it is refused (the smaller of what its account and its address have left)."""
+    now = time.time()
+    left = []
+    for key, limit in _subjects(username, address):
+        window = _live_window(key, now)
+        left.append(max(0, limit - (window["count"] if window else 0)))
+    return min(left)
 
 
 def record_failure(username: str, address: str) -> None:
@@ -62,7 +82,7 @@ def record_failure(username: str, address: str) -> None:
     not an exact quota.
     """
     now = time.time()
-    for key in _subjects(username, address):
+    for key, _limit in _subjects(username, address):
         window = _live_window(key, now) or {
             "count": 0,
             "until": now + settings.LOGIN_LOCKOUT_SECONDS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -53,6 +54,24 @@ def too_many_attempts(request: HttpRequest, wait_seconds: int) -> HttpResponse:
     return response
 
 
+def tries_left_message(username: str, address: str) -> str:
+    """What a failed login may still do: tries left, or how long it must wait."""
+    left = throttle.attempts_left(username, address)
+    if not left:
+        minutes = max(1, -(-throttle.seconds_locked(username, address) // 60))
+        return ngettext(
+            "No tries left: log-in is paused for %(minutes)d minute.",
+            "No tries left: log-in is paused for %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    minutes = max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)
+    return ngettext(
+        "%(count)d try left before log-in is paused for %(minutes)d minutes.",
+        "%(count)d tries left before log-in is paused for %(minutes)d minutes.",
+        left,
+    ) % {"count": left, "minutes": minutes}
+
+
 class ThrottledLoginView(auth_views.LoginView):
     """Django's login view with failures counted per username and per address."""
 
@@ -77,6 +96,7 @@ class ThrottledLoginView(auth_views.LoginView):
         # Only a real check of a password counts, not an empty field.
         if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
             throttle.record_failure(*self._subject())
+            form.add_error(None, tries_left_message(*self._subject()))
         return super().form_invalid(form)
 
 

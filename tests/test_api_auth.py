@@ -92,3 +92,28 @@ def test_unknown_project_id_gets_404(world):
 def test_token_use_is_recorded(world):
     get(f"/v1/projects/{world.acme.id}", world.acme_token)
     assert ApiToken.objects.get(project=world.acme).last_used_at is not None
+
+
+def test_token_use_is_written_at_most_once_per_interval(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    path = f"/v1/projects/{world.acme.id}"
+    get(path, world.acme_token)
+    first = ApiToken.objects.get(project=world.acme).last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        assert get(path, world.acme_token).status_code == 200
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert [sql for sql in writes if "last_used_at" in sql] == []
+    assert ApiToken.objects.get(project=world.acme).last_used_at == first
+
+
+def test_token_use_is_written_again_once_the_interval_has_passed(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(seconds=settings.API_TOKEN_USE_RECORD_SECONDS + 5)
+    ApiToken.objects.filter(project=world.acme).update(last_used_at=long_ago)
+    get(f"/v1/projects/{world.acme.id}", world.acme_token)
+    assert ApiToken.objects.get(project=world.acme).last_used_at > long_ago

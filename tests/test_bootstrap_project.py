@@ -111,3 +111,25 @@ def test_an_optout_number_of_another_project_is_refused(db):
             "+82801234567",
         )
     assert Project.objects.count() == 1
+
+
+def _readme_example() -> list[str]:
+    """The README's bootstrap_project command, as a shell would split it."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    match = re.search(r"manage\.py (bootstrap_project .*?)\n(?!\s)", readme, re.S)
+    assert match, "the README shows a bootstrap_project example"
+    return shlex.split(match.group(1).replace("\\\n", " "))[1:]
+
+
+def test_the_readme_example_works_right_after_the_demo_is_seeded(db, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("seed_demo", stdout=StringIO())  # what `make run` does first
+    args = _readme_example()
+    assert "--optout-number" in args
+    result = _run(*args)
+    assert result["projectId"] and result["token"].startswith("mj_")
+    assert result["optOutNumber"] == args[args.index("--optout-number") + 1]

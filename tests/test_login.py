@@ -75,11 +75,36 @@ def test_the_same_username_from_another_address_is_still_refused(client, world):
     assert attempt(client, "alice@acme.test", PASSWORD, address="10.9.9.9").status_code == 429
 
 
-def test_a_different_username_from_the_same_address_is_still_refused(client, world):
+def test_one_accounts_failures_do_not_lock_others_out_behind_the_same_address(client, world):
     fail(client, "alice@acme.test", 3, address="10.0.0.1")
+    assert attempt(client, "alice@acme.test", PASSWORD, address="10.0.0.1").status_code == 429
+    # A colleague behind the same office address still logs in.
+    assert attempt(client, "bob@bolt.test", PASSWORD, address="10.0.0.1").status_code == 302
+
+
+def test_many_failures_from_one_address_across_accounts_lock_that_address(client, world, settings):
+    settings.LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 6
+    for number in range(6):
+        fail(client, f"guess{number}@example.test", 1, address="10.0.0.1")
     assert attempt(client, "bob@bolt.test", PASSWORD, address="10.0.0.1").status_code == 429
-    # Another address with another username is not affected.
+    # Only that address: the same account from elsewhere is fine.
     assert attempt(client, "bob@bolt.test", PASSWORD, address="10.0.0.2").status_code == 302
+
+
+def test_the_form_says_how_many_tries_are_left(client, world):
+    response = attempt(client, "alice@acme.test", "wrong password")
+    assert "2 tries left before log-in is paused for 10 minutes." in response.text
+    response = attempt(client, "alice@acme.test", "wrong password")
+    assert "1 try left before log-in is paused for 10 minutes." in response.text
+    response = attempt(client, "alice@acme.test", "wrong password")
+    assert "No tries left: log-in is paused for 10 minutes." in response.text
+
+
+def test_the_tries_left_count_the_address_when_it_is_closer_to_its_limit(client, world, settings):
+    settings.LOGIN_MAX_ATTEMPTS_PER_ADDRESS = 4
+    fail(client, "someone@example.test", 3, address="10.0.0.1")
+    response = attempt(client, "alice@acme.test", "wrong password", address="10.0.0.1")
+    assert "No tries left" in response.text
 
 
 def test_a_success_clears_the_counter_for_that_username(client, world):

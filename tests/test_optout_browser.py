@@ -65,3 +65,29 @@ def test_carol_adds_removes_and_imports_numbers(page, world):
     page.goto(f"/p/{world.acme.id}/optouts/history/?number=%2B821011112222")
     assert page.locator("#optout-history tbody tr").count() == 3
     assert opted_out_numbers(world.acme, [A, B, C]) == {A, B, C}
+
+
+def test_a_background_import_shows_its_progress_and_then_its_report(
+    page, world, settings, monkeypatch
+):
+    from optout import actions
+    from optout.models import OptOutImport
+    from optout.tasks import run_optout_import
+
+    settings.OPTOUT_IMPORT_INLINE_MAX_BYTES = 0
+    # The queue is this test: it runs the task when it chooses.
+    monkeypatch.setattr(actions, "enqueue_optout_import", lambda optout_import: None)
+    log_in(page, "carol@acme.test", PASSWORD)
+    page.goto(f"/p/{world.acme.id}/optouts/import/")
+    content = f"phoneNumber\n{A}\n{B}\n".encode()
+    page.set_input_files(
+        "#id_file", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": content}]
+    )
+    page.click("#optout-import-form button[type=submit]")
+    page.wait_for_selector("#import-progress progress")
+    assert "Importing" in page.inner_text("#import-progress")
+    run_optout_import(str(OptOutImport.objects.get().pk))
+    # htmx polls the fragment every second; once done it reloads the page.
+    page.wait_for_selector("#import-report", timeout=30_000)
+    assert page.inner_text("#report-added") == "2"
+    assert opted_out_numbers(world.acme, [A, B]) == {A, B}

@@ -167,6 +167,21 @@ def due_events(now: datetime, project_id: object = None, due_by: datetime | None
     return events.order_by("id")
 
 
+def projects_with_due_events(now: datetime) -> list:
+    """Projects with pending events that may be due by `now` and an endpoint
+    to send them to, in a stable order. Cheaper than `due_events()` (no
+    per-event ordering check): over a million pending events of one project
+    it is one index scan; each project's own run applies the full check."""
+    return list(
+        WebhookEvent.objects.filter(status=Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Exists(WebhookEndpoint.objects.filter(project_id=OuterRef("project_id"))))
+        .values_list("project_id", flat=True)
+        .distinct()
+        .order_by("project_id")
+    )
+
+
 def claim_batch(
     project_id: object = None, limit: int = BATCH_SIZE, due_by: datetime | None = None
 ) -> tuple[str, list]:

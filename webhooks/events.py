@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import uuid
 
+from django.db import transaction
+from django.utils import timezone
+
+from console.lib.bulk import insert_rows
 from projects.models import Project
 from webhooks.models import WebhookEvent
 
@@ -55,3 +59,50 @@ def publish(
     )
     _trigger_delivery_on_commit(project.pk)
     return event
+
+
+def publish_many(project: Project, type: str, items: list[tuple[dict, str]]) -> int:
+    """`publish()` for many events of one type at once: `items` are (data,
+    ordering_key) pairs. Written with console.lib.bulk (multi-row VALUES on
+    SQLite, COPY on PostgreSQL), not the ORM: a bulk change of 5,000 numbers
+    took 2.9 s in `bulk_create` (building and compiling model instances,
+    mostly) inside its transaction, holding SQLite's write lock for all of it.
+    The same outbox rule: call it inside the change's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish_many() must run inside the transaction of the change")
+    if not items:
+        return 0
+    meta = WebhookEvent._meta
+    connection = transaction.get_connection()
+
+    def prep(name: str, value: object) -> object:
+        return meta.get_field(name).get_db_prep_save(value, connection)
+
+    now = timezone.now()
+    fixed = {
+        "project": prep("project", project.pk),
+        "type": type,
+        "status": WebhookEvent.Status.PENDING.value,
+        "attempts": 0,
+        "claimed_by": "",
+        "last_error": "",
+        "is_test": prep("is_test", False),
+        "created_at": prep("created_at", now),
+    }
+    data_field, id_field = meta.get_field("data"), meta.get_field("request_id")
+    columns = [meta.get_field(name).column for name in fixed]
+    columns += [id_field.column, data_field.column, meta.get_field("ordering_key").column]
+    constant = tuple(fixed.values())
+    rows = [
+        (
+            *constant,
+            id_field.get_db_prep_save(uuid.uuid4(), connection),
+            data_field.get_db_prep_save(data, connection),
+            key,
+        )
+        for data, key in items
+    ]
+    with connection.cursor() as cursor:
+        insert_rows(cursor, meta.db_table, columns, rows)
+    _trigger_delivery_on_commit(project.pk)
+    return len(items)

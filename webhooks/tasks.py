@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -28,30 +29,66 @@ RETRY_SCHEDULE = "webhooks.retry"
 # Leave room for the last batch (about one HTTP timeout) before django-q2's
 # own task timeout would kill the run.
 _MARGIN_SECONDS = 5.0
+# How long one run delivers before it queues its continuation: other tasks
+# (another project's campaign, its deliveries) get a worker in between.
+RUN_SLICE_SECONDS = 10.0
 
 
-def enqueue_delivery(project_id: object = None) -> None:
+def enqueue_delivery(project_id: object = None, *, again: bool = False) -> None:
+    """Start a delivery run for one project (or, without one, for all).
+
+    At most one run per project waits in the queue: a bulk change commits
+    chunk after chunk, and a trigger per commit would fill the queue with
+    copies of the same run ahead of every other project's work. The marker
+    is cleared when the run starts, so an event published during a run still
+    gets a run of its own. `again` (a run handing over, the reconciler) skips
+    the check: those must never be lost to a stale marker.
+    """
     args = (str(project_id),) if project_id is not None else ()
+    queued = project_id is not None and not again
+    if queued and not cache.add(_queued_key(project_id), 1, timeout=settings.Q_CLUSTER["retry"]):
+        return
     async_task(TASK, *args, q_options={"group": "webhooks"})
 
 
+def _queued_key(project_id: object) -> str:
+    return f"webhooks:run-queued:{project_id}"
+
+
 def deliver_webhook_events(project_id: str | None = None) -> dict[str, int]:
-    """Deliver due events (of one project, or all) batch after batch until
-    none is due, then leave a trigger for the earliest retry."""
+    """Deliver due events (of one project, or of every project) for one time
+    slice, then hand over to a fresh task if more are due, and leave a
+    trigger for the earliest retry.
+
+    Fair by construction: a run over several projects takes one batch from
+    each in turn, and a run stops after `RUN_SLICE_SECONDS` and queues its
+    continuation behind whatever else is waiting. So a project that publishes
+    a million events delays another project's one event by at most one batch
+    per pass (a run of its own) and one slice (a queued task), not by the
+    million.
+    """
+    if project_id is not None:
+        cache.delete(_queued_key(project_id))
     started = time.monotonic()
     # Events that fail in this run wait for their backoff, not for the loop.
     due_by = timezone.now()
-    budget = settings.Q_CLUSTER["timeout"] - settings.WEBHOOK_TIMEOUT_SECONDS - _MARGIN_SECONDS
+    budget = min(
+        RUN_SLICE_SECONDS,
+        settings.Q_CLUSTER["timeout"] - settings.WEBHOOK_TIMEOUT_SECONDS - _MARGIN_SECONDS,
+    )
     totals = {"claimed": 0, "delivered": 0, "retry": 0, "failed": 0}
-    while True:
-        counts = delivery.deliver_batch(project_id, due_by=due_by)
-        for key, value in counts.items():
-            totals[key] += value
-        if not counts["claimed"]:
-            break
-        if time.monotonic() - started > budget:
-            # More may be due: hand over to a fresh task rather than be killed.
-            enqueue_delivery(project_id)
+    projects = [project_id] if project_id is not None else delivery.projects_with_due_events(due_by)
+    while projects:
+        for pid in list(projects):
+            counts = delivery.deliver_batch(pid, due_by=due_by)
+            for key, value in counts.items():
+                totals[key] += value
+            if not counts["claimed"]:
+                projects.remove(pid)
+        if projects and time.monotonic() - started > budget:
+            # More is due: queue the rest behind the other work waiting.
+            for pid in projects:
+                enqueue_delivery(pid, again=True)
             break
     schedule_retry(delivery.next_retry_at(project_id))
     return totals
@@ -80,9 +117,7 @@ def reconcile_webhook_events() -> dict[str, int]:
     delivery run for each project with due events no run is working on."""
     now = timezone.now()
     failed = delivery.fail_events_without_endpoint(now)
-    project_ids = set(
-        delivery.due_events(now).values_list("project_id", flat=True).distinct().order_by()
-    )
+    project_ids = delivery.projects_with_due_events(now)
     for project_id in project_ids:
-        enqueue_delivery(project_id)
+        enqueue_delivery(project_id, again=True)
     return {"failed_without_endpoint": failed, "projects": len(project_ids)}

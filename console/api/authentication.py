@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
@@ -38,12 +42,30 @@ class ProjectTokenAuthentication(authentication.BaseAuthentication):
                 _("The API token has been revoked; ask a project admin for a new one."),
                 code="token_revoked",
             )
-        now = timezone.now()
-        # Written at most once a minute so that a busy integration does not
-        # turn every read into a write.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        note_token_use(token)
         return (None, token)
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def note_token_use(token: ApiToken) -> bool:
+    """Record that the token was used, at most once per
+    `API_TOKEN_USE_RECORD_SECONDS`; True when this call wrote.
+
+    A read must not become a write: on SQLite every write queues for the one
+    write lock, so a busy integration (or a long write of another project)
+    would make plain GETs wait for it. The in-memory check skips the write
+    for almost every request; the conditional UPDATE lets only one of several
+    processes racing past that check write, and never moves the time back.
+    """
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.API_TOKEN_USE_RECORD_SECONDS)
+    if token.last_used_at is not None and token.last_used_at >= stale_before:
+        return False
+    written = (
+        ApiToken.objects.filter(pk=token.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before))
+        .update(last_used_at=now)
+    )
+    return bool(written)
