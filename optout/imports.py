@@ -10,7 +10,6 @@ Problems with single rows are the report's business, not this module's.
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -82,7 +81,27 @@ def _csv_rows(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     text = data.decode("utf-8-sig")
     if "\0" in text:
         raise ImportRejected(_("%(name)s is not a csv file.") % {"name": name})
-    return list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+    try:
+        return list(tabular.csv_rows(io.StringIO(text, newline="")))
+    except tabular.CsvProblem as exc:
+        raise ImportRejected(
+            _csv_problem_message(exc) % {"name": name, "row": exc.row, "column": exc.column}
+        ) from None
+
+
+def _csv_problem_message(problem: tabular.CsvProblem) -> str:
+    if problem.code == tabular.CSV_UNCLOSED_QUOTE:
+        return _(
+            "Row %(row)d, column %(column)d of %(name)s opens a quote (\") that is never "
+            "closed, so every row after it would be read as part of one cell. Close the "
+            "quote or remove it, and upload the file again."
+        )
+    if problem.code == tabular.CSV_FIELD_TOO_LARGE:
+        return _(
+            "Row %(row)d of %(name)s has a cell longer than a csv cell may be (often a "
+            "quote that is never closed)."
+        )
+    return _("Row %(row)d of %(name)s cannot be read as csv.")
 
 
 def _xlsx_rows(data: bytes, name: str, limit: int) -> list[tuple[int, list[str]]]:

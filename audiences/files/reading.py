@@ -139,23 +139,35 @@ def _refuse_encoding(path: Path, row: int) -> None:
 
 
 def _csv_rows(handle, size: int) -> Rows:
-    reader = csv.reader(handle)
     raw = handle.buffer
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 0
         try:
-            for number, cells in enumerate(reader, start=1):
-                yield number, cells
-        except csv.Error as exc:
+            yield from tabular.csv_rows(handle)
+        except tabular.CsvProblem as exc:
             raise FileRefused(
-                "csv_malformed",
-                _("Row %(row)d cannot be read as CSV: %(reason)s.")
-                % {"row": number + 1, "reason": exc},
-                row=number + 1,
+                exc.code, csv_problem_message(exc), row=exc.row, column=exc.column
             ) from None
 
     return Rows(rows(), lambda: raw.tell() / size if size else 1.0)
+
+
+def csv_problem_message(problem: tabular.CsvProblem) -> str:
+    """What the person who made the file should fix, in their language."""
+    if problem.code == tabular.CSV_UNCLOSED_QUOTE:
+        return _(
+            "Row %(row)d, column %(column)d opens a quote (\") that is never closed, so "
+            "everything after it would be read as one cell. Close the quote or remove it."
+        ) % {"row": problem.row, "column": problem.column}
+    if problem.code == tabular.CSV_FIELD_TOO_LARGE:
+        return _(
+            "Row %(row)d has a cell longer than %(limit)s characters (often a quote that "
+            "is never closed)."
+        ) % {"row": problem.row, "limit": f"{csv.field_size_limit():,}"}
+    return _("Row %(row)d cannot be read as CSV: %(reason)s.") % {
+        "row": problem.row,
+        "reason": problem.reason,
+    }
 
 
 # --- xlsx --------------------------------------------------------------------------
