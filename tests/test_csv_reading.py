@@ -14,7 +14,7 @@ from console.lib import tabular
 from optout.imports import ImportRejected, read_numbers
 from tests.test_audience_files_support import api_upload, errors_of, file_store  # noqa: F401
 
-UNCLOSED = "phoneNumber,name\n+821012340001,\"abc\n+821012340002,x\n"
+UNCLOSED = 'phoneNumber,name\n+821012340001,"abc\n+821012340002,x\n'
 
 
 def rows_of(text: str) -> list[tuple[int, list[str]]]:
@@ -31,10 +31,10 @@ def problem_of(text: str) -> tabular.CsvProblem:
     ("text", "row", "column"),
     [
         (UNCLOSED, 2, 2),
-        ("phoneNumber,name\n+821012340001,\"abc", 2, 2),  # no final line break
-        ("a,b\n1,2\n\"x\n\n\n", 3, 1),
-        ("a\n\"multi\r\nline\"\r\n\"open\r\nstill open\r\n", 3, 1),
-        ("a,b\n1,\"ok\"\"\",\"never\n", 2, 3),
+        ('phoneNumber,name\n+821012340001,"abc', 2, 2),  # no final line break
+        ('a,b\n1,2\n"x\n\n\n', 3, 1),
+        ('a\n"multi\r\nline"\r\n"open\r\nstill open\r\n', 3, 1),
+        ('a,b\n1,"ok""","never\n', 2, 3),
     ],
 )
 def test_it_reports_a_quote_that_is_never_closed_with_its_row_and_column(text, row, column):
@@ -45,12 +45,12 @@ def test_it_reports_a_quote_that_is_never_closed_with_its_row_and_column(text, r
 @pytest.mark.parametrize(
     "text",
     [
-        "a,b\n1,\"two\nlines\"\n",
-        "a,b\n1,\"x\"\"y\"\n",
-        "a,b\n1,\"quoted\" then text,2\n",
-        "a,b\n1,mid\"quote\n",
-        "a,b\r\n\"x\r\ny\",1\r\n",
-        "a,b\n1,\"last without line break\"",
+        'a,b\n1,"two\nlines"\n',
+        'a,b\n1,"x""y"\n',
+        'a,b\n1,"quoted" then text,2\n',
+        'a,b\n1,mid"quote\n',
+        'a,b\r\n"x\r\ny",1\r\n',
+        'a,b\n1,"last without line break"',
     ],
 )
 def test_it_reads_closed_quotes_and_stray_quotes_as_before(text):

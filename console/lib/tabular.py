@@ -140,9 +140,7 @@ def csv_rows(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
     if number:
         column = _unclosed_quote_column(handle, reader.line_num, cells)
         if column is not None:
-            raise CsvProblem(
-                CSV_UNCLOSED_QUOTE, number, column, "a quoted cell is never closed"
-            )
+            raise CsvProblem(CSV_UNCLOSED_QUOTE, number, column, "a quoted cell is never closed")
 
 
 def _unclosed_quote_column(handle: TextIO, end_line: int, cells: list[str]) -> int | None:
