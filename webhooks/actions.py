@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from console.lib.signing import new_secret
 from projects.actions import record_audit
 from projects.models import Project
+from webhooks import addresses
 from webhooks.events import publish
+from webhooks.messages import describe
 from webhooks.models import WebhookEndpoint, WebhookEvent
 
 URL_MAX_LENGTH = 2000
@@ -31,7 +33,9 @@ def validate_webhook_url(raw: str) -> str:
     """The URL as it will be called, or a ValidationError saying what is wrong.
 
     Only http(s) with a host: the endpoint is called at exactly this address
-    and redirects are never followed.
+    and redirects are never followed. A host that is an address the policy
+    refuses (loopback, metadata …, see webhooks.addresses) is refused here
+    already; every delivery checks the address the host resolves to.
     """
     url = (raw or "").strip()
     if not url:
@@ -67,6 +71,13 @@ def validate_webhook_url(raw: str) -> str:
             _("Put no user name or password in the URL; deliveries are signed instead."),
             code="url_credentials",
         )
+    try:
+        # An address or localhost is checked now; a DNS name when delivering.
+        addresses.check_host(parts.hostname)
+    except addresses.ReceiverRefused as refused:
+        raise ValidationError(
+            describe(refused.code, refused.params), code="url_address_refused"
+        ) from None
     return url
 
 
