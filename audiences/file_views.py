@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from audiences.api.file_views import XLSX_TYPE
 from audiences.files import exports
 from audiences.files.actions import UploadRefused, check_upload_size, do_upload_audience_file
+from audiences.files.messages import with_messages
 from audiences.files.queries import audience_files
 from audiences.models import AudienceFile
 from console.lib.liquid import LiquidError
@@ -65,6 +66,7 @@ def audience_file_page(request: HttpRequest, project: Project, file_id: str) -> 
     context = {
         "project": project,
         "file": audience_file,
+        "errors": with_messages(audience_file.errors),
         "more_errors": audience_file.error_count - len(audience_file.errors),
         "can_upload": request.membership.can(Role.MARKETER),
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
+from audiences.files.messages import with_messages
 from audiences.files.reading import open_rows
 from audiences.files.validation import MAX_STORED_ERRORS, PHONE_COLUMN
 from audiences.models import AudienceFile
@@ -51,7 +52,7 @@ def error_report(audience_file: AudienceFile) -> Iterator[str]:
 
     def rows() -> Iterator[list[object]]:
         yield ["row", "column", "columnName", "code", "message"]
-        for error in audience_file.errors:
+        for error in with_messages(audience_file.errors):
             index = error["column"] - 1
             name = columns[index] if 0 <= index < len(columns) else ""
             yield [error["row"], error["column"], name, error["code"], error["message"]]
