@@ -118,19 +118,17 @@ def _refuse_encoding(path: Path, row: int) -> None:
 
 def _csv_rows(handle, size: int) -> Rows:
     raw = handle.buffer
+    rows = tabular.csv_rows(handle, refuse=_csv_refused)
+    return Rows(rows, lambda: raw.tell() / size if size else 1.0)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        try:
-            yield from tabular.csv_rows(handle)
-        except tabular.CsvProblem as exc:
-            params: dict[str, object] = {}
-            if exc.code == tabular.CSV_FIELD_TOO_LARGE:
-                params["limit"] = f"{csv.field_size_limit():,}"
-            elif exc.code == tabular.CSV_MALFORMED:
-                params["reason"] = exc.reason
-            raise FileRefused(exc.code, row=exc.row, column=exc.column, **params) from None
 
-    return Rows(rows(), lambda: raw.tell() / size if size else 1.0)
+def _csv_refused(problem: tabular.CsvProblem) -> FileRefused:
+    params: dict[str, object] = {}
+    if problem.code == tabular.CSV_FIELD_TOO_LARGE:
+        params["limit"] = f"{csv.field_size_limit():,}"
+    elif problem.code == tabular.CSV_MALFORMED:
+        params["reason"] = problem.reason
+    return FileRefused(problem.code, row=problem.row, column=problem.column, **params)
 
 
 # --- xlsx --------------------------------------------------------------------------

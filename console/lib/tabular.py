@@ -113,7 +113,9 @@ class CsvProblem(ValueError):
         self.reason = reason
 
 
-def csv_rows(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
+def csv_rows(
+    handle: TextIO, refuse: Callable[[CsvProblem], Exception] | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """(1-based record number, cells) of the csv text `handle` opened with
     newline="", which must be seekable.
 
@@ -126,6 +128,9 @@ def csv_rows(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
     quote opened. The loop itself stays the plain csv loop (the audience
     file's fast path). A cell over the csv module's field size limit raises
     CsvProblem(CSV_FIELD_TOO_LARGE), any other csv error CSV_MALFORMED.
+    `refuse`, when given, turns the CsvProblem into the caller's own error
+    (raised instead), which saves the caller wrapping this generator in
+    another one on its fast path.
     """
     reader = csv.reader(handle)
     number = 0
@@ -136,11 +141,15 @@ def csv_rows(handle: TextIO) -> Iterator[tuple[int, list[str]]]:
     except csv.Error as exc:
         reason = str(exc)
         code = CSV_FIELD_TOO_LARGE if "field larger than field limit" in reason else CSV_MALFORMED
-        raise CsvProblem(code, number + 1, reason=reason) from None
+        problem = CsvProblem(code, number + 1, reason=reason)
+        raise (problem if refuse is None else refuse(problem)) from None
     if number:
         column = _unclosed_quote_column(handle, reader.line_num, cells)
         if column is not None:
-            raise CsvProblem(CSV_UNCLOSED_QUOTE, number, column, "a quoted cell is never closed")
+            problem = CsvProblem(
+                CSV_UNCLOSED_QUOTE, number, column, "a quoted cell is never closed"
+            )
+            raise (problem if refuse is None else refuse(problem)) from None
 
 
 def _unclosed_quote_column(handle: TextIO, end_line: int, cells: list[str]) -> int | None:
