@@ -229,3 +229,45 @@ def test_the_migration_turns_stored_sentences_into_codes():
         {"hours": "72", "cause": {"code": "timeout", "params": {"seconds": "10"}}},
     )
     assert parse("something else") is None
+
+
+def test_a_pinned_https_connection_checks_the_certificate_of_the_urls_host(tmp_path):
+    """Connecting to the checked address must not change whom TLS talks to:
+    the certificate is for the URL's host name, not for the address."""
+    import http.server
+    import ssl
+    import threading
+
+    import trustme
+
+    from tests.support.processes import free_port
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("receiver.example")
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with addresses.pinned_session("127.0.0.1") as session:
+            response = session.post(
+                f"https://receiver.example:{port}/hook", data=b"{}", verify=str(bundle), timeout=5
+            )
+        assert response.status_code == 204
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -176,8 +176,15 @@ def _pinned(base: type, address: str) -> type:
         SNI and certificate checks still use the URL's host."""
 
         def _new_conn(self):  # type: ignore[no-untyped-def]
+            # urllib3 connects to `_dns_host`, which is also what `host`
+            # (the Host header, SNI, the certificate check) reads: swap it
+            # for the socket only.
+            host = self._dns_host
             self._dns_host = address
-            return super()._new_conn()
+            try:
+                return super()._new_conn()
+            finally:
+                self._dns_host = host
 
     return Pinned
 
