@@ -9,6 +9,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from console.lib import tabular
 from optout.imports import ImportRejected, read_numbers
@@ -94,3 +95,16 @@ def test_the_optout_import_refuses_a_cell_over_the_csv_limit_naming_the_row():
     with pytest.raises(ImportRejected) as caught:
         read_numbers(SimpleUploadedFile("legacy.csv", content))
     assert "Row 3 of legacy.csv has a cell longer than" in str(caught.value)
+
+
+@pytest.mark.usefixtures("file_store")
+def test_the_corrected_file_of_a_file_with_an_unclosed_quote_downloads_whole(client, world):
+    content = 'phoneNumber,name\n010-9876-5432,Kim\n+821012340001,"abc\n+821012340002,x\n'
+    response = api_upload(client, world.acme, world.acme_token, "list.csv", content.encode())
+    assert ("csv_unclosed_quote", 1) == (errors_of(response)[-1][2], response.json()["correctable"])
+    corrected = client.get(
+        reverse("api_audience_file_corrected", args=[world.acme.id, response.json()["id"]]),
+        HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
+    )
+    text = b"".join(corrected.streaming_content).decode("utf-8-sig")
+    assert text.splitlines()[1] == "+821098765432,Kim"
