@@ -101,7 +101,7 @@ def test_the_optout_import_refuses_a_cell_over_the_csv_limit_naming_the_row():
 def test_the_corrected_file_of_a_file_with_an_unclosed_quote_downloads_whole(client, world):
     content = 'phoneNumber,name\n010-9876-5432,Kim\n+821012340001,"abc\n+821012340002,x\n'
     response = api_upload(client, world.acme, world.acme_token, "list.csv", content.encode())
-    assert ("csv_unclosed_quote", 1) == (errors_of(response)[-1][2], response.json()["correctable"])
+    assert (errors_of(response)[-1][2], response.json()["correctable"]) == ("csv_unclosed_quote", 1)
     corrected = client.get(
         reverse("api_audience_file_corrected", args=[world.acme.id, response.json()["id"]]),
         HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
