@@ -271,3 +271,22 @@ def test_a_pinned_https_connection_checks_the_certificate_of_the_urls_host(tmp_p
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_staff_read_an_events_error_in_words_in_the_admin(world):
+    event = WebhookEvent.objects.create(
+        project=world.acme,
+        type="ReportSMSUnsubscribed",
+        data={},
+        last_error_code="address_refused",
+        last_error_params={"host": "127.1", "address": "127.0.0.1", "kind": "loopback"},
+    )
+    WebhookAttempt.objects.create(
+        event=event, url="http://127.1/", error_code="dns_failed", error_params={"host": "x.test"}
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(world.staff)
+    page = client.get(reverse("admin:webhooks_webhookevent_change", args=[event.pk]))
+    text = page.content.decode()
+    assert "127.1 is 127.0.0.1, a loopback address (this server itself)" in text
+    assert "The host name x.test could not be resolved." in text
