@@ -22,6 +22,7 @@ from audiences.files.actions import (
     do_delete_audience_file,
     do_upload_audience_file,
 )
+from audiences.files.messages import with_messages
 from audiences.files.queries import audience_files
 from audiences.models import AudienceFile
 from console.lib.liquid import LiquidError
@@ -73,6 +74,7 @@ def audience_file_page(request: HttpRequest, project: Project, file_id: str) -> 
     context = {
         "project": project,
         "file": audience_file,
+        "errors": with_messages(audience_file.errors),
         "more_errors": audience_file.error_count - len(audience_file.errors),
         # The corrected file rewrites national numbers only; the page must not
         # tell the user to upload it as it is while other errors remain.

@@ -89,6 +89,13 @@ class ContentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["sender_number"].queryset = senders
 
+    def clean_body(self) -> str:
+        # A browser submits a textarea's line breaks as CRLF (HTML form
+        # encoding), though the person typed one line break: store LF, as the
+        # live preview (htmx sends the textarea's LF value) and the byte
+        # count see it. Liquid keeps whatever line breaks a body holds.
+        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
+
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
         size = cp949_length(title)

@@ -8,7 +8,15 @@ import dj_database_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from console.lib.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from console.lib.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("MUNJA_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
@@ -321,6 +329,16 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("MUNJA_WEBHOOK_TIMEOUT_SECONDS", 10.0, minim
 WEBHOOK_BACKOFF_SECONDS = env_float("MUNJA_WEBHOOK_BACKOFF_SECONDS", 30.0, minimum=0.0)
 # How long an event is retried before it is marked failed.
 WEBHOOK_MAX_AGE_HOURS = env_float("MUNJA_WEBHOOK_MAX_AGE_HOURS", 72.0, minimum=0.0)
+# Receiver addresses (docs/webhooks.md, webhooks/addresses.py): loopback,
+# link-local, metadata, multicast and reserved addresses are refused unless
+# listed here (e.g. "127.0.0.0/8,::1" for a receiver on the same machine).
+WEBHOOK_ALLOWED_NETWORKS = env_networks("MUNJA_WEBHOOK_ALLOWED_NETWORKS", [])
+# Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): allowed
+# by default, since a self-hosted Munja usually posts to an internal system.
+WEBHOOK_ALLOW_PRIVATE = env_bool("MUNJA_WEBHOOK_ALLOW_PRIVATE", True)
+# Keep the first 500 characters of each receiver's answer in the delivery log.
+# Off by default: the log is read by project admins, the answer is not theirs.
+WEBHOOK_LOG_RESPONSE_BODY = env_bool("MUNJA_WEBHOOK_LOG_RESPONSE_BODY", False)
 
 LOGGING = {
     "version": 1,

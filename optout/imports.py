@@ -12,7 +12,6 @@ report's business, not this module's.
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -70,6 +69,16 @@ def _rejections() -> dict[str, str]:
             "(Excel: Save As → CSV UTF-8) and upload it again."
         ),
         "not_csv": _("%(name)s is not a csv file."),
+        "csv_unclosed_quote": _(
+            "Row %(row)d, column %(column)d of %(name)s opens a quote (\") that is never "
+            "closed, so every row after it would be read as part of one cell. Close the "
+            "quote or remove it, and upload the file again."
+        ),
+        "csv_field_too_large": _(
+            "Row %(row)d of %(name)s has a cell longer than a csv cell may be (often a "
+            "quote that is never closed)."
+        ),
+        "csv_unreadable": _("Row %(row)d of %(name)s cannot be read as csv."),
         "xlsx_damaged": _("%(name)s is a damaged xlsx file."),
         "xlsx_unpacks_too_large": _(
             "%(name)s unpacks to %(size)s; an xlsx may unpack to at most %(limit)s."
@@ -144,7 +153,21 @@ def _csv_rows(data: bytes, name: str) -> list[tuple[int, list[str]]]:
     text = data.decode("utf-8-sig")
     if "\0" in text:
         raise ImportRejected("not_csv", name=name)
-    return list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
+    try:
+        return list(tabular.csv_rows(io.StringIO(text, newline="")))
+    except tabular.CsvProblem as exc:
+        raise ImportRejected(
+            _CSV_PROBLEMS.get(exc.code, "csv_unreadable"),
+            name=name,
+            row=exc.row,
+            column=exc.column,
+        ) from None
+
+
+_CSV_PROBLEMS = {
+    tabular.CSV_UNCLOSED_QUOTE: "csv_unclosed_quote",
+    tabular.CSV_FIELD_TOO_LARGE: "csv_field_too_large",
+}
 
 
 def _xlsx_rows(data: bytes, name: str, limit: int) -> list[tuple[int, list[str]]]:

@@ -527,3 +527,13 @@ def test_another_projects_campaign_is_not_found(client, acme):
         reverse("campaign_save_content", args=[acme.bolt.id, campaign.pk]), {"body": "x"}
     )
     assert response.status_code == 404
+
+
+def test_a_body_typed_in_the_browser_is_stored_with_the_line_breaks_the_person_typed(client, acme):
+    # HTML form encoding turns a textarea's line breaks into CRLF; the
+    # message keeps one line break each (Liquid itself keeps CRLF as written).
+    _login(client, "carol@acme.test")
+    campaign = _new_campaign(client, acme)
+    _save_content(client, acme, campaign, "첫 줄\r\n{{ name }}\r\n끝")
+    campaign.refresh_from_db()
+    assert campaign.body == "첫 줄\n{{ name }}\n끝"

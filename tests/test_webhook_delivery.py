@@ -65,7 +65,7 @@ def test_a_delivery_is_signed_and_shaped_as_the_spec_says(world, endpoint, recei
     assert (event.status, event.attempts) == (Status.DELIVERED, 1)
     assert event.delivered_at is not None
     [attempt] = event.attempts_log.all()
-    assert (attempt.status_code, attempt.error, attempt.url) == (200, "", receiver.url)
+    assert (attempt.status_code, attempt.error_code, attempt.url) == (200, "", receiver.url)
     assert attempt.response_excerpt == '{"ok":true}'
 
 
@@ -82,7 +82,7 @@ def test_a_5xx_is_retried_with_the_same_request_id_and_growing_backoff(
     assert (event.status, event.attempts) == (Status.PENDING, 1)
     first_delay = (event.next_attempt_at - before).total_seconds()
     assert 40 * 0.75 - 1 <= first_delay <= 40 * 1.25 + 1
-    assert "503" in event.last_error
+    assert "503" in event.last_error_message
     # Not due yet: another run sends nothing.
     assert run(world.acme)["claimed"] == 0
 
@@ -103,7 +103,11 @@ def test_a_5xx_is_retried_with_the_same_request_id_and_growing_backoff(
     ids = {r.headers["webhook-id"] for r in receiver.received}
     assert ids == {str(event.request_id)}
     event.refresh_from_db()
-    assert (event.status, event.next_attempt_at, event.last_error) == (Status.DELIVERED, None, "")
+    assert (event.status, event.next_attempt_at, event.last_error_message) == (
+        Status.DELIVERED,
+        None,
+        "",
+    )
     # A 2xx ends the retries.
     make_due(event)
     assert run(world.acme)["claimed"] == 0
@@ -116,7 +120,7 @@ def test_a_refused_connection_is_a_failed_attempt_and_retried(world, endpoint, r
     assert run(world.acme)["retry"] == 1
     [attempt] = event.attempts_log.all()
     assert attempt.status_code is None
-    assert "Could not connect" in attempt.error
+    assert "Could not connect" in attempt.error_message
     event.refresh_from_db()
     assert event.status == Status.PENDING and event.next_attempt_at is not None
 
@@ -127,7 +131,7 @@ def test_a_slow_receiver_times_out_and_is_retried(world, endpoint, receiver, set
     event = change(world.acme, A, False)
     assert run(world.acme)["retry"] == 1
     [attempt] = event.attempts_log.all()
-    assert "timed out" in attempt.error
+    assert "timed out" in attempt.error_message
     assert attempt.duration_ms < 1400
     event.refresh_from_db()
     assert event.status == Status.PENDING
@@ -147,7 +151,7 @@ def test_a_redirect_is_not_followed(world, endpoint, receiver):
         elsewhere.stop()
     [attempt] = event.attempts_log.all()
     assert attempt.status_code == 307
-    assert "not followed" in attempt.error and elsewhere.url in attempt.error
+    assert "not followed" in attempt.error_message and elsewhere.url in attempt.error_message
 
 
 def test_events_of_one_number_wait_for_the_earlier_one_and_arrive_in_order(
@@ -187,7 +191,7 @@ def test_after_the_max_age_an_event_is_failed_and_later_events_of_its_number_pro
     old.refresh_from_db()
     newer.refresh_from_db()
     assert old.status == Status.FAILED
-    assert old.last_error.startswith("Gave up after 72 h")
+    assert old.last_error_message.startswith("Gave up after 72 h")
     assert old.next_attempt_at is None
     # The next change of the same number was tried in the same run.
     assert newer.attempts == 1 and newer.status == Status.PENDING
@@ -258,7 +262,7 @@ def test_events_without_an_endpoint_past_the_max_age_are_failed_by_the_reconcile
     event.refresh_from_db()
     fresh.refresh_from_db()
     assert event.status == Status.FAILED
-    assert "No webhook endpoint was registered" in event.last_error
+    assert "No webhook endpoint was registered" in event.last_error_message
     assert fresh.status == Status.PENDING
 
 

@@ -16,7 +16,9 @@ from console.lib.signing import new_secret
 from console.queue import enqueue_on_commit
 from projects.actions import record_audit
 from projects.models import Project
+from webhooks import addresses
 from webhooks.events import publish
+from webhooks.messages import describe
 from webhooks.models import WebhookEndpoint, WebhookEvent
 
 # By dotted name (webhooks.tasks.TASK): actions do not import tasks.
@@ -35,7 +37,9 @@ def validate_webhook_url(raw: str) -> str:
     """The URL as it will be called, or a ValidationError saying what is wrong.
 
     Only http(s) with a host: the endpoint is called at exactly this address
-    and redirects are never followed.
+    and redirects are never followed. A host that is an address the policy
+    refuses (loopback, metadata …, see webhooks.addresses) is refused here
+    already; every delivery checks the address the host resolves to.
     """
     url = (raw or "").strip()
     if not url:
@@ -71,6 +75,13 @@ def validate_webhook_url(raw: str) -> str:
             _("Put no user name or password in the URL; deliveries are signed instead."),
             code="url_credentials",
         )
+    try:
+        # An address or localhost is checked now; a DNS name when delivering.
+        addresses.check_host(parts.hostname)
+    except addresses.ReceiverRefused as refused:
+        raise ValidationError(
+            describe(refused.code, refused.params), code="url_address_refused"
+        ) from None
     return url
 
 

@@ -39,7 +39,7 @@ class WebhookAttemptInline(admin.TabularInline):
         "status_code",
         "duration_ms",
         "response_excerpt",
-        "error",
+        "error_message",
         "next_attempt_at",
     )
     readonly_fields = fields
@@ -75,7 +75,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "next_attempt_at",
         "claimed_at",
         "delivered_at",
-        "last_error",
+        "last_error_message",
         "is_test",
         "created_at",
     )

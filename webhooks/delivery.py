@@ -24,17 +24,18 @@ import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from console.lib.signing import sign
+from webhooks import addresses, messages
 from webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,14 @@ USER_AGENT = "Munja-Webhooks/1"
 
 @dataclass
 class AttemptResult:
+    """One attempt's outcome. A failure is an error code and its parameters
+    (webhooks.messages words them for whoever reads the log)."""
+
     status_code: int | None
     excerpt: str
-    error: str
+    error_code: str
     duration_ms: int
+    error_params: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -100,38 +105,49 @@ def signed_headers(endpoint: WebhookEndpoint, event: WebhookEvent, body: bytes) 
 
 
 def post_event(url: str, headers: dict, body: bytes) -> AttemptResult:
-    """One POST. Never follows a redirect (a 3xx is a failed attempt) and
-    reads at most a few KB of the answer."""
+    """One POST, to the address the receiver's host resolves to *now*,
+    checked against the address policy (webhooks.addresses) and pinned for
+    the connection. Never follows a redirect (a 3xx is a failed attempt);
+    reads at most a few KB of the answer, and only when the operator keeps
+    answers in the log (settings.WEBHOOK_LOG_RESPONSE_BODY)."""
     started = time.monotonic()
-    status_code, excerpt, error = None, "", ""
+    status_code, excerpt, code, params = None, "", "", {}
     try:
-        with requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = addresses.resolve(parts.hostname or "", port)
+        with (
+            addresses.pinned_session(address) as session,
+            session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             status_code = response.status_code
-            raw = response.raw.read(_READ_LIMIT, decode_content=True) or b""
-            excerpt = raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_CHARS]
+            if settings.WEBHOOK_LOG_RESPONSE_BODY:
+                raw = response.raw.read(_READ_LIMIT, decode_content=True) or b""
+                excerpt = raw.decode(response.encoding or "utf-8", errors="replace")
+                excerpt = excerpt[:EXCERPT_CHARS]
             if response.is_redirect or 300 <= status_code < 400:
-                error = gettext("Redirect to %(location)s not followed.") % {
-                    "location": response.headers.get("location", "?")[:300]
-                }
+                code = messages.REDIRECT
+                params = {"location": response.headers.get("location", "?")[:300]}
             elif not 200 <= status_code < 300:
-                error = gettext("The receiver answered HTTP %(code)d.") % {"code": status_code}
+                code, params = messages.HTTP_STATUS, {"code": status_code}
+    except addresses.ReceiverRefused as refused:
+        code, params = refused.code, refused.params
     except requests.Timeout:
-        error = gettext("No answer within %(seconds)s s (timed out).") % {
-            "seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"
-        }
+        code = messages.TIMEOUT
+        params = {"seconds": f"{settings.WEBHOOK_TIMEOUT_SECONDS:g}"}
     except requests.ConnectionError as exc:
-        error = gettext("Could not connect: %(reason)s") % {"reason": _reason(exc)}
-    except requests.RequestException as exc:
-        error = gettext("Request failed: %(reason)s") % {"reason": _reason(exc)}
+        code, params = messages.CONNECT_FAILED, {"reason": _reason(exc)}
+    except (requests.RequestException, ValueError) as exc:
+        code, params = messages.REQUEST_FAILED, {"reason": _reason(exc)}
     duration_ms = int((time.monotonic() - started) * 1000)
-    return AttemptResult(status_code, excerpt, error[:EXCERPT_CHARS], duration_ms)
+    return AttemptResult(status_code, excerpt, code, duration_ms, params)
 
 
 def _reason(exc: Exception) -> str:
@@ -237,27 +253,35 @@ def record_attempt(event: WebhookEvent, token: str, url: str, result: AttemptRes
     if result.ok:
         outcome = "delivered"
         fields.update(
-            status=Status.DELIVERED, delivered_at=now, next_attempt_at=None, last_error=""
+            status=Status.DELIVERED,
+            delivered_at=now,
+            next_attempt_at=None,
+            last_error="",
+            last_error_code="",
+            last_error_params={},
         )
     else:
-        error = result.error or gettext("The receiver answered HTTP %(code)s.") % {
-            "code": result.status_code
-        }
+        code, params = result.error_code, result.error_params
+        if not code:
+            code, params = messages.HTTP_STATUS, {"code": result.status_code}
         deadline = event.created_at + max_age()
         if now >= deadline:
             outcome = "failed"
             fields.update(status=Status.FAILED, next_attempt_at=None)
-            error = gettext("Gave up after %(hours)s h: %(error)s") % {
-                "hours": f"{settings.WEBHOOK_MAX_AGE_HOURS:g}",
-                "error": error,
-            }
+            code, params = (
+                messages.GAVE_UP,
+                {
+                    "hours": f"{settings.WEBHOOK_MAX_AGE_HOURS:g}",
+                    "cause": {"code": code, "params": params},
+                },
+            )
         else:
             outcome = "retry"
             # The last try falls at the deadline, so an event is retried for
             # the whole maximum age and not a backoff step less.
             next_at = min(now + timedelta(seconds=backoff_delay(event.attempts + 1)), deadline)
             fields["next_attempt_at"] = next_at
-        fields["last_error"] = error[:EXCERPT_CHARS]
+        fields.update(last_error="", last_error_code=code, last_error_params=params)
     with transaction.atomic():
         if not mine.update(**fields):
             # Another run took the event over (our claim went stale); its
@@ -268,7 +292,8 @@ def record_attempt(event: WebhookEvent, token: str, url: str, result: AttemptRes
             url=url,
             status_code=result.status_code,
             response_excerpt=result.excerpt,
-            error=result.error,
+            error_code=result.error_code,
+            error_params=result.error_params,
             duration_ms=result.duration_ms,
             next_attempt_at=next_at,
         )
@@ -283,8 +308,8 @@ def fail_events_without_endpoint(now: datetime) -> int:
         .exclude(Exists(WebhookEndpoint.objects.filter(project_id=OuterRef("project_id"))))
         .update(
             status=Status.FAILED,
-            last_error=gettext("No webhook endpoint was registered within %(hours)s h.")
-            % {"hours": f"{settings.WEBHOOK_MAX_AGE_HOURS:g}"},
+            last_error_code=messages.NO_ENDPOINT,
+            last_error_params={"hours": f"{settings.WEBHOOK_MAX_AGE_HOURS:g}"},
         )
     )
 

@@ -79,15 +79,19 @@ def publish_many(project: Project, type: str, items: list[tuple[dict, str]]) -> 
         return meta.get_field(name).get_db_prep_save(value, connection)
 
     now = timezone.now()
-    fixed = {
-        "project": prep("project", project.pk),
+    given = {
+        "project": project.pk,
         "type": type,
         "status": WebhookEvent.Status.PENDING.value,
-        "attempts": 0,
-        "claimed_by": "",
-        "last_error": "",
-        "is_test": prep("is_test", False),
-        "created_at": prep("created_at", now),
+        "created_at": now,
+    }
+    per_row = {"id", "request_id", "data", "ordering_key"}
+    # Every other column takes its model default, so a field added later
+    # cannot be left NULL by this raw insert.
+    fixed = {
+        field.name: prep(field.name, given.get(field.name, field.get_default()))
+        for field in meta.concrete_fields
+        if field.name not in per_row and field.name != meta.pk.name
     }
     data_field, id_field = meta.get_field("data"), meta.get_field("request_id")
     columns = [meta.get_field(name).column for name in fixed]

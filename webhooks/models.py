@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console.lib.signing import new_secret
 from projects.models import Project
+from webhooks.messages import describe
 
 
 class WebhookEndpoint(models.Model):
@@ -61,6 +62,11 @@ class WebhookEvent(models.Model):
     # The run that claimed the event: only that run may record its outcome.
     claimed_by = models.CharField(max_length=32, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Why the last attempt failed: a code and its parameters, worded by
+    # webhooks.messages in the reader's language. `last_error` is the text
+    # that rows written before codes existed (and not converted) still show.
+    last_error_code = models.CharField(max_length=40, blank=True)
+    last_error_params = models.JSONField(default=dict, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     is_test = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -79,6 +85,12 @@ class WebhookEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.request_id}"
 
+    @property
+    def last_error_message(self) -> str:
+        if self.last_error_code:
+            return describe(self.last_error_code, self.last_error_params)
+        return self.last_error
+
     def payload(self) -> dict:
         """The JSON body POSTed to the endpoint (SPEC §7)."""
         return {"requestId": str(self.request_id), "type": self.type, "data": self.data}
@@ -89,7 +101,12 @@ class WebhookAttempt(models.Model):
     url = models.URLField(max_length=2000)
     attempted_at = models.DateTimeField(auto_now_add=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The receiver's answer, kept only while the operator enables it
+    # (settings.WEBHOOK_LOG_RESPONSE_BODY); shown only while it still is.
     response_excerpt = models.CharField(max_length=500, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
+    # Text of rows written before error codes existed (see error_message).
     error = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -98,4 +115,10 @@ class WebhookAttempt(models.Model):
         ordering = ["-attempted_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.event_id} → {self.status_code or self.error}"
+        return f"{self.event_id} → {self.status_code or self.error_code or self.error}"
+
+    @property
+    def error_message(self) -> str:
+        if self.error_code:
+            return describe(self.error_code, self.error_params)
+        return self.error

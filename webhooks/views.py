@@ -44,6 +44,9 @@ def _log_context(request: HttpRequest, project: Project) -> dict:
         "log_filters": queries.LOG_FILTERS,
         "counts": queries.status_counts(project),
         "attempts_shown": queries.ATTEMPTS_SHOWN,
+        # Answers are shown only while the operator keeps them (older rows
+        # may hold some from before the setting was turned off).
+        "show_response_body": settings.WEBHOOK_LOG_RESPONSE_BODY,
     }
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from audiences.files.reading import open_rows
+from audiences.files.messages import with_messages
+from audiences.files.reading import FileRefused, open_rows
 from audiences.files.validation import MAX_STORED_ERRORS, PHONE_COLUMN
 from audiences.models import AudienceFile
 from console.lib.liquid import template_variables
@@ -51,7 +52,7 @@ def error_report(audience_file: AudienceFile) -> Iterator[str]:
 
     def rows() -> Iterator[list[object]]:
         yield ["row", "column", "columnName", "code", "message"]
-        for error in audience_file.errors:
+        for error in with_messages(audience_file.errors):
             index = error["column"] - 1
             name = columns[index] if 0 <= index < len(columns) else ""
             yield [error["row"], error["column"], name, error["code"], error["message"]]
@@ -72,12 +73,18 @@ def corrected_rows(audience_file: AudienceFile) -> Iterator[list[str]]:
     """The file's rows with every national-format number that has a known
     E.164 form rewritten to it; everything else as it was."""
     with open_rows(Path(audience_file.file.path), audience_file.format) as source:
-        for number, cells in source.rows:
-            if number > 1 and cells and cells[0] and check_e164(cells[0]) is not None:
-                fixed = suggest_e164(cells[0].strip())
-                if fixed:
-                    cells = [fixed, *cells[1:]]
-            yield cells
+        try:
+            for number, cells in source.rows:
+                if number > 1 and cells and cells[0] and check_e164(cells[0]) is not None:
+                    fixed = suggest_e164(cells[0].strip())
+                    if fixed:
+                        cells = [fixed, *cells[1:]]
+                yield cells
+        except FileRefused:
+            # A file problem found only at the end (a quote never closed) is
+            # in the error report already; the rows as read are given back
+            # rather than a download cut off mid-stream.
+            return
 
 
 def corrected_file(audience_file: AudienceFile) -> Iterator[str]:

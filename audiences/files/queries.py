@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from audiences.files.messages import with_messages
 from audiences.models import AudienceFile
 from projects.models import Project
 
@@ -22,7 +23,7 @@ def file_payload(audience_file: AudienceFile) -> dict:
         "rows": audience_file.rows,
         "progress": audience_file.progress,
         "columns": audience_file.columns,
-        "errors": audience_file.errors,
+        "errors": with_messages(audience_file.errors),
         "errorCount": audience_file.error_count,
         "correctable": audience_file.correctable,
         "matchedUsers": audience_file.matched_customers,

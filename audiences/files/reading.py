@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
 
+from audiences.files.messages import describe
 from console.lib import tabular
 from console.lib.tabular import NoSheet, XlsxError, cell_text
 
@@ -38,15 +37,20 @@ _CHUNK = 1 << 20
 
 
 class FileRefused(Exception):
-    """The file cannot be read at all; `code` and `message` say why, `row`
-    where (for an encoding problem)."""
+    """The file cannot be read at all; `code` and `params` say why, `row`
+    and `column` where. `message` words it in the active language
+    (audiences.files.messages); validation stores the code and parameters."""
 
-    def __init__(self, code: str, message: str, row: int = 1, column: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, row: int = 1, column: int = 1, **params: object) -> None:
+        super().__init__(code)
         self.code = code
-        self.message = message
         self.row = row
         self.column = column
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return describe(self.code, self.params, row=self.row, column=self.column)
 
 
 @dataclass
@@ -66,23 +70,15 @@ def detect_format(name: str, head: bytes) -> str:
     """csv or xlsx by the file's content; the name only has to agree."""
     lower = (name or "").lower()
     if head.startswith(OLE_MAGIC):
-        raise FileRefused(
-            "file_type",
-            _(
-                "This is an old Excel (.xls) or password-protected workbook. "
-                "Save it as .xlsx without a password, or as CSV UTF-8."
-            ),
-        )
+        raise FileRefused("file_type", kind="xls")
     if head.startswith(ZIP_MAGIC):
         if not lower.endswith(".xlsx"):
-            raise FileRefused(
-                "file_type", _("The file is a zip archive; upload a .csv or .xlsx file.")
-            )
+            raise FileRefused("file_type", kind="zip")
         return XLSX
     if lower.endswith(".xlsx"):
-        raise FileRefused("file_type", _("The file is named .xlsx but is not an Excel workbook."))
+        raise FileRefused("file_type", kind="not_xlsx")
     if not lower.endswith((".csv", ".txt")):
-        raise FileRefused("file_type", _("Upload a .csv or .xlsx file."))
+        raise FileRefused("file_type", kind="extension")
     return CSV
 
 
@@ -116,46 +112,23 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 
 def _refuse_encoding(path: Path, row: int) -> None:
-    how = _(
-        "Save it as UTF-8: in Excel choose File › Save As › 'CSV UTF-8 (Comma delimited)'; "
-        "in Numbers or Google Sheets export as CSV (always UTF-8)."
-    )
-    if not tabular.decodes_as(_chunks(path), "cp949"):
-        raise FileRefused(
-            "encoding_not_utf8",
-            _("The file is not UTF-8 text (first unreadable byte on row %(row)d). %(how)s")
-            % {"row": row, "how": how},
-            row=row,
-        )
-    raise FileRefused(
-        "encoding_cp949",
-        _(
-            "The file is encoded in CP949/EUC-KR (Korean Windows), not UTF-8 "
-            "(first seen on row %(row)d). %(how)s"
-        )
-        % {"row": row, "how": how},
-        row=row,
-    )
+    cp949 = tabular.decodes_as(_chunks(path), "cp949")
+    raise FileRefused("encoding_cp949" if cp949 else "encoding_not_utf8", row=row)
 
 
 def _csv_rows(handle, size: int) -> Rows:
-    reader = csv.reader(handle)
     raw = handle.buffer
+    rows = tabular.csv_rows(handle, refuse=_csv_refused)
+    return Rows(rows, lambda: raw.tell() / size if size else 1.0)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 0
-        try:
-            for number, cells in enumerate(reader, start=1):
-                yield number, cells
-        except csv.Error as exc:
-            raise FileRefused(
-                "csv_malformed",
-                _("Row %(row)d cannot be read as CSV: %(reason)s.")
-                % {"row": number + 1, "reason": exc},
-                row=number + 1,
-            ) from None
 
-    return Rows(rows(), lambda: raw.tell() / size if size else 1.0)
+def _csv_refused(problem: tabular.CsvProblem) -> FileRefused:
+    params: dict[str, object] = {}
+    if problem.code == tabular.CSV_FIELD_TOO_LARGE:
+        params["limit"] = f"{csv.field_size_limit():,}"
+    elif problem.code == tabular.CSV_MALFORMED:
+        params["reason"] = problem.reason
+    return FileRefused(problem.code, row=problem.row, column=problem.column, **params)
 
 
 # --- xlsx --------------------------------------------------------------------------
@@ -167,25 +140,12 @@ def check_zip(path: Path) -> None:
     try:
         entries, total = tabular.zip_figures(path)
     except (zipfile.BadZipFile, OSError):
-        raise FileRefused(
-            "xlsx_unreadable", _("The file is not a readable .xlsx workbook.")
-        ) from None
+        raise FileRefused("xlsx_unreadable") from None
     if entries > MAX_XLSX_ENTRIES:
-        raise FileRefused(
-            "xlsx_too_many_entries",
-            _("The workbook has %(count)d parts; at most %(limit)d are accepted.")
-            % {"count": entries, "limit": MAX_XLSX_ENTRIES},
-        )
+        raise FileRefused("xlsx_too_many_entries", count=entries, limit=MAX_XLSX_ENTRIES)
     limit = settings.AUDIENCE_FILE_MAX_UNCOMPRESSED_BYTES
     if total > limit:
-        raise FileRefused(
-            "xlsx_too_large_uncompressed",
-            _(
-                "The workbook unpacks to %(size)s; the limit is %(limit)s. "
-                "Remove other sheets or upload the list as CSV UTF-8."
-            )
-            % {"size": filesizeformat(total), "limit": filesizeformat(limit)},
-        )
+        raise FileRefused("xlsx_too_large_uncompressed", size=total, limit=limit)
 
 
 def xlsx_reader(path: Path) -> str:
@@ -195,10 +155,7 @@ def xlsx_reader(path: Path) -> str:
 
 
 def _unreadable(exc: Exception) -> FileRefused:
-    return FileRefused(
-        "xlsx_unreadable",
-        _("The workbook cannot be read: %(reason)s.") % {"reason": exc},
-    )
+    return FileRefused("xlsx_unreadable", reason=str(exc))
 
 
 @contextmanager
@@ -220,6 +177,6 @@ def _xlsx_rows(path: Path) -> Iterator[Rows]:
                 reader=sheet.reader,
             )
     except NoSheet:
-        raise FileRefused("file_empty", _("The workbook has no sheet.")) from None
+        raise FileRefused("file_empty", what="no_sheet") from None
     except XlsxError as exc:
         raise _unreadable(exc) from None

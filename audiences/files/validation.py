@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
-from django.utils.translation import gettext as _
-
 from audiences.files.reading import FileRefused, open_rows
 from console.lib.fastphone import is_fast_valid
 from console.lib.liquid import is_variable_name
@@ -66,10 +64,12 @@ class Outcome:
     def valid(self) -> bool:
         return self.error_count == 0
 
-    def add(self, row: int, column: int, code: str, message: str) -> None:
+    def add(self, row: int, column: int, code: str, **params: object) -> None:
+        """Count an error and keep its code and parameters (worded when read,
+        in the reader's language: audiences.files.messages)."""
         self.error_count += 1
         if len(self.errors) < MAX_STORED_ERRORS:
-            self.errors.append({"row": row, "column": column, "code": code, "message": message})
+            self.errors.append({"row": row, "column": column, "code": code, "params": params})
 
 
 def validate_file(
@@ -85,12 +85,12 @@ def validate_file(
     outcome = Outcome()
     try:
         if path.stat().st_size == 0:
-            raise FileRefused("file_empty", _("The file is empty."))
+            raise FileRefused("file_empty")
         with open_rows(path, fmt) as source, open(spool, "wb") as out:
             outcome.sheet, outcome.sheet_count = source.sheet, source.sheet_count
             _check(source, outcome, max_rows, out, on_progress)
     except FileRefused as exc:
-        outcome.add(exc.row, exc.column, exc.code, exc.message)
+        outcome.add(exc.row, exc.column, exc.code, **exc.params)
     if outcome.valid:
         outcome.spool = spool
     else:
@@ -106,16 +106,10 @@ def _check(source, outcome: Outcome, max_rows: int, spool, on_progress) -> None:
             header = (number, cells)
             break
     if header is None:
-        raise FileRefused("file_empty", _("The file has no rows."))
+        raise FileRefused("file_empty", what="no_rows")
     number, cells = header
     if number != 1:
-        outcome.add(
-            1,
-            1,
-            "header_missing",
-            _("Row 1 must be the header, starting with %(phone)s in column 1; it is empty.")
-            % {"phone": PHONE_COLUMN},
-        )
+        outcome.add(1, 1, "header_missing")
         return
     names = [cell.strip() for cell in cells]
     outcome.columns = names
@@ -131,62 +125,28 @@ def _check_header(names: list[str], outcome: Outcome) -> bool:
     first = names[0]
     if first != PHONE_COLUMN:
         if PHONE_COLUMN in names:
-            outcome.add(
-                1,
-                names.index(PHONE_COLUMN) + 1,
-                "phone_column_position",
-                _("%(phone)s must be column 1 (A); here it is column %(column)d.")
-                % {"phone": PHONE_COLUMN, "column": names.index(PHONE_COLUMN) + 1},
-            )
-        elif first.replace(" ", "").lower() in _PHONE_LOOKALIKES:
-            outcome.add(
-                1,
-                1,
-                "phone_column_missing",
-                _("Column 1 must be named exactly %(phone)s (found '%(found)s').")
-                % {"phone": PHONE_COLUMN, "found": first},
-            )
+            outcome.add(1, names.index(PHONE_COLUMN) + 1, "phone_column_position")
         else:
             outcome.add(
                 1,
                 1,
                 "phone_column_missing",
-                _("Row 1, column 1 must be the header %(phone)s; found '%(found)s'.")
-                % {"phone": PHONE_COLUMN, "found": first},
-            )
-        if len(names) == 1 and (";" in first or "\t" in first):
-            outcome.errors[-1]["message"] += " " + _(
-                "The columns seem separated by ';' or tabs; separate them with commas."
+                found=first,
+                lookalike=first.replace(" ", "").lower() in _PHONE_LOOKALIKES,
+                separator_hint=len(names) == 1 and (";" in first or "\t" in first),
             )
         return False
     seen: dict[str, int] = {}
     for column, name in enumerate(names, start=1):
         if name == "":
-            outcome.add(
-                1, column, "header_empty", _("Column %(column)d has no name.") % {"column": column}
-            )
+            outcome.add(1, column, "header_empty")
             continue
         if name in seen:
-            outcome.add(
-                1,
-                column,
-                "header_duplicate",
-                _("Column %(column)d repeats the name '%(name)s' of column %(first)d.")
-                % {"column": column, "name": name, "first": seen[name]},
-            )
+            outcome.add(1, column, "header_duplicate", name=name, first=seen[name])
             continue
         seen[name] = column
         if column > 1 and not is_variable_name(name):
-            outcome.add(
-                1,
-                column,
-                "header_invalid_name",
-                _(
-                    "'%(name)s' cannot be a variable name in a message: use letters, digits, "
-                    "'_' or '-', without spaces or dots (e.g. couponCode)."
-                )
-                % {"name": name},
-            )
+            outcome.add(1, column, "header_invalid_name", name=name)
     return True
 
 
@@ -201,13 +161,7 @@ def _count_rows(rows, outcome: Outcome, max_rows: int) -> None:
 
 def _too_many(outcome: Outcome, max_rows: int, number: int) -> None:
     outcome.rows = max_rows
-    outcome.add(
-        number,
-        1,
-        "too_many_rows",
-        _("The file has more than %(limit)s rows; split it into files of at most %(limit)s.")
-        % {"limit": f"{max_rows:,}"},
-    )
+    outcome.add(number, 1, "too_many_rows", limit=max_rows)
 
 
 def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> None:
@@ -235,31 +189,22 @@ def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> Non
                 phone = phone.strip()
             else:
                 ok = False
-                if problem.code == "phone_not_e164" and suggest_e164(phone.strip()):
+                params = _phone_params(problem.code, phone.strip())
+                if params.get("suggestion"):
                     outcome.correctable += 1
-                outcome.add(number, 1, problem.code, problem.message)
+                outcome.add(number, 1, problem.code, **params)
         if ok:
             first = seen_get(phone, number)
             if first != number:
                 ok = False
-                outcome.add(
-                    number,
-                    1,
-                    "phone_duplicate",
-                    _("%(phone)s is already on row %(first)d.") % {"phone": phone, "first": first},
-                )
+                outcome.add(number, 1, "phone_duplicate", phone=phone, first=first)
         size = len(cells)
         if size != width:
             if size > width:
                 extra = next((i for i in range(width, size) if cells[i] != ""), None)
                 if extra is not None:
                     ok = False
-                    outcome.add(
-                        number,
-                        extra + 1,
-                        "cell_without_header",
-                        _("Column %(column)d has a value but no header.") % {"column": extra + 1},
-                    )
+                    outcome.add(number, extra + 1, "cell_without_header")
                 cells = cells[:width]
             else:
                 cells = cells + [""] * (width - size)
@@ -275,12 +220,19 @@ def _check_rows(rows, width, outcome, max_rows, spool, on_progress, done) -> Non
         pickle.dump(batch, spool, pickle.HIGHEST_PROTOCOL)
     outcome.rows = count
     if count == 0:
-        outcome.add(
-            2,
-            1,
-            "no_rows",
-            _("The file has a header but no recipients below it."),
-        )
+        outcome.add(2, 1, "no_rows")
+
+
+def _phone_params(code: str, value: str) -> dict[str, object]:
+    """What the message of a phone problem needs: the value and, for a
+    national-format number, its E.164 form (which the corrected file uses)."""
+    if code == "phone_missing":
+        return {}
+    if code == "phone_not_e164":
+        if value.startswith("+"):
+            return {"value": value, "not_digits": True}
+        return {"value": value, "suggestion": suggest_e164(value) or ""}
+    return {"value": value}
 
 
 def read_spool(spool: Path) -> Iterator[list[tuple[int, str, str]]]:

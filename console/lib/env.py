@@ -71,6 +71,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP networks (`127.0.0.0/8, ::1`), each
+    checked, in their normalised form."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise EnvError(
+                f"{name}: {item!r} is not an IP network (write e.g. 127.0.0.0/8 or ::1)"
+            ) from None
+    return networks
+
+
 def env_secret(name: str, fallback_file: Path) -> str:
     """Read a secret from the environment, or from a file created on first use.
 

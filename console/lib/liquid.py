@@ -14,7 +14,17 @@ suite. On top of the standard tags and filters this environment:
   short link; it lives in `console.lib.links`, and only literal http(s) URLs
   may be tracked (checked when compiling).
 
-Undefined variables render as the empty string. A syntax error, an unknown
+Undefined variables and missing values (``None``, e.g. a user without a
+birth date) render as the empty string in every filter added here, so
+``{{ dob | date: "%m/%d" | default: "-" }}`` gives ``-`` and never ``None``.
+The output keeps ``\r\n`` as written (python-liquid's size-limited output
+stream would turn it into ``\n``). Where this environment differs from the
+Golden Liquid suite on purpose: no ``include``/``render``; ``date`` takes a
+zone as an optional second argument; ``date`` reads ISO 8601 text and text
+that names its month (``March 14, 2016``), never all-number forms such as
+``01/02/2024`` whose day and month could be either way round. ``%s`` is the
+Unix time of the moment itself, whatever the server's zone
+(tests/test_liquid_golden.py). A syntax error, an unknown
 filter or a failure while rendering is a `TemplateProblem` with the 1-based
 line and column, ready to be shown in compose.
 """
@@ -28,8 +38,10 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache, wraps
 from typing import Any
 
-from liquid import BoundTemplate, Environment, is_undefined
+from dateutil import parser as date_parser
+from liquid import BoundTemplate, Environment, RenderContext, is_undefined
 from liquid.exceptions import FilterArgumentError, LiquidError
+from liquid.output import LimitedStringIO
 
 from console.lib import links
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
@@ -60,12 +72,22 @@ class TemplateProblem(ValueError):
 
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH_NAME = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
+)
+# `%s` (Unix time) and `%%` (a literal percent, which must not start a `%s`).
+_EPOCH_DIRECTIVE = re.compile(r"%[%s]")
+
+
+def _missing(value: object) -> bool:
+    """An undefined variable or a missing value (None, Liquid's nil)."""
+    return value is None or is_undefined(value)
 
 
 def number_with_delimiter(value: object, delimiter: str = ",", separator: str = ".") -> object:
     """1234567 → "1,234,567"; 1234.5 and "1234.50" keep their decimals. Text
     that is not a plain number comes back unchanged; undefined renders empty."""
-    if is_undefined(value) or value is None:
+    if _missing(value):
         return ""
     if isinstance(value, bool):
         return value
@@ -110,12 +132,19 @@ def _as_time(value: object, zone: tzinfo | None) -> datetime | date | None:
         if text.isdigit():
             value = int(text)
         else:
-            # ISO 8601 only: what the track API and the database write, and
-            # unlike free-form parsing it never guesses day from month.
+            # ISO 8601 (what the track API and the database write), or text
+            # that names its month ("March 14, 2016", as Liquid reads it).
+            # All-number forms (01/02/2024) are refused: free-form parsing
+            # would have to guess which is the day.
             try:
                 value = datetime.fromisoformat(text)
             except ValueError:
-                return None
+                if not _MONTH_NAME.search(text):
+                    return None
+                try:
+                    value = date_parser.parse(text)
+                except (ValueError, OverflowError):
+                    return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
             value = datetime.fromtimestamp(value, UTC)
@@ -135,8 +164,8 @@ def _as_time(value: object, zone: tzinfo | None) -> datetime | date | None:
 def timezone_filter(value: object, zone_name: object = None) -> object:
     """The time `value` as seen in `zone_name` (Asia/Seoul when empty or
     unknown), for `date` to format. Calendar dates are left as they are."""
-    if is_undefined(value):
-        return value
+    if _missing(value):
+        return ""
     moment = _as_time(value, _zone_argument(zone_name))
     return value if moment is None else moment
 
@@ -145,18 +174,39 @@ def date_filter(value: object, fmt: object = None, zone_name: object = None) -> 
     """Format a time with strftime `fmt`, first moved into `zone_name` when
     one is given. "now" is the current time (in Asia/Seoul without a zone).
     A value that is not a time comes back as it is, like Shopify's `date`."""
-    if is_undefined(value):
+    if fmt is None:
+        raise FilterArgumentError("date: the format is missing (e.g. date: '%Y-%m-%d')", token=None)
+    if _missing(value):
         return ""
-    if fmt is None or is_undefined(fmt):
+    if is_undefined(fmt):
         return str(value)
     zone = None if zone_name is None else _zone_argument(zone_name)
     moment = _as_time(value, zone)
     if moment is None:
         return str(value)
     try:
-        return moment.strftime(str(fmt))
+        return moment.strftime(_with_epoch(str(fmt), moment))
     except ValueError as error:
         raise FilterArgumentError(f"date: {error}", token=None) from error
+
+
+def _with_epoch(fmt: str, moment: datetime | date) -> str:
+    """`fmt` with `%s` replaced by the moment's Unix time. The C library's
+    `%s` reads a naive time in the server's zone (9 hours off in Seoul);
+    here a time without an offset is UTC, as everywhere in this module."""
+    if "%s" not in fmt:
+        return fmt
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    epoch = str(int(moment.timestamp()))
+    return _EPOCH_DIRECTIVE.sub(lambda m: epoch if m[0] == "%s" else "%%", fmt)
+
+
+def track_filter(value: object) -> str:
+    """`links.track_filter`, rendering nothing for a missing value."""
+    return "" if _missing(value) else links.track_filter(value)
 
 
 # What one filter call may take and make. A body renders to at most 2,000
@@ -208,6 +258,29 @@ def _projected_length(name: str, value: object, args: tuple[Any, ...]) -> int:
     return 0
 
 
+class _Output(LimitedStringIO):
+    """python-liquid's size-limited output stream, without newline
+    translation: its StringIO is made with newline=None, which turns every
+    `\r\n` a body writes into `\n`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit, newline="")
+
+
+class _MessageContext(RenderContext):
+    def get_buffer(self, buf: Any = None) -> Any:  # capture, for, if … blocks
+        limit = self.env.output_stream_limit
+        carry = buf.size if isinstance(buf, LimitedStringIO) else 0
+        return _Output(limit - carry)
+
+
+class _MessageTemplate(BoundTemplate):
+    context_class = _MessageContext
+
+    def _get_buffer(self) -> Any:
+        return _Output(self.env.output_stream_limit)
+
+
 class MessageEnvironment(Environment):
     """Standard Liquid, minus partials, with resource limits and our filters."""
 
@@ -216,6 +289,7 @@ class MessageEnvironment(Environment):
     loop_iteration_limit = 10_000
     local_namespace_limit = 64 * 1024
     output_stream_limit = 50_000
+    template_class = _MessageTemplate
 
     def setup_tags_and_filters(self, *, extra: bool = False) -> None:
         super().setup_tags_and_filters(extra=extra)
@@ -224,7 +298,7 @@ class MessageEnvironment(Environment):
         self.filters["number_with_delimiter"] = number_with_delimiter
         self.filters["timezone"] = timezone_filter
         self.filters["date"] = date_filter
-        self.filters[links.FILTER_NAME] = links.track_filter
+        self.filters[links.FILTER_NAME] = track_filter
         self.filters = {name: _guarded(name, f) for name, f in self.filters.items()}
 
 

@@ -14,3 +14,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Tests assert the English source messages; Korean, the product's default, is
 # checked by the catalogue and language-switch tests, which ask for it.
 os.environ.setdefault("MUNJA_LANGUAGE", "en")
+# The webhook tests deliver to a real receiver on 127.0.0.1 and read its
+# answer back: allow loopback and the body log explicitly (both are off by
+# default; tests/test_webhook_addresses.py checks refusal with them off).
+os.environ.setdefault("MUNJA_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1")
+os.environ.setdefault("MUNJA_WEBHOOK_LOG_RESPONSE_BODY", "1")
