@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "audiences",
     "optout",
     "webhooks",
+    "consent",
     "campaigns",
     "conversions",
     "stats",

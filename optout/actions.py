@@ -21,7 +21,7 @@ from django.utils import timezone
 from console.lib.phone import check_e164
 from optout.imports import read_numbers
 from optout.models import OptOut, OptOutChange, OptOutPolicy, Source
-from optout.signals import numbers_opted_out
+from optout.signals import list_changed, numbers_opted_out
 from projects.actions import actor_label_for, record_audit
 from projects.models import Project
 from webhooks.events import publish
@@ -225,6 +225,17 @@ def _record(
         ],
         batch_size=CHUNK,
     )
+    if changed:
+        # Same transaction: the consent history of known users commits with the change.
+        list_changed.send(
+            sender=OptOutChange,
+            project=project,
+            numbers=list(changed),
+            subscribed=subscribed,
+            source=source.value,
+            actor_label=label[:200],
+            at=timezone.now(),
+        )
     for number in changed:
         publish(
             project,
