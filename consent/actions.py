@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
@@ -57,7 +57,8 @@ def phone_problem(phone_number: str) -> str:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    # Facts in UTC, like the API's datetimes, whatever zone the caller used.
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def do_record_consent_changes(
@@ -193,8 +194,8 @@ def _schedule_results(
                 due_at=due_at,
                 facts={
                     "changes": changes,
-                    "firstChangedAt": first_changed_at.isoformat(),
-                    "changedAt": at.isoformat(),
+                    "firstChangedAt": _iso(first_changed_at),
+                    "changedAt": _iso(at),
                     "consentAt": _iso(target.consent_at),
                 },
             )
@@ -252,7 +253,7 @@ def do_schedule_reminders(project: Project, until: datetime, now: datetime | Non
                 state=Notice.State.IMPOSSIBLE if problem else Notice.State.DUE,
                 reason=problem,
                 due_at=due_at,
-                facts={"consentAt": consent_at.isoformat(), "anchorAt": anchor.isoformat()},
+                facts={"consentAt": _iso(consent_at), "anchorAt": _iso(anchor)},
             )
         )
         if len(batch) >= 5000:
