@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from audiences.signals import ConsentFlagChange
 from consent.models import ConsentChange, ConsentField, Notice, NoticeSettings, Source
 from consent.schedule import next_notice_time, reminder_anchor_cutoff, reminder_due_at
 from consent.texts import REMINDER, RESULT, check_notice_template
-from console.lib.phone import check_e164
+from console.lib import fastphone
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -51,7 +51,7 @@ def phone_problem(phone_number: str) -> str:
     """The reason a notice to this number is impossible, or ""."""
     if not phone_number:
         return Notice.Reason.NO_PHONE_NUMBER
-    if check_e164(phone_number) is not None:
+    if fastphone.check(phone_number) is not None:
         return Notice.Reason.INVALID_PHONE_NUMBER
     return ""
 
@@ -172,7 +172,7 @@ def _schedule_results(
             superseded=False,
         ).exclude(state=Notice.State.SENT):
             open_notices[notice.customer_id] = notice
-    new = []
+    new: list[tuple] = []
     for pk, target in targets.items():
         changes = dict(finals[pk])
         due_at = next_notice_time(at, target.time_zone)
@@ -183,27 +183,19 @@ def _schedule_results(
             first_changed_at = datetime.fromisoformat(earlier.facts["firstChangedAt"])
             if earlier.state == Notice.State.DUE:
                 due_at = min(due_at, earlier.due_at)
-        problem = phone_problem(target.phone_number)
+        facts = {
+            "changes": changes,
+            "firstChangedAt": _iso(first_changed_at),
+            "changedAt": _iso(at),
+            "consentAt": _iso(target.consent_at),
+        }
         new.append(
-            Notice(
-                project=project,
-                customer_id=pk,
-                kind=Notice.Kind.RESULT,
-                state=Notice.State.IMPOSSIBLE if problem else Notice.State.DUE,
-                reason=problem,
-                due_at=due_at,
-                facts={
-                    "changes": changes,
-                    "firstChangedAt": _iso(first_changed_at),
-                    "changedAt": _iso(at),
-                    "consentAt": _iso(target.consent_at),
-                },
-            )
+            (pk, Notice.Kind.RESULT.value, phone_problem(target.phone_number), due_at, facts)
         )
     superseded = [notice.pk for notice in open_notices.values()]
     for start in range(0, len(superseded), CHUNK):
         Notice.objects.filter(pk__in=superseded[start : start + CHUNK]).update(superseded=True)
-    Notice.objects.bulk_create(new, batch_size=CHUNK)
+    _insert_notices(project, new, timezone.now())
 
 
 def _supersede_reminders(customer_ids: list[int], reason: str) -> None:
@@ -237,31 +229,61 @@ def do_schedule_reminders(project: Project, until: datetime, now: datetime | Non
         .filter(~has_open)
         .values_list("pk", "phone_number", "time_zone", "promotional_consent_at", "last_sent")
     )
-    batch: list[Notice] = []
-    created = 0
-    for pk, phone, zone, consent_at, sent_at in candidates.iterator(chunk_size=2000):
+    rows: list[tuple] = []
+    for pk, phone, zone, consent_at, sent_at in candidates.iterator(chunk_size=5000):
         anchor = max(consent_at, sent_at) if sent_at is not None else consent_at
         due_at = reminder_due_at(anchor, zone, now)
         if due_at > until:
             continue
         problem = phone_problem(phone)
-        batch.append(
-            Notice(
-                project=project,
-                customer_id=pk,
-                kind=Notice.Kind.REMINDER,
-                state=Notice.State.IMPOSSIBLE if problem else Notice.State.DUE,
-                reason=problem,
-                due_at=due_at,
-                facts={"consentAt": _iso(consent_at), "anchorAt": _iso(anchor)},
-            )
+        facts = {"consentAt": _iso(consent_at), "anchorAt": _iso(anchor)}
+        rows.append((pk, Notice.Kind.REMINDER.value, problem, due_at, facts))
+    _insert_notices(project, rows, now)
+    return len(rows)
+
+
+# Django's bulk_create builds a model instance and a multi-row INSERT per
+# batch; for the day's 100,000 reminders one prepared INSERT run with
+# executemany costs a fraction of it (as audiences' _update_customers does).
+def _insert_notices(
+    project: Project, rows: list[tuple[int, str, str, datetime, dict]], now: datetime
+) -> None:
+    """Insert notices (customer id, kind, impossibility reason or "", due at,
+    facts): `impossible` when there is a reason, `due` otherwise."""
+    if not rows:
+        return
+    meta = Notice._meta
+    quote = connection.ops.quote_name
+    names = [
+        "project", "customer", "kind", "state", "reason", "due_at", "facts",
+        "superseded", "created_at",
+    ]  # fmt: skip
+    fields = [meta.get_field(name) for name in names]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    prep = {f.name: f for f in fields}
+    project_id = prep["project"].get_db_prep_save(project.pk, connection)
+    created_at = prep["created_at"].get_db_prep_save(now, connection)
+    due, facts_field = prep["due_at"], prep["facts"]
+    params = [
+        (
+            project_id,
+            customer_id,
+            kind,
+            Notice.State.IMPOSSIBLE.value if reason else Notice.State.DUE.value,
+            reason,
+            due.get_db_prep_save(due_at, connection),
+            facts_field.get_db_prep_save(facts, connection),
+            False,
+            created_at,
         )
-        if len(batch) >= 5000:
-            Notice.objects.bulk_create(batch, batch_size=CHUNK)
-            created += len(batch)
-            batch = []
-    Notice.objects.bulk_create(batch, batch_size=CHUNK)
-    return created + len(batch)
+        for customer_id, kind, reason, due_at, facts in rows
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), 10_000):
+            cursor.executemany(sql, params[start : start + 10_000])
 
 
 def do_record_initial_history(
