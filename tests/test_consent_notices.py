@@ -182,3 +182,28 @@ def test_withdrawing_consent_supersedes_the_open_reminder(world):
     reminder = Notice.objects.get(kind="reminder")
     assert reminder.superseded and reminder.reason == "consent_withdrawn"
     assert [n.kind for n in due_notices(world.acme, now + timedelta(days=2))] == ["result"]
+
+
+def test_the_daily_task_schedules_reminders_only_where_they_are_switched_on(world):
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from consent.models import NoticeSettings
+    from consent.tasks import schedule_reminders
+
+    assert Schedule.objects.get(name="consent.schedule_reminders").func == (
+        "consent.tasks.schedule_reminders"
+    )
+    old = timezone.now() - timedelta(days=800)
+    for project in (world.acme, world.bolt):
+        Customer.objects.create(
+            project=project,
+            user_id="c",
+            phone_number="+821012345670",
+            promotional_consent=True,
+            promotional_consent_at=old,
+        )
+    NoticeSettings.objects.create(project=world.acme, reminder_enabled=True)
+    # Bolt has no 080 number and no settings: its notices are off by default.
+    assert schedule_reminders() == {str(world.acme.pk): 1}
+    assert schedule_reminders() == {str(world.acme.pk): 0}
