@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from audiences.queries import customer_by_user_id
 from consent import exports
@@ -97,6 +98,7 @@ def consent_page(request: HttpRequest, project: Project) -> HttpResponse:
 
 
 @project_view()
+@require_GET
 def export_history(request: HttpRequest, project: Project) -> HttpResponse:
     """The project's consent history (or one user's, with ?user=) as csv."""
     user_id = request.GET.get("user")
