@@ -171,7 +171,10 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
 
 
 def _apply_attributes(
-    customer: Customer, item: AttributeItem, now: datetime, consent_changes: list
+    customer: Customer,
+    item: AttributeItem,
+    now: datetime,
+    consent_changes: list[ConsentFlagChange],
 ) -> set[str]:
     """Set the item's attributes on the customer; the names of the fields that
     changed. Consent changes are appended to `consent_changes`."""
