@@ -250,6 +250,7 @@ def do_schedule_reminders(project: Project, until: datetime, now: datetime | Non
     consent, or on the last reminder sent when that is later. Safe to run
     again (an open reminder is never doubled). Returns how many it created."""
     now = now or timezone.now()
+    _retry_impossible_reminders(project)
     reminders = Notice.objects.filter(customer=OuterRef("pk"), kind=Notice.Kind.REMINDER)
     last_sent = Subquery(
         reminders.filter(state=Notice.State.SENT).order_by("-sent_at").values("sent_at")[:1]
@@ -276,6 +277,20 @@ def do_schedule_reminders(project: Project, until: datetime, now: datetime | Non
         rows.append((pk, Notice.Kind.REMINDER.value, problem, due_at, facts))
     _insert_notices(project, rows, now)
     return len(rows)
+
+
+def _retry_impossible_reminders(project: Project) -> None:
+    """An impossible reminder whose user has a valid number by now is
+    superseded, so this run schedules a real one in its place."""
+    impossible = Notice.objects.filter(
+        project=project,
+        kind=Notice.Kind.REMINDER,
+        state=Notice.State.IMPOSSIBLE,
+        superseded=False,
+    ).values_list("pk", "customer__phone_number")
+    now_possible = [pk for pk, phone in impossible.iterator() if not phone_problem(phone)]
+    for start in range(0, len(now_possible), CHUNK):
+        Notice.objects.filter(pk__in=now_possible[start : start + CHUNK]).update(superseded=True)
 
 
 # Django's bulk_create builds a model instance and a multi-row INSERT per

@@ -207,3 +207,23 @@ def test_the_daily_task_schedules_reminders_only_where_they_are_switched_on(worl
     # Bolt has no 080 number and no settings: its notices are off by default.
     assert schedule_reminders() == {str(world.acme.pk): 1}
     assert schedule_reminders() == {str(world.acme.pk): 0}
+
+
+def test_an_impossible_reminder_is_replaced_once_the_user_has_a_valid_number(world):
+    consent = datetime(2024, 3, 1, tzinfo=UTC)
+    customer = Customer.objects.create(
+        project=world.acme,
+        user_id="later",
+        promotional_consent=True,
+        promotional_consent_at=consent,
+    )
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    do_schedule_reminders(world.acme, now + timedelta(days=1), now)
+    assert do_schedule_reminders(world.acme, now + timedelta(days=1), now) == 0
+    customer.phone_number = "+821012345678"
+    customer.save()
+    assert do_schedule_reminders(world.acme, now + timedelta(days=1), now) == 1
+    (reminder,) = Notice.objects.filter(customer=customer, superseded=False)
+    assert reminder.state == "due"
+    old = Notice.objects.get(customer=customer, superseded=True)
+    assert (old.state, old.reason) == ("impossible", "no_phone_number")
