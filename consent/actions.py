@@ -145,35 +145,46 @@ def _insert_changes(
     actor_label: str,
     at: datetime,
 ) -> None:
-    """Insert history entries (customer id, field, old, new, consent_at) with
-    one prepared INSERT: bulk_create's model instances and per-row SQL
-    building cost more than the rest of a Track call that changes consents."""
+    """Insert history entries (customer id, field, old, new, consent_at)."""
+    project_id = _prep(ConsentChange, "project", project.pk)
+    changed_at = _prep(ConsentChange, "changed_at", at)
+    consent_at_field = ConsentChange._meta.get_field("consent_at")
+    label = actor_label[:200]
+    _insert_rows(
+        ConsentChange,
+        ["project", "customer", "field", "old", "new", "consent_at", "changed_at", "source",
+         "actor_label"],
+        [
+            (project_id, customer_id, field, old, new,
+             consent_at_field.get_db_prep_save(consent_at, connection), changed_at, str(source),
+             label)
+            for customer_id, field, old, new, consent_at in rows
+        ],
+    )  # fmt: skip
+
+
+def _prep(model: type, name: str, value: object) -> object:
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+# Django's bulk_create builds a model instance and SQL for every row; on a
+# Track call that changes 100 consents, or the day's 100,000 reminders, one
+# prepared INSERT run with executemany costs a fraction of it (as audiences'
+# _update_customers does for its updates).
+def _insert_rows(model: type, names: list[str], rows: list[tuple]) -> None:
+    """INSERT `rows` (values already prepared for the database) into the
+    columns of `names`."""
     if not rows:
         return
-    meta = ConsentChange._meta
+    meta = model._meta
     quote = connection.ops.quote_name
-    names = [
-        "project", "customer", "field", "old", "new", "consent_at", "changed_at",
-        "source", "actor_label",
-    ]  # fmt: skip
-    fields = {name: meta.get_field(name) for name in names}
+    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields.values())}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
     )
-    project_id = fields["project"].get_db_prep_save(project.pk, connection)
-    changed_at = fields["changed_at"].get_db_prep_save(at, connection)
-    stamp = fields["consent_at"]
-    label = actor_label[:200]
-    params = [
-        (project_id, customer_id, field, old, new,
-         stamp.get_db_prep_save(consent_at, connection), changed_at, str(source), label)
-        for customer_id, field, old, new, consent_at in rows
-    ]  # fmt: skip
     with connection.cursor() as cursor:
-        for start in range(0, len(params), 10_000):
-            cursor.executemany(sql, params[start : start + 10_000])
+        for start in range(0, len(rows), 10_000):
+            cursor.executemany(sql, rows[start : start + 10_000])
 
 
 def _schedule_results(
@@ -293,48 +304,27 @@ def _retry_impossible_reminders(project: Project) -> None:
         Notice.objects.filter(pk__in=now_possible[start : start + CHUNK]).update(superseded=True)
 
 
-# Django's bulk_create builds a model instance and a multi-row INSERT per
-# batch; for the day's 100,000 reminders one prepared INSERT run with
-# executemany costs a fraction of it (as audiences' _update_customers does).
 def _insert_notices(
     project: Project, rows: list[tuple[int, str, str, datetime, dict]], now: datetime
 ) -> None:
     """Insert notices (customer id, kind, impossibility reason or "", due at,
     facts): `impossible` when there is a reason, `due` otherwise."""
-    if not rows:
-        return
-    meta = Notice._meta
-    quote = connection.ops.quote_name
-    names = [
-        "project", "customer", "kind", "state", "reason", "due_at", "facts",
-        "superseded", "created_at",
-    ]  # fmt: skip
-    fields = [meta.get_field(name) for name in names]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    prep = {f.name: f for f in fields}
-    project_id = prep["project"].get_db_prep_save(project.pk, connection)
-    created_at = prep["created_at"].get_db_prep_save(now, connection)
-    due, facts_field = prep["due_at"], prep["facts"]
-    params = [
-        (
-            project_id,
-            customer_id,
-            kind,
-            Notice.State.IMPOSSIBLE.value if reason else Notice.State.DUE.value,
-            reason,
-            due.get_db_prep_save(due_at, connection),
-            facts_field.get_db_prep_save(facts, connection),
-            False,
-            created_at,
-        )
-        for customer_id, kind, reason, due_at, facts in rows
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), 10_000):
-            cursor.executemany(sql, params[start : start + 10_000])
+    project_id = _prep(Notice, "project", project.pk)
+    created_at = _prep(Notice, "created_at", now)
+    due_field = Notice._meta.get_field("due_at")
+    facts_field = Notice._meta.get_field("facts")
+    _insert_rows(
+        Notice,
+        ["project", "customer", "kind", "state", "reason", "due_at", "facts", "superseded",
+         "created_at"],
+        [
+            (project_id, customer_id, kind,
+             Notice.State.IMPOSSIBLE.value if reason else Notice.State.DUE.value, reason,
+             due_field.get_db_prep_save(due_at, connection),
+             facts_field.get_db_prep_save(facts, connection), False, created_at)
+            for customer_id, kind, reason, due_at, facts in rows
+        ],
+    )  # fmt: skip
 
 
 def do_record_initial_history(
