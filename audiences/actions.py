@@ -16,9 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import Customer, CustomerTag, Event
-from audiences.signals import events_tracked
+from audiences.signals import ConsentFlagChange, consents_changed, events_tracked
 from audiences.track import AttributeItem, ConsentInput, TrackBatch
-from projects.actions import record_audit
+from projects.actions import actor_label_for, record_audit
 from projects.models import Project
 
 
@@ -29,11 +29,15 @@ class TrackResult:
 
 
 @transaction.atomic
-def do_track(project: Project, batch: TrackBatch, now: datetime | None = None) -> TrackResult:
+def do_track(
+    project: Project, batch: TrackBatch, now: datetime | None = None, actor: object = None
+) -> TrackResult:
     """Store the valid items of a Track call: attributes first, then tags, then events.
 
-    A subject not seen before becomes a customer. The `events_tracked` signal
-    goes out once the transaction commits.
+    A subject not seen before becomes a customer. Consent changes are told
+    (`consents_changed`, once per call, only when a flag or its date changed)
+    inside the transaction; `events_tracked` goes out once it commits.
+    `actor` is who made the call (the API token), for the consent history.
     """
     now = now or timezone.now()
     result = TrackResult()
@@ -43,15 +47,25 @@ def do_track(project: Project, batch: TrackBatch, now: datetime | None = None) -
     customers, result.created_users = _customers_for(project, user_ids)
     changed: dict[int, Customer] = {}
     changed_fields: set[str] = set()
+    consent_changes: list[ConsentFlagChange] = []
 
     for item in batch.attributes:
         customer = customers[item.user_id]
-        fields = _apply_attributes(customer, item, now)
+        fields = _apply_attributes(customer, item, now, consent_changes)
         if fields:
             changed[customer.pk] = customer
             changed_fields |= fields
     if changed:
         _update_customers(list(changed.values()), sorted(changed_fields))
+    if consent_changes:
+        consents_changed.send(
+            sender=Customer,
+            project=project,
+            changes=consent_changes,
+            source="track",
+            actor_label=actor_label_for(actor) if actor is not None else "",
+            at=now,
+        )
 
     _store_tags(customers, batch)
 
@@ -156,19 +170,31 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
     return existing, len(missing)
 
 
-def _apply_attributes(customer: Customer, item: AttributeItem, now: datetime) -> set[str]:
-    """Set the item's attributes on the customer; the names of the fields that changed."""
+def _apply_attributes(
+    customer: Customer,
+    item: AttributeItem,
+    now: datetime,
+    consent_changes: list[ConsentFlagChange],
+) -> set[str]:
+    """Set the item's attributes on the customer; the names of the fields that
+    changed. Consent changes are appended to `consent_changes`."""
     changed = set()
     for name, value in item.fields.items():
         if getattr(customer, name) != value:
             setattr(customer, name, value)
             changed.add(name)
     for flag, consent in item.consents.items():
-        changed |= _apply_consent(customer, flag, consent, now)
+        changed |= _apply_consent(customer, flag, consent, now, consent_changes)
     return changed
 
 
-def _apply_consent(customer: Customer, flag: str, consent: ConsentInput, now: datetime) -> set[str]:
+def _apply_consent(
+    customer: Customer,
+    flag: str,
+    consent: ConsentInput,
+    now: datetime,
+    consent_changes: list[ConsentFlagChange],
+) -> set[str]:
     """Consent keeps the date it was given: re-sending `true` does not move it;
     an explicit date wins; withdrawing clears it."""
     date_field = f"{flag}_at"
@@ -182,6 +208,7 @@ def _apply_consent(customer: Customer, flag: str, consent: ConsentInput, now: da
         return set()
     setattr(customer, flag, after[0])
     setattr(customer, date_field, after[1])
+    consent_changes.append(ConsentFlagChange(customer, flag, before[0], after[0], after[1]))
     return {flag, date_field}
 
 

@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from audiences.actions import do_delete_customer
 from audiences.forms import CustomerSearchForm
+from audiences.models import Customer
 from audiences.queries import customer_by_user_id, customer_events, customer_page
+from audiences.signals import customer_page_sections, extra_fields
 from optout.queries import is_opted_out, number_history
 from projects.access import project_view
 from projects.models import Project, Role
@@ -76,6 +78,14 @@ def customer_detail(request: HttpRequest, project: Project, user_id: str) -> Htt
             number_history(project, customer.phone_number).first()
             if customer.phone_number
             else None
+        ),
+        # Sections of higher apps (the consent history), which audiences does not know.
+        "extra_sections": extra_fields(
+            customer_page_sections,
+            sender=Customer,
+            project=project,
+            customer=customer,
+            request=request,
         ),
     }
     return render(request, "audiences/customer_detail.html", context)

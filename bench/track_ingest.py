@@ -91,12 +91,21 @@ def start_server(port: int, workers: int, log: Path) -> subprocess.Popen:
 
 
 def bodies(
-    prefix: str, batches: int, existing: int = 0, offset: int = 0, spread: float = 1.0
+    prefix: str,
+    batches: int,
+    existing: int = 0,
+    offset: int = 0,
+    spread: float = 1.0,
+    consent: bool | None = None,
 ) -> list[bytes]:
+    """Batches of 100 events; with `consent` (True/False) each call also sets
+    promotionalConsent of its 100 users (a change on every call when the
+    phases alternate), the path that writes consent history."""
     now = datetime.now(UTC)
     out = []
     for b in range(batches):
         events = []
+        attributes = []
         for i in range(BATCH):
             n = (b * BATCH + i) % existing if existing else b * BATCH + i
             user = f"{prefix}-{offset + n}"
@@ -109,7 +118,12 @@ def bodies(
                     "createdAt": (now - timedelta(seconds=(b * BATCH + i) * spread)).isoformat(),
                 }
             )
-        out.append(json.dumps({"events": events}).encode())
+            if consent is not None:
+                attributes.append({"userId": user, "promotionalConsent": consent})
+        body = (
+            {"events": events, "userAttributes": attributes} if attributes else {"events": events}
+        )
+        out.append(json.dumps(body).encode())
     return out
 
 
@@ -235,6 +249,11 @@ def main() -> int:
     parser.add_argument("--goal-recipients", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2, help="rounds without/with goals")
     parser.add_argument("--overlap", action="store_true", help="one audience for all campaigns")
+    parser.add_argument(
+        "--consent",
+        action="store_true",
+        help="each call also grants (new users) or withdraws (existing) promotional consent",
+    )
     args = parser.parse_args()
     goal_rates: dict[bool, list[float]] = {False: [], True: []}
     converted = 0
@@ -266,8 +285,11 @@ def main() -> int:
             run(base, auth, [None] * 20, args.clients)
 
             get_seconds = run(base, auth, [None] * args.batches, args.clients)
-            new_seconds = run(f"{base}/track", post, bodies("new", args.batches), args.clients)
-            existing = bodies("new", args.batches, existing=args.batches * BATCH)
+            consent = True if args.consent else None
+            new_payloads = bodies("new", args.batches, consent=consent)
+            new_seconds = run(f"{base}/track", post, new_payloads, args.clients)
+            withdraw = False if args.consent else None
+            existing = bodies("new", args.batches, existing=args.batches * BATCH, consent=withdraw)
             old_seconds = run(f"{base}/track", post, existing, args.clients)
             if args.goals:
                 started = time.perf_counter()

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "audiences",
     "optout",
     "webhooks",
+    "consent",
     "campaigns",
     "conversions",
     "stats",

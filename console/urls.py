@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("audiences.segment_urls")),
     path("", include("audiences.file_urls")),
     path("", include("optout.urls")),
+    path("", include("consent.urls")),
     path("", include("webhooks.urls")),
     path("", include("campaigns.urls")),
     path("", include("stats.urls")),

@@ -29,7 +29,7 @@ from console.lib.fastphone import check as fast_check
 from console.lib.phone import check_e164
 from optout.imports import ImportRejected, check_size, read_numbers, row_problem_text
 from optout.models import OptOut, OptOutChange, OptOutImport, OptOutPolicy, Source
-from optout.signals import numbers_opted_out
+from optout.signals import list_changed, numbers_opted_out
 from projects.actions import actor_label_for, record_audit
 from projects.models import Project
 from webhooks.events import publish_many
@@ -215,6 +215,17 @@ def _record(
             meta.db_table,
             [meta.get_field(name).column for name in names],
             [(*constant, number) for number in changed],
+        )
+    if changed:
+        # Same transaction: the consent history of known users commits with the change.
+        list_changed.send(
+            sender=OptOutChange,
+            project=project,
+            numbers=list(changed),
+            subscribed=subscribed,
+            source=source.value,
+            actor_label=label[:200],
+            at=timezone.now(),
         )
     publish_many(
         project,

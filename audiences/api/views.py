@@ -17,6 +17,7 @@ from audiences.api.serializers import (
     TrackResponseSerializer,
 )
 from audiences.models import Customer
+from audiences.signals import customer_described, extra_fields
 from audiences.track import TrackBodyError, parse_track
 from console.api.errors import ApiError
 from console.api.views import ProjectAPIView
@@ -53,7 +54,7 @@ class TrackView(ProjectAPIView):
                 _("No item of the call is valid; nothing was stored."),
                 {"errors": errors},
             )
-        result = do_track(request.project, batch)
+        result = do_track(request.project, batch, actor=request.auth)
         return Response(
             {
                 "accepted": batch.accepted(),
@@ -74,14 +75,23 @@ class UserDetailView(ProjectAPIView):
         operation_id="getUser",
         summary=gettext_lazy("Get a user"),
         description=gettext_lazy(
-            "Attributes, tags, consents, and when the user was created and last seen."
+            "Attributes, tags, consents, and when the user was created and last seen; "
+            "consentHistory lists every change of the user's promotional and night-time "
+            "consent and of their number on the opt-out list, newest first: field "
+            "(promotional, night, optout), old, new, consentAt, changedAt, source (track, "
+            "console, 080, api, import, seed, migration) and by."
         ),
         responses={200: CustomerSerializer},
         tags=[gettext_lazy("Users")],
     )
     def get(self, request: Request, project_id: object, user_id: str) -> Response:
         customer = get_object_or_404(self.get_queryset(), user_id=user_id)
-        return Response(self.get_serializer(customer).data)
+        data = dict(self.get_serializer(customer).data)
+        for extra in extra_fields(
+            customer_described, sender=Customer, project=request.project, customer=customer
+        ):
+            data.update(extra)
+        return Response(data)
 
     @extend_schema(
         operation_id="deleteUser",

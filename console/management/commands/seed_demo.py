@@ -84,6 +84,11 @@ def _seed_audience(project_id: str) -> None:
         )
         for user_id, phone, name in DEMO_USERS
     )
+    # The demo users' consent is provable like anyone's: one history entry each.
+    from consent.actions import do_record_initial_history
+    from consent.models import Source
+
+    do_record_initial_history(project, Source.SEED)
     Segment.objects.create(
         project=project,
         name="Demo users",

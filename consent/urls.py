@@ -1,0 +1,12 @@
+"""Console URLs of consent: the consent page and the history export."""
+
+from django.urls import path
+
+from consent import views
+
+urlpatterns = [
+    path("p/<uuid:project_id>/consent/", views.consent_page, name="consent"),
+    path(
+        "p/<uuid:project_id>/consent/history.csv", views.export_history, name="consent_history_csv"
+    ),
+]
