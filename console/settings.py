@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_include_bootstrap
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.current_project",
+                "console.navigation.sidebar",
             ],
         },
     },
@@ -244,7 +246,12 @@ USE_TZ = True
 # --- Static files --------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Bootstrap comes as a wheel (django-include-bootstrap) so that `make run`
+# needs nothing but Python; its files are served under static/bootstrap/.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", Path(django_include_bootstrap.__file__).parent / "static"),
+]
 # Production serves hashed, compressed files made by `collectstatic`; development
 # and tests serve them straight from the apps.
 STATIC_MANIFEST = env_bool("MUNJA_STATIC_MANIFEST", not DEBUG)
