@@ -8,7 +8,6 @@ to docs/screenshots/), otherwise in the test's temporary folder."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from tests.support.browser import log_in
 from tests.support.campaigns import segment_campaign
 from tests.support.world import PASSWORD
 from tests.test_stats import (  # noqa: F401 - fixtures
-    T0,
     acme,
     clock,
     converted,
@@ -30,48 +28,10 @@ pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 
-# Runs in the page: what sticks out sideways. An element may not reach past
+# Runs in the page (support/overflow.js): what sticks out sideways. An element may not reach past
 # the viewport or past a parent that shows its overflow; a parent that clips
 # or scrolls (a wide table on a phone) contains it by design.
-OVERFLOW_JS = """
-() => {
-  const problems = [];
-  const width = window.innerWidth;
-  const scroller = document.scrollingElement;
-  if (scroller.scrollWidth > width) {
-    problems.push(`the page scrolls sideways: ${scroller.scrollWidth} > ${width}`);
-  }
-  const name = (el) => {
-    let s = el.tagName.toLowerCase();
-    if (el.id) s += '#' + el.id;
-    if (typeof el.className === 'string' && el.className.trim()) s += '.' + el.className.trim().split(/\\s+/).join('.');
-    return s;
-  };
-  const clipping = (el) => getComputedStyle(el).overflowX !== 'visible';
-  for (const el of document.querySelectorAll('body *')) {
-    const style = getComputedStyle(el);
-    if (style.display === 'none' || style.visibility === 'hidden' || style.position === 'fixed' || style.position === 'absolute') continue;
-    if (el.closest('.offcanvas:not(.show), .dropdown-menu, .visually-hidden, svg')) continue;
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0) continue;
-    // Inside a scrolling or clipping box only the box itself must fit.
-    let inScroller = false;
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (clipping(up)) { inScroller = true; break; }
-    }
-    const parent = el.parentElement;
-    const parentBox = parent && parent !== document.body && getComputedStyle(parent).display !== 'inline' ? parent.getBoundingClientRect() : null;
-    const past = !inScroller && (box.right - width > 1 || box.left < -1);
-    const pastParent = parentBox && !clipping(parent) && (box.right - parentBox.right > 1 || parentBox.left - box.left > 1);
-    if (past || pastParent) {
-      const what = `${name(el)} [${Math.round(box.left)}, ${Math.round(box.right)}] in ${parent ? name(parent) : 'body'}`;
-      // Report the outermost offender only: its children follow it out.
-      if (!problems.some((p) => p.includes(name(parent)))) problems.push(what);
-    }
-  }
-  return problems.slice(0, 10);
-}
-"""
+OVERFLOW_JS = (Path(__file__).parent / "support" / "overflow.js").read_text().split("\n", 1)[1]
 
 
 def screens(project_id, sent_id: int, draft_id: int) -> list[tuple[str, str]]:
@@ -129,11 +89,11 @@ def test_every_main_screen_fits_and_keeps_the_console_clean(
     browser,
     live_server,
     world,
-    converted,
-    clock,
+    converted,  # noqa: F811
+    clock,  # noqa: F811
     tmp_path,
     language,
-    size,  # noqa: F811
+    size,
 ):
     draft = segment_campaign(converted.project, name="Autumn preview")
     width, height = SIZES[size]
