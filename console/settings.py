@@ -240,6 +240,11 @@ LANGUAGE_CODE = env_str("MUNJA_LANGUAGE", "ko")
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# One way to write dates and numbers in each language (console/formats/);
+# amounts of money go through console/templatetags/munja_format.py.
+FORMAT_MODULE_PATH = ["console.formats"]
+# The currency of conversion revenue (prices carry their own).
+CURRENCY = env_str("MUNJA_CURRENCY", "KRW")
 TIME_ZONE = env_str("MUNJA_TIME_ZONE", "Asia/Seoul")
 USE_TZ = True
 

@@ -538,14 +538,16 @@ def test_the_dashboard_shows_the_last_campaigns_and_30_day_totals(converted, wor
         str(expected["delivered"]),
         str(expected["failed"]),
     )
-    assert (totals["conversions"], totals["revenue"]) == ("5", "45000.00")
+    # Money with its currency and no decimals for won; counts with separators.
+    assert (totals["conversions"], totals["revenue"]) == ("5", "₩45,000")
     rows = re.findall(r'class="campaign-row" data-campaign="(\d+)"', html)
     assert rows == [str(old.pk), str(converted.pk)]  # newest first, both listed
     row = html.split(f'data-campaign="{converted.pk}"')[1].split("</tr>")[0]
     assert 'data-field="conversions">5<' in row
     assert f"/campaigns/{converted.pk}/stats" in row
-    # The cards that were there before stay.
-    assert 'id="sender-numbers"' in html and 'id="optout-number"' in html
+    # The old campaign (40 days ago) is the previous period the cards compare with.
+    assert 'data-total="sent">10<' in html
+    assert "vs previous period" in html
 
 
 def test_the_statistics_page_lists_campaigns_and_totals_for_a_period(converted, world, clock):
