@@ -101,8 +101,10 @@ def test_amounts_show_with_their_currency_and_counts_with_separators(settings):
         assert money("45000.00") == "₩45,000"
         assert money("12.5", "USD") == "$12.50"
         assert money("1234567.891", "EUR") == "€1,234,567.89"
+        assert money("100.60") == "₩101"  # rounded, not cut
         assert count(1234567) == "1,234,567"
         assert percent(0.125) == "12.50 %"
+        assert percent(2 / 3) == "66.67 %"
     with translation.override("ko"):
         assert money("45000.00") == "45,000원"
         assert money(None) == "–"

@@ -281,9 +281,9 @@ def test_the_statistics_page_shows_the_counters(converted, world):
     )
     assert shown["conversions"] == "5"  # send-based: 3 purchases + 2 sign-ups
     assert shown["conversionRate"] == "62.50 %"  # 5 / 8 delivered
-    assert shown["revenue"] == "45000.00"
-    # 9 SMS × 8.40 + 1 LMS × 25.00
-    assert shown["cost"] == "100.60"
+    assert shown["revenue"] == "₩45,000"
+    # 9 SMS × 8.40 + 1 LMS × 25.00 = 100.60, written in whole won.
+    assert shown["cost"] == "₩101"
     assert 'data-skipped="opted_out">1<' in html
     purchase_click = re.search(
         r'data-goal="purchase" data-basis="click">.*?data-field="conversions">(\d+)<', html, re.S

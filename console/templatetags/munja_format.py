@@ -5,7 +5,7 @@ units (KRW, JPY)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
@@ -46,6 +46,8 @@ def money(value: object, currency: str = "") -> str:
         return "–"
     code = (currency or settings.CURRENCY).upper()
     places = 0 if code in WHOLE_CURRENCIES else 2
+    # number_format cuts extra digits off; round half up first.
+    number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text = number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
     if code == "KRW" and (get_language() or "").startswith("ko"):
         return f"{text}원"
@@ -58,7 +60,8 @@ def percent(rate: float | None) -> str:
     """A rate (0.0123) as "1.23 %"; "–" when there is none yet."""
     if rate is None:
         return "–"
-    return number_format(rate * 100, decimal_pos=2, use_l10n=True, force_grouping=True) + " %"
+    share = Decimal(str(rate * 100)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return number_format(share, decimal_pos=2, use_l10n=True, force_grouping=True) + " %"
 
 
 @register.filter
@@ -70,7 +73,7 @@ def change(current: object, previous: object) -> dict | None:
         return None
     if before == 0:
         return None if now == 0 else {"direction": "up", "text": ""}
-    ratio = (now - before) / before * 100
+    ratio = ((now - before) / before * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     direction = "up" if ratio > 0 else "down" if ratio < 0 else "flat"
     sign = "+" if ratio > 0 else ""
     text = sign + number_format(ratio, decimal_pos=1, use_l10n=True, force_grouping=True) + " %"
