@@ -218,6 +218,8 @@ class Message(models.Model):
     error_message = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "phone_number"], name="one_message_per_recipient"
