@@ -69,6 +69,22 @@ def campaigns_under_way(project: Project) -> list[dict[str, Any]]:
     return rows
 
 
+def sender_counts(project: Project) -> list[tuple[str, str, int]]:
+    """(label, status, count) of the project's sender numbers, every status
+    in its fixed order so the card reads the same each time."""
+    counts = dict(
+        project.sender_numbers.order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return [
+        (label, status, counts[status])
+        for status, label in SenderNumber.Status.choices
+        if counts.get(status)
+    ]
+
+
 def needs_attention(
     project: Project, membership: Membership | None, under_way: list[dict[str, Any]]
 ) -> list[Attention]:

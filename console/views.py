@@ -9,7 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from console.dashboard import campaigns_under_way, compared_totals, needs_attention
+from console.dashboard import (
+    campaigns_under_way,
+    compared_totals,
+    needs_attention,
+    sender_counts,
+)
 from projects.access import project_view
 from projects.models import Project
 from stats.charts import bar_chart
@@ -51,6 +56,8 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
                 "sends_chart": chart,
                 "under_way": under_way,
                 "attention": needs_attention(project, request.membership, under_way),
+                "sender_counts": sender_counts(project),
+                "optout_number": getattr(project, "optout_number", None),
                 "recent_campaigns": list(campaigns_with_numbers(project)[:RECENT_CAMPAIGNS]),
             },
         )

@@ -79,7 +79,7 @@ def check(page, errors: list[str], folder: Path, shot: str) -> list[str]:
     problems = [f"{shot}: {p}" for p in page.evaluate(OVERFLOW_JS)]
     problems += [f"{shot}: console: {e}" for e in errors]
     errors.clear()
-    page.screenshot(path=str(folder / f"{shot}.png"))
+    page.screenshot(path=str(folder / f"{shot}.png"), full_page=True)
     return problems
 
 

@@ -548,6 +548,8 @@ def test_the_dashboard_shows_the_last_campaigns_and_30_day_totals(converted, wor
     # The old campaign (40 days ago) is the previous period the cards compare with.
     assert 'data-total="sent">10<' in html
     assert "vs previous period" in html
+    # The sender numbers and the 080 number stay on the dashboard.
+    assert 'id="sender-numbers"' in html and 'id="optout-number"' in html
 
 
 def test_the_statistics_page_lists_campaigns_and_totals_for_a_period(converted, world, clock):
