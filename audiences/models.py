@@ -65,11 +65,15 @@ class Customer(models.Model):
 class CustomerTag(models.Model):
     """A free-form `key: value` tag; one row a tag so segments can use an index."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=255)
-    value = models.CharField(max_length=1024)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="tags", verbose_name=_("customer")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    value = models.CharField(max_length=1024, verbose_name=_("value"))
 
     class Meta:
+        verbose_name = _("customer tag")
+        verbose_name_plural = _("customer tags")
         constraints = [
             models.UniqueConstraint(fields=["customer", "key"], name="one_value_per_tag_key")
         ]

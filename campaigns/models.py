@@ -149,6 +149,10 @@ class CampaignStats(models.Model):
     # Recipients who opted out within 7 days after their message was sent.
     optouts_after_send = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("campaign statistics")
+        verbose_name_plural = _("campaign statistics")
+
     def __str__(self) -> str:
         return f"stats of {self.campaign_id}"
 

@@ -102,16 +102,21 @@ class SenderNumberDocument(models.Model):
         POWER_OF_ATTORNEY = "attorney", _("Power of attorney")
 
     sender_number = models.ForeignKey(
-        SenderNumber, on_delete=models.CASCADE, related_name="documents"
+        SenderNumber,
+        on_delete=models.CASCADE,
+        related_name="documents",
+        verbose_name=_("sender number"),
     )
     kind = models.CharField(_("document"), max_length=12, choices=Kind.choices)
-    file = models.FileField(storage=_document_storage, upload_to=_document_path)
-    original_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(_("file"), storage=_document_storage, upload_to=_document_path)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("sender number document")
+        verbose_name_plural = _("sender number documents")
         ordering = ["kind", "id"]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -61,6 +62,14 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
                 "recent_campaigns": list(campaigns_with_numbers(project)[:RECENT_CAMPAIGNS]),
             },
         )
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (the
+    Django admin): send them to the console's icon. Resolved per request, as
+    the hashed name exists only once collectstatic has run."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

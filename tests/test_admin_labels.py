@@ -17,7 +17,13 @@ SAME_IN_BOTH = {"URL", "ID", "SMS", "LMS"}
 
 
 def registered() -> list:
-    return [m for m in admin.site._registry if m._meta.app_label in OUR_APPS]
+    """Registered models and the models of their inlines."""
+    models = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label in OUR_APPS:
+            models.append(model)
+            models += [inline.model for inline in model_admin.inlines]
+    return models
 
 
 def korean(text: object) -> str:

@@ -152,3 +152,34 @@ def test_the_sidebar_marks_the_current_page_and_hides_admin_entries_from_a_viewe
         assert admin_only not in labels
     page.goto(reverse("dashboard", args=[converted.project_id]))
     assert page.locator("nav.main-nav a[aria-current=page]").inner_text() == "Dashboard"
+
+
+def test_staff_review_a_sender_number_on_its_admin_page_in_korean(
+    browser, live_server, world, document_store, tmp_path
+):
+    from channels.models import SenderNumber
+    from tests.support.sender_numbers import register
+
+    sender = register(world.acme, world.alice)
+    context = browser.new_context(base_url=live_server.url, locale="ko-KR")
+    context.set_default_timeout(20000)
+    folder = shots_dir(tmp_path)
+    try:
+        page = context.new_page()
+        errors = watch_console(page)
+        log_in(page, world.staff.email, PASSWORD)
+        page.goto(reverse("admin:channels_sendernumber_change", args=[sender.pk]))
+        problems = check(page, errors, folder, "ko-desktop-admin-sender-number")
+        assert page.locator("#review-approve").is_visible()
+        assert (
+            page.locator("a[href*='/documents/']").count() >= 1 or "certificate" in page.content()
+        )
+        page.fill("#sender-review textarea[name=reason]", "사업자등록증이 흐립니다")
+        page.click("#review-reject")
+        page.wait_for_load_state("networkidle")
+        sender.refresh_from_db()
+        assert sender.status == SenderNumber.Status.REJECTED
+        problems += check(page, errors, folder, "ko-desktop-admin-sender-number-rejected")
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -108,16 +108,24 @@ class WebhookEvent(models.Model):
 
 
 class WebhookAttempt(models.Model):
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="attempts_log")
-    url = models.URLField(max_length=2000)
-    attempted_at = models.DateTimeField(auto_now_add=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_excerpt = models.CharField(max_length=500, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.CASCADE, related_name="attempts_log", verbose_name=_("event")
+    )
+    url = models.URLField(max_length=2000, verbose_name=_("URL"))
+    attempted_at = models.DateTimeField(auto_now_add=True, verbose_name=_("attempted at"))
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    response_excerpt = models.CharField(
+        max_length=500, blank=True, verbose_name=_("response excerpt")
+    )
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    duration_ms = models.PositiveIntegerField(default=0, verbose_name=_("duration (ms)"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
 
     class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
         ordering = ["-attempted_at", "-id"]
 
     def __str__(self) -> str:
