@@ -121,3 +121,12 @@ def test_dates_are_written_one_way_in_each_language():
         with translation.override(language):
             assert date_format(moment, "SHORT_DATETIME_FORMAT") == "2026-12-06 04:05"
             assert date_format(moment, "DATETIME_FORMAT") == "2026-12-06 04:05:00"
+
+
+def test_a_project_page_names_the_projects_time_zone_once(client, world):
+    world.acme.time_zone = "Europe/London"
+    world.acme.save()
+    client.force_login(world.alice)
+    html = client.get(f"/p/{world.acme.id}/audit/").content.decode()
+    assert html.count("Europe/London") == 1
+    assert 'id="time-zone-note"' in html
