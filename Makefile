@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in python3.13 python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; done)
 
-.PHONY: run test test-deps bench lint install messages clean
+.PHONY: run test test-deps bench lint install messages clean screenshots
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Munja needs Python 3.12 or newer (none found on PATH or under pyenv)"; exit 1; }
@@ -50,6 +50,12 @@ test-deps:
 
 test: install test-deps messages
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Every main screen at desktop and phone size, in Korean and English, written
+# to docs/screenshots/ by the same browser test that checks they fit (the few
+# the README shows are committed; docs/screenshots/.gitignore names them).
+screenshots: install messages
+	MUNJA_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_screens_browser.py -k fits
 
 bench: install
 	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done

@@ -20,7 +20,11 @@ class Customer(models.Model):
     # project's users in id order, which a project-only index cannot give on
     # PostgreSQL (every page would re-read and sort the whole project).
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="customers", db_index=False
+        Project,
+        on_delete=models.CASCADE,
+        related_name="customers",
+        db_index=False,
+        verbose_name=_("project"),
     )
     user_id = models.CharField(_("user ID"), max_length=255)
     phone_number = models.CharField(_("phone number"), max_length=20, blank=True)
@@ -33,11 +37,15 @@ class Customer(models.Model):
     # Promotional messages need consent (Information and Communications
     # Network Act Art. 50); night-time (21:00–08:00) promotions need their own.
     promotional_consent = models.BooleanField(_("promotional consent"), default=False)
-    promotional_consent_at = models.DateTimeField(null=True, blank=True)
+    promotional_consent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("promotional consent at")
+    )
     night_consent = models.BooleanField(_("night-time consent"), default=False)
-    night_consent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    night_consent_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("night consent at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
 
     class Meta:
         verbose_name = _("customer")
@@ -57,11 +65,15 @@ class Customer(models.Model):
 class CustomerTag(models.Model):
     """A free-form `key: value` tag; one row a tag so segments can use an index."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tags")
-    key = models.CharField(max_length=255)
-    value = models.CharField(max_length=1024)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="tags", verbose_name=_("customer")
+    )
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    value = models.CharField(max_length=1024, verbose_name=_("value"))
 
     class Meta:
+        verbose_name = _("customer tag")
+        verbose_name_plural = _("customer tags")
         constraints = [
             models.UniqueConstraint(fields=["customer", "key"], name="one_value_per_tag_key")
         ]
@@ -74,14 +86,20 @@ class CustomerTag(models.Model):
 class Event(models.Model):
     """Something a customer did (`type`, with free-form `data`), as tracked."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", verbose_name=_("project")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="events", verbose_name=_("customer")
+    )
     type = models.CharField(_("event"), max_length=255)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
     created_at = models.DateTimeField(_("happened at"), db_index=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         indexes = [
             models.Index(fields=["project", "type", "customer"]),
             models.Index(fields=["customer", "created_at"]),

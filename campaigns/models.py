@@ -152,6 +152,10 @@ class CampaignStats(models.Model):
     # Recipients who opted out within 7 days after their message was sent.
     optouts_after_send = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("campaign statistics")
+        verbose_name_plural = _("campaign statistics")
+
     def __str__(self) -> str:
         return f"stats of {self.campaign_id}"
 
@@ -221,6 +225,8 @@ class Message(models.Model):
     error_message = models.CharField(max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "phone_number"], name="one_message_per_recipient"

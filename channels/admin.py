@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +82,15 @@ def _review_with_reason(
     )
 
 
+# The statuses each review may start from (channels.actions enforces the same).
+REVIEW_FROM = {
+    "approve": (SenderNumber.Status.PENDING, SenderNumber.Status.SUSPENDED),
+    "reject": (SenderNumber.Status.PENDING,),
+    "suspend": (SenderNumber.Status.APPROVED,),
+}
+REVIEW_LABELS = {"approve": _("approve"), "reject": _("reject"), "suspend": _("suspend")}
+
+
 @admin.register(SenderNumber)
 class SenderNumberAdmin(admin.ModelAdmin):
     list_display = (
@@ -115,9 +124,62 @@ class SenderNumberAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    change_form_template = "admin/channels/sendernumber/change_form.html"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Registrations come from the project with their documents.
         return False
+
+    def get_urls(self) -> list:
+        review = path(
+            "<path:object_id>/review/",
+            self.admin_site.admin_view(self.review_view),
+            name="channels_sendernumber_review",
+        )
+        return [review, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        sender = self.get_object(request, object_id)
+        reviews = []
+        if sender is not None:
+            reviews = [verb for verb, allowed in REVIEW_FROM.items() if sender.status in allowed]
+        context = {**(extra_context or {}), "reviews": reviews, "reason_form": ReasonForm()}
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Approve, reject or suspend from the sender number's own page; a
+        rejection or suspension needs the reason the project will read."""
+        sender = self.get_object(request, object_id)
+        if sender is None or not self.has_change_permission(request, sender):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        back = reverse("admin:channels_sendernumber_change", args=[sender.pk])
+        verb = request.POST.get("review", "")
+        if verb == "approve":
+            self.review(request, do_approve_sender_number, sender)
+            return HttpResponseRedirect(back)
+        do_review = {"reject": do_reject_sender_number, "suspend": do_suspend_sender_number}.get(
+            verb
+        )
+        if do_review is None:
+            self.message_user(
+                request, gettext("Unknown review %(verb)r.") % {"verb": verb}, messages.ERROR
+            )
+            return HttpResponseRedirect(back)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            self.message_user(
+                request,
+                gettext("Give the reason the project will read before you %(verb)s.")
+                % {"verb": REVIEW_LABELS[verb]},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(back)
+        self.review(request, do_review, sender, form.cleaned_data["reason"])
+        return HttpResponseRedirect(back)
 
     @admin.display(description=_("number"), ordering="number")
     def formatted_number(self, sender: SenderNumber) -> str:

@@ -36,7 +36,9 @@ class SenderNumber(models.Model):
         COMPANY = "company", _("Company")
         PERSON = "person", _("Person")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sender_numbers")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="sender_numbers", verbose_name=_("project")
+    )
     number = models.CharField(_("number"), max_length=20)
     owner_type = models.CharField(_("owner"), max_length=10, choices=OwnerType.choices)
     owner_name = models.CharField(_("owner name"), max_length=100)
@@ -50,13 +52,22 @@ class SenderNumber(models.Model):
     status_reason = models.TextField(_("reason"), blank=True)
     is_default = models.BooleanField(_("default sender"), default=False)
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("registered by"),
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,16 +102,21 @@ class SenderNumberDocument(models.Model):
         POWER_OF_ATTORNEY = "attorney", _("Power of attorney")
 
     sender_number = models.ForeignKey(
-        SenderNumber, on_delete=models.CASCADE, related_name="documents"
+        SenderNumber,
+        on_delete=models.CASCADE,
+        related_name="documents",
+        verbose_name=_("sender number"),
     )
     kind = models.CharField(_("document"), max_length=12, choices=Kind.choices)
-    file = models.FileField(storage=_document_storage, upload_to=_document_path)
-    original_name = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(_("file"), storage=_document_storage, upload_to=_document_path)
+    original_name = models.CharField(_("original name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("sender number document")
+        verbose_name_plural = _("sender number documents")
         ordering = ["kind", "id"]
 
     def __str__(self) -> str:
@@ -118,9 +134,10 @@ class OptOutNumber(models.Model):
         null=True,
         blank=True,
         related_name="optout_number",
+        verbose_name=_("project"),
     )
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    assigned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("assigned at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["number"]
@@ -145,17 +162,23 @@ class Gateway(models.Model):
         NHN = "nhn", "NHN Cloud SMS"
         TWILIO = "twilio", "Twilio"
 
-    name = models.CharField(max_length=100, unique=True)
-    backend = models.CharField(max_length=20, choices=Backend.choices)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    backend = models.CharField(max_length=20, choices=Backend.choices, verbose_name=_("backend"))
     # Provider credentials and endpoints; the backend documents its keys.
-    config = models.JSONField(default=dict, blank=True)
-    messages_per_second = models.PositiveIntegerField(default=1000)
-    is_default = models.BooleanField(default=False)
+    config = models.JSONField(default=dict, blank=True, verbose_name=_("configuration"))
+    messages_per_second = models.PositiveIntegerField(
+        default=1000, verbose_name=_("messages per second")
+    )
+    is_default = models.BooleanField(default=False, verbose_name=_("default"))
     # For providers that keep delivery reports for us to fetch (NHN Cloud):
     # results updated up to this moment have been polled and applied.
-    reports_polled_until = models.DateTimeField(null=True, blank=True, editable=False)
+    reports_polled_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("reports polled until")
+    )
 
     class Meta:
+        verbose_name = _("gateway")
+        verbose_name_plural = _("gateways")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -165,8 +188,16 @@ class Gateway(models.Model):
 class SmsChannel(models.Model):
     """A project's SMS settings."""
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="sms_channel")
-    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, null=True, blank=True)
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="sms_channel", verbose_name=_("project")
+    )
+    gateway = models.ForeignKey(
+        Gateway, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("gateway")
+    )
+
+    class Meta:
+        verbose_name = _("SMS channel")
+        verbose_name_plural = _("SMS channels")
 
     def __str__(self) -> str:
         return f"SMS channel of {self.project}"

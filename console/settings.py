@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_include_bootstrap
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.current_project",
+                "console.navigation.sidebar",
             ],
         },
     },
@@ -265,13 +267,23 @@ LANGUAGE_CODE = env_str("MUNJA_LANGUAGE", "ko")
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# One way to write dates and numbers in each language (console/formats/);
+# amounts of money go through console/templatetags/munja_format.py.
+FORMAT_MODULE_PATH = ["console.formats"]
+# The currency of conversion revenue (prices carry their own).
+CURRENCY = env_str("MUNJA_CURRENCY", "KRW")
 TIME_ZONE = env_str("MUNJA_TIME_ZONE", "Asia/Seoul")
 USE_TZ = True
 
 # --- Static files --------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Bootstrap comes as a wheel (django-include-bootstrap) so that `make run`
+# needs nothing but Python; its files are served under static/bootstrap/.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", Path(django_include_bootstrap.__file__).parent / "static"),
+]
 # Production serves hashed, compressed files made by `collectstatic`; development
 # and tests serve them straight from the apps.
 STATIC_MANIFEST = env_bool("MUNJA_STATIC_MANIFEST", not DEBUG)

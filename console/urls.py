@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<uuid:project_id>/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    # Pages without the console's icon link (the Django admin) still get one.
+    path("favicon.ico", views.favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("v1/", include("console.api.urls")),

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from console.dashboard import (
+    campaigns_under_way,
+    compared_totals,
+    needs_attention,
+    sender_counts,
+)
 from projects.access import project_view
 from projects.models import Project
-from stats.queries import campaigns_with_numbers, project_totals
+from stats.charts import bar_chart
+from stats.queries import campaigns_with_numbers, sends_per_day
 
 RECENT_CAMPAIGNS = 5
 
@@ -30,32 +38,38 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @project_view()
 def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
-    """The project overview: the last campaigns with their numbers, totals of
-    the last 30 days, sender numbers by status, the 080 number."""
-    numbers = project.sender_numbers
-    counts = {
-        row["status"]: row["n"]
-        for row in numbers.order_by().values("status").annotate(n=Count("pk"))
-    }
-    # Every status in its fixed order, so the overview reads the same each time.
-    sender_counts = [
-        (label, status, counts[status])
-        for status, label in numbers.model.Status.choices
-        if counts.get(status)
-    ]
-    optout_number = getattr(project, "optout_number", None)
-    return render(
-        request,
-        "console/dashboard.html",
-        {
-            "project": project,
-            "sender_counts": sender_counts,
-            "optout_number": optout_number,
-            "optout_display": optout_number.display_number if optout_number else "",
-            "recent_campaigns": list(campaigns_with_numbers(project)[:RECENT_CAMPAIGNS]),
-            "totals": project_totals(project),
-        },
-    )
+    """The project overview: the last 30 days against the 30 before, sends
+    per day, the campaigns under way, what needs attention, the last campaigns."""
+    with timezone.override(project.time_zone or "Asia/Seoul"):
+        under_way = campaigns_under_way(project)
+        per_day = sends_per_day(project)
+        chart = bar_chart(
+            [p["day"].isoformat() for p in per_day],
+            [p["sent"] for p in per_day],
+            [p["delivered"] for p in per_day],
+        )
+        return render(
+            request,
+            "console/dashboard.html",
+            {
+                "project": project,
+                "totals": compared_totals(project),
+                "sends_chart": chart,
+                "under_way": under_way,
+                "attention": needs_attention(project, request.membership, under_way),
+                "sender_counts": sender_counts(project),
+                "optout_number": getattr(project, "optout_number", None),
+                "recent_campaigns": list(campaigns_with_numbers(project)[:RECENT_CAMPAIGNS]),
+            },
+        )
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (the
+    Django admin): send them to the console's icon. Resolved per request, as
+    the hashed name exists only once collectstatic has run."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @require_GET

@@ -22,11 +22,18 @@ class Source(models.TextChoices):
 class OptOut(models.Model):
     """A phone number currently on the project's opt-out list."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="optouts")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="optouts", verbose_name=_("project")
+    )
     phone_number = models.CharField(_("phone number"), max_length=20)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("opted out at"), auto_now_add=True)
 
@@ -46,14 +53,20 @@ class OptOut(models.Model):
 class OptOutChange(models.Model):
     """History: every addition to (`subscribed=False`) or removal from the list."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
-    phone_number = models.CharField(max_length=20)
-    subscribed = models.BooleanField()
-    source = models.CharField(max_length=10, choices=Source.choices)
-    actor_label = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", verbose_name=_("project")
+    )
+    phone_number = models.CharField(max_length=20, verbose_name=_("phone number"))
+    subscribed = models.BooleanField(verbose_name=_("subscribed"))
+    source = models.CharField(max_length=10, choices=Source.choices, verbose_name=_("source"))
+    actor_label = models.CharField(max_length=200, blank=True, verbose_name=_("actor label"))
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
+        verbose_name = _("opt-out change")
+        verbose_name_plural = _("opt-out changes")
         ordering = ["-id"]
         indexes = [models.Index(fields=["project", "phone_number", "-id"])]
 
@@ -66,7 +79,9 @@ class OptOutPolicy(models.Model):
     """How far the list reaches for one project. Without a row the law's
     minimum applies: promotional messages only."""
 
-    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="optout_policy")
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="optout_policy", verbose_name=_("project")
+    )
     applies_to_all_messages = models.BooleanField(
         _("apply the opt-out list to every message"),
         default=False,
@@ -75,7 +90,7 @@ class OptOutPolicy(models.Model):
             "On: informational messages skip them too."
         ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("opt-out policy")

@@ -9,8 +9,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.lib.compliance import resolve_time_zone
 from projects.models import Membership, Role, role_at_least
 
 
@@ -46,7 +48,10 @@ def project_view(minimum_role: str = Role.VIEWER) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, project_id, *args, **kwargs) -> HttpResponse:
             load_membership(request, project_id, minimum_role)
-            return view(request, request.project, *args, **kwargs)
+            # Every project page shows times in the project's zone, and the
+            # page footer names that zone once.
+            with timezone.override(resolve_time_zone(request.project.time_zone)):
+                return view(request, request.project, *args, **kwargs)
 
         return wrapper
 

@@ -40,7 +40,7 @@ class Project(models.Model):
         help_text=_("Empty: the platform default."),
     )
     send_rate_per_minute = models.PositiveIntegerField(_("messages per minute"), default=60000)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["name"]
@@ -52,14 +52,19 @@ class Project(models.Model):
 
 
 class Membership(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("project")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
     # Used for test sends to internal team members.
     phone_number = models.CharField(_("phone number"), max_length=20, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         constraints = [
@@ -76,11 +81,13 @@ class Membership(models.Model):
 
 
 class Invitation(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("project")
+    )
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
     # Only the hash is stored; the link with the raw token is shown once.
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -103,11 +110,13 @@ class Invitation(models.Model):
 
 
 class ApiToken(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_tokens")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("project")
+    )
     name = models.CharField(_("name"), max_length=100)
     # First characters of the token, shown in lists so people can tell tokens apart.
     prefix = models.CharField(_("prefix"), max_length=16)
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -136,10 +145,20 @@ class AuditLog(models.Model):
     """Who did what, shown to project admins and platform staff."""
 
     project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="audit_log", null=True, blank=True
+        Project,
+        on_delete=models.CASCADE,
+        related_name="audit_log",
+        null=True,
+        blank=True,
+        verbose_name=_("project"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     # A readable name that survives the user's deletion: an email, "API token
     # <prefix>", "platform staff <email>" or "system".

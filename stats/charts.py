@@ -19,6 +19,10 @@ RIGHT = 8
 TOP = 12
 BOTTOM = 24  # room for the x-axis labels
 BAR_FILL = 0.8  # share of its slot a bar fills
+# A send of one or two minutes has one or two slots: a bar as wide as the
+# plot reads as a block, not a bar.
+MAX_BAR_WIDTH = 48
+MAX_TICKS = 6
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,23 @@ class Bar:
     width: float
     height: float
     value: int | float
+    label: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A point of the line, drawn as a focusable mark with its value, so a
+    single point (a one-minute send) is still visible and readable."""
+
+    x: float
+    y: float
+    value: int | float
+    label: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
     label: str
 
 
@@ -45,6 +66,8 @@ class Chart:
     line_values: str  # the line's values, comma-separated (for readers and tests)
     first_label: str
     last_label: str
+    markers: tuple[Marker, ...] = ()
+    ticks: tuple[Tick, ...] = ()
 
     @property
     def middle(self) -> float:
@@ -60,11 +83,14 @@ def bar_chart(
     bars: Sequence[int | float],
     line: Sequence[int | float] | None = None,
     *,
+    tick_labels: Sequence[str] | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Chart:
     """Bars for `bars` and, optionally, a polyline for `line` (same slots,
-    same scale), one slot per label."""
+    same scale), one slot per label. `labels` name each slot in full (the
+    values' titles); `tick_labels`, shorter, are written under at most
+    MAX_TICKS evenly spaced slots."""
     count = len(labels)
     plot_width = width - LEFT - RIGHT
     plot_height = height - TOP - BOTTOM
@@ -76,7 +102,7 @@ def bar_chart(
         if value <= 0 or largest <= 0:
             continue
         bar_height = plot_height * value / largest
-        bar_width = max(slot * BAR_FILL, 0.5)
+        bar_width = max(min(slot * BAR_FILL, MAX_BAR_WIDTH), 0.5)
         drawn.append(
             Bar(
                 x=round(LEFT + i * slot + (slot - bar_width) / 2, 2),
@@ -88,12 +114,25 @@ def bar_chart(
             )
         )
     points = ""
+    markers: list[Marker] = []
     if line is not None and count:
-        points = " ".join(
-            f"{_fmt(LEFT + (i + 0.5) * slot)},"
-            f"{_fmt(baseline - (plot_height * v / largest if largest > 0 else 0))}"
+        coordinates = [
+            (
+                LEFT + (i + 0.5) * slot,
+                baseline - (plot_height * v / largest if largest > 0 else 0),
+            )
             for i, v in enumerate(line)
-        )
+        ]
+        points = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in coordinates)
+        markers = [
+            Marker(round(x, 2), round(y, 2), value, label)
+            for (x, y), value, label in zip(coordinates, line, labels, strict=True)
+        ]
+    ticks: list[Tick] = []
+    if count:
+        names = tick_labels if tick_labels is not None else labels
+        every = max(1, -(-count // MAX_TICKS))
+        ticks = [Tick(round(LEFT + (i + 0.5) * slot, 2), names[i]) for i in range(0, count, every)]
     return Chart(
         width=width,
         height=height,
@@ -107,4 +146,6 @@ def bar_chart(
         line_values=",".join(_fmt(v) for v in (line or [])),
         first_label=labels[0] if labels else "",
         last_label=labels[-1] if labels else "",
+        markers=tuple(markers),
+        ticks=tuple(ticks),
     )

@@ -26,7 +26,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns.models import SKIP_REASONS, Campaign, CampaignStats, Price
@@ -279,15 +279,27 @@ def campaigns_with_numbers(project: Project) -> QuerySet:
 
 def project_totals(project: Project, *, days: int = DASHBOARD_DAYS) -> dict[str, Any]:
     """Sums over the campaigns started in the last `days` days: sent,
-    delivered, failed, send-based conversions and revenue, and the cost."""
-    since = timezone.now() - timedelta(days=days)
-    started = {"campaign__project": project, "campaign__started_at__gte": since}
+    delivered, failed, clicks, send-based conversions and revenue, and the cost."""
+    now = timezone.now()
+    return period_totals(project, now - timedelta(days=days), now) | {"days": days}
+
+
+def period_totals(project: Project, since: datetime, until: datetime) -> dict[str, Any]:
+    """The totals of the campaigns started in [since, until), from their
+    counters (the dashboard compares two such periods)."""
+    started = {
+        "campaign__project": project,
+        "campaign__started_at__gte": since,
+        "campaign__started_at__lt": until,
+    }
     sums = CampaignStats.objects.filter(**started).aggregate(
         campaigns=Count("pk"),
         sent=Coalesce(Sum("sent"), 0),
         sent_lms=Coalesce(Sum("sent_lms"), 0),
         delivered=Coalesce(Sum("delivered"), 0),
         failed=Coalesce(Sum("failed"), 0),
+        clicks=Coalesce(Sum("clicks"), 0),
+        clicked_recipients=Coalesce(Sum("clicked_recipients"), 0),
     )
     goal_sums = ConversionGoal.objects.filter(**started).aggregate(
         conversions=Coalesce(Sum("conversions"), 0),
@@ -295,13 +307,38 @@ def project_totals(project: Project, *, days: int = DASHBOARD_DAYS) -> dict[str,
     )
     cost = cost_of(sums["sent"], sums["sent_lms"], prices())
     return {
-        "days": days,
         "campaigns": sums["campaigns"],
         "sent": sums["sent"],
         "delivered": sums["delivered"],
         "failed": sums["failed"],
+        "deliveryRate": rate(sums["delivered"], sums["sent"]),
+        "clicks": sums["clicks"],
+        "clickedRecipients": sums["clicked_recipients"],
         "conversions": goal_sums["conversions"],
         "revenue": str(Decimal(goal_sums["revenue"]).quantize(ZERO)),
         "conversionRate": rate(goal_sums["conversions"], sums["delivered"]),
         "cost": cost.as_dict(),
     }
+
+
+def sends_per_day(project: Project, *, days: int = DASHBOARD_DAYS) -> list[dict[str, Any]]:
+    """Sent and delivered per day (in the project's zone) over the last
+    `days` days, zeros included, from the per-minute send buckets."""
+    zone = _zone(project)
+    today = timezone.localtime(timezone.now(), zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), zone)
+    rows = (
+        SendBucket.objects.filter(campaign__project=project, minute__gte=since)
+        .annotate(day=TruncDate("minute", tzinfo=zone))
+        .order_by()
+        .values("day")
+        .annotate(sent=Sum("sent"), delivered=Sum("delivered"))
+    )
+    points = [{"day": first + timedelta(days=i), "sent": 0, "delivered": 0} for i in range(days)]
+    for row in rows:
+        index = (row["day"] - first).days
+        if 0 <= index < days:
+            points[index]["sent"] += row["sent"] or 0
+            points[index]["delivered"] += row["delivered"] or 0
+    return points

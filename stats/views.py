@@ -4,6 +4,7 @@ Viewers may see all of them."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from campaigns.models import SKIP_REASONS, Campaign, Message
@@ -18,7 +20,7 @@ from projects.access import project_view
 from projects.models import Project
 from stats import exports
 from stats.charts import Chart, bar_chart
-from stats.queries import campaign_statistics, campaigns_with_numbers, project_totals
+from stats.queries import campaign_statistics, campaigns_with_numbers, project_totals, rate
 
 PERIODS = (7, 30, 90)
 CAMPAIGNS_PER_PAGE = 50
@@ -30,17 +32,101 @@ def _campaign(project: Project, campaign_id: int) -> Campaign:
     )
 
 
+def tick_format(moments: list[datetime], step: timedelta) -> str:
+    """The axis labels a series needs, by its length: the time of day within
+    one day (with seconds when a step is shorter than a minute), the date
+    and time across days, the date alone for daily steps."""
+    if step >= timedelta(days=1):
+        return "%m-%d"
+    if not moments or moments[0].date() == moments[-1].date():
+        return "%H:%M:%S" if step < timedelta(minutes=1) else "%H:%M"
+    return "%m-%d %H:%M"
+
+
+def time_chart(
+    moments: list[datetime],
+    step: timedelta,
+    bars: list[int],
+    line: list[int] | None = None,
+) -> Chart:
+    local = [timezone.localtime(m) for m in moments]
+    full = "%Y-%m-%d" if step >= timedelta(days=1) else "%Y-%m-%d %H:%M"
+    short = tick_format(local, step)
+    return bar_chart(
+        [m.strftime(full) for m in local],
+        bars,
+        line,
+        tick_labels=[m.strftime(short) for m in local],
+    )
+
+
 def send_chart(stats: dict[str, Any]) -> Chart:
-    points = stats["sendSeries"]["points"]
-    labels = [timezone.localtime(p["at"]).strftime("%Y-%m-%d %H:%M") for p in points]
-    return bar_chart(labels, [p["sent"] for p in points], [p["delivered"] for p in points])
+    series = stats["sendSeries"]
+    points = series["points"]
+    return time_chart(
+        [p["at"] for p in points],
+        timedelta(seconds=series["stepSeconds"]),
+        [p["sent"] for p in points],
+        [p["delivered"] for p in points],
+    )
 
 
 def conversion_chart(stats: dict[str, Any]) -> Chart:
     series = stats["conversionSeries"]
-    fmt = "%Y-%m-%d" if series["step"] == "day" else "%Y-%m-%d %H:00"
-    labels = [timezone.localtime(p["at"]).strftime(fmt) for p in series["points"]]
-    return bar_chart(labels, [p["conversions"] for p in series["points"]])
+    step = timedelta(days=1) if series["step"] == "day" else timedelta(hours=1)
+    points = series["points"]
+    return time_chart([p["at"] for p in points], step, [p["conversions"] for p in points])
+
+
+def cards_of(stats: dict[str, Any]) -> dict[str, Any]:
+    """A campaign's numbers in the shape of the dashboard's cards."""
+    return {
+        "campaigns": None,
+        "sent": stats["sent"],
+        "delivered": stats["delivered"],
+        "failed": stats["failed"],
+        "deliveryRate": rate(stats["delivered"], stats["sent"]),
+        "clicks": stats["clicks"],
+        "clickedRecipients": stats["clickedRecipients"],
+        "conversions": stats["conversions"],
+        "conversionRate": stats["conversionRate"],
+        "revenue": stats["revenue"],
+        "cost": stats["cost"],
+    }
+
+
+def funnel_of(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Recipients → sent → delivered → clicked → converted, each with its
+    share of the recipients (the bar's width, 0–100)."""
+    steps = [
+        ("recipients", _("Recipients"), stats["recipients"]),
+        ("sent", _("Sent"), stats["sent"]),
+        ("delivered", _("Delivered"), stats["delivered"]),
+        ("clicked", _("Clicked"), stats["clickedRecipients"]),
+        ("converted", _("Converted"), stats["conversions"]),
+    ]
+    base = stats["recipients"]
+    return [
+        {
+            "key": key,
+            "label": label,
+            "count": n,
+            "share": n / base if base else None,
+            "width": round(min(100, 100 * n / base), 2) if base else 0,
+        }
+        for key, label, n in steps
+    ]
+
+
+def step_note(step_seconds: int) -> str:
+    minutes = step_seconds // 60
+    if minutes % 1440 == 0:
+        days = minutes // 1440
+        return ngettext("One bar per day", "One bar per %(n)d days", days) % {"n": days}
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("One bar per hour", "One bar per %(n)d hours", hours) % {"n": hours}
+    return ngettext("One bar per minute", "One bar per %(n)d minutes", minutes) % {"n": minutes}
 
 
 @require_GET
@@ -61,6 +147,9 @@ def campaign_stats(request: HttpRequest, project: Project, campaign_id: int) -> 
                     (reason, reasons[reason], stats["skipped"][reason]) for reason in SKIP_REASONS
                 ],
                 "send_chart": send_chart(stats),
+                "send_axis_note": step_note(stats["sendSeries"]["stepSeconds"]),
+                "cards": cards_of(stats),
+                "funnel": funnel_of(stats),
                 "conversion_chart": conversion_chart(stats),
                 "send_step_minutes": stats["sendSeries"]["stepSeconds"] // 60,
                 "conversion_step": _("day")

@@ -281,9 +281,9 @@ def test_the_statistics_page_shows_the_counters(converted, world):
     )
     assert shown["conversions"] == "5"  # send-based: 3 purchases + 2 sign-ups
     assert shown["conversionRate"] == "62.50 %"  # 5 / 8 delivered
-    assert shown["revenue"] == "45000.00"
-    # 9 SMS × 8.40 + 1 LMS × 25.00
-    assert shown["cost"] == "100.60"
+    assert shown["revenue"] == "₩45,000"
+    # 9 SMS × 8.40 + 1 LMS × 25.00 = 100.60, written in whole won.
+    assert shown["cost"] == "₩101"
     assert 'data-skipped="opted_out">1<' in html
     purchase_click = re.search(
         r'data-goal="purchase" data-basis="click">.*?data-field="conversions">(\d+)<', html, re.S
@@ -538,13 +538,17 @@ def test_the_dashboard_shows_the_last_campaigns_and_30_day_totals(converted, wor
         str(expected["delivered"]),
         str(expected["failed"]),
     )
-    assert (totals["conversions"], totals["revenue"]) == ("5", "45000.00")
+    # Money with its currency and no decimals for won; counts with separators.
+    assert (totals["conversions"], totals["revenue"]) == ("5", "₩45,000")
     rows = re.findall(r'class="campaign-row" data-campaign="(\d+)"', html)
     assert rows == [str(old.pk), str(converted.pk)]  # newest first, both listed
     row = html.split(f'data-campaign="{converted.pk}"')[1].split("</tr>")[0]
     assert 'data-field="conversions">5<' in row
     assert f"/campaigns/{converted.pk}/stats" in row
-    # The cards that were there before stay.
+    # The old campaign (40 days ago) is the previous period the cards compare with.
+    assert 'data-total="sent">10<' in html
+    assert "vs previous period" in html
+    # The sender numbers and the 080 number stay on the dashboard.
     assert 'id="sender-numbers"' in html and 'id="optout-number"' in html
 
 

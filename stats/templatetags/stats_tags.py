@@ -9,12 +9,6 @@ register = template.Library()
 
 
 @register.filter
-def percent(rate: float | None) -> str:
-    """A rate (0.0123) as "1.23 %"; "–" when there is none yet."""
-    return "–" if rate is None else f"{rate * 100:.2f} %"
-
-
-@register.filter
 def window(seconds: int) -> str:
     """An attribution window in whole days or hours."""
     if seconds % 86400 == 0:

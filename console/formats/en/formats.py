@@ -1,0 +1,1 @@
+from console.formats.shared import *  # noqa: F403
