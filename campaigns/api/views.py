@@ -272,6 +272,8 @@ class CampaignListView(ProjectAPIView):
         incoming = CampaignWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         changes = _changes(request, incoming.validated_data)
+        # Without a body the campaign is a draft that lists it in `missing`.
+        changes.setdefault("body", "")
         if "sender_number" not in changes:
             sender = default_sender(request.project)
             if sender is None:

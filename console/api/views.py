@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from console.api import idempotency
 from console.api.authentication import BEARER_HINT, ProjectTokenAuthentication
+from console.api.metadata import ApiMetadata
 from console.api.permissions import HasProjectToken
 from console.api.throttling import ProjectRateThrottle
 
@@ -30,6 +31,7 @@ class ProjectAPIView(GenericAPIView):
     authentication_classes = [ProjectTokenAuthentication]
     permission_classes = [HasProjectToken]
     throttle_classes = [ProjectRateThrottle]
+    metadata_class = ApiMetadata
     project_field = "project"
 
     _idempotency_record = None
