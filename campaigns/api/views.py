@@ -238,7 +238,6 @@ class CampaignListView(ProjectAPIView):
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in S]),
             OpenApiParameter("source", OpenApiTypes.STR, enum=["console", "api"]),
-            OpenApiParameter("limit", OpenApiTypes.INT),
         ],
         responses=CampaignSerializer(many=True),
         tags=["campaigns"],

@@ -7,6 +7,7 @@ from django.http import HttpResponseBase
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,6 +33,10 @@ class ProjectAPIView(GenericAPIView):
     permission_classes = [HasProjectToken]
     throttle_classes = [ProjectRateThrottle]
     metadata_class = ApiMetadata
+    # JSON bodies only (upload views name multipart themselves): DRF's form
+    # parsers cannot carry the nested objects and lists the serializers take,
+    # and the schema lists every media type a view parses.
+    parser_classes = [JSONParser]
     project_field = "project"
 
     _idempotency_record = None

@@ -80,9 +80,9 @@ class SubscribeView(_ChangeView):
 def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
     """A query parameter as an aware datetime; a bare date means the start of
     that day (or of the next, for an upper bound) in the project's zone."""
-    raw = request.query_params.get(name, "").strip()
-    if not raw:
+    if name not in request.query_params:
         return None
+    raw = request.query_params[name].strip()
     # A date first: Python's fromisoformat also reads "2026-01-31" as midnight.
     try:
         day = parse_date(raw)
@@ -105,6 +105,12 @@ def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
     return value
 
 
+# What _moment reads: an ISO date or date-time (an empty value is a 400).
+_DATE_OR_DATETIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
+
+
 class UnsubscribeListView(ProjectAPIView):
     @extend_schema(
         operation_id="listSmsUnsubscribes",
@@ -115,9 +121,8 @@ class UnsubscribeListView(ProjectAPIView):
         ),
         parameters=[
             OpenApiParameter("phoneNumber", OpenApiTypes.STR, description="Digits to look for"),
-            OpenApiParameter("createdAfter", OpenApiTypes.DATETIME),
-            OpenApiParameter("createdBefore", OpenApiTypes.DATETIME),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter("createdAfter", _DATE_OR_DATETIME),
+            OpenApiParameter("createdBefore", _DATE_OR_DATETIME),
         ],
         responses=OptOutSerializer(many=True),
         tags=["opt-out list"],
