@@ -66,12 +66,22 @@ class TrackEventSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(required=False, help_text="ISO 8601 with offset")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+        "nullable": True,
+        "description": "Stored as text (true/false for booleans); null deletes the tag.",
+    }
+)
+class TagValueField(serializers.JSONField):
+    """What audiences.track reads as a tag's value."""
+
+
 class TrackTagSerializer(serializers.Serializer):
     subjectType = serializers.ChoiceField(choices=["user"])
     subjectId = serializers.CharField(max_length=255)
     tags = serializers.DictField(
-        child=serializers.CharField(allow_null=True, allow_blank=True),
-        help_text="null deletes the tag",
+        child=TagValueField(allow_null=True), help_text="null deletes the tag"
     )
 
 
