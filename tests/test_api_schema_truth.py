@@ -160,3 +160,25 @@ def test_an_answer_speaks_the_requests_language_only(world, language):
     assert len(texts) >= 6
     for text in texts:
         assert bool(HANGUL.search(text)) == (language == "ko"), text
+
+
+def test_a_campaigns_audience_is_one_of_a_segment_or_a_file(schema, world):
+    audience = schema["components"]["schemas"]["CampaignWriteRequest"]["properties"]["audience"]
+    assert [option["required"] for option in audience["oneOf"]] == [
+        ["segmentId"],
+        ["audienceFileId"],
+    ]
+    both = {"segmentId": 1, "audienceFileId": "00000000-0000-0000-0000-000000000001"}
+    response = api(world).post(
+        f"/v1/projects/{world.acme.id}/campaigns",
+        {"name": "Both", "audience": both},
+        content_type="application/json",
+    )
+    assert_error(response, 400, "validation_failed")
+
+
+def test_every_operation_with_a_body_documents_415(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert "415" in operation["responses"], (method, path)

@@ -298,6 +298,31 @@ class MessageSerializer(serializers.ModelSerializer):
 # --- campaigns ---------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "description": "Exactly one of segmentId and audienceFileId (the other absent or null).",
+        "oneOf": [
+            {
+                "type": "object",
+                "title": "Segment",
+                "properties": {
+                    "segmentId": {"type": "integer"},
+                    "audienceFileId": {"type": "string", "format": "uuid", "nullable": True},
+                },
+                "required": ["segmentId"],
+            },
+            {
+                "type": "object",
+                "title": "AudienceFile",
+                "properties": {
+                    "segmentId": {"type": "integer", "nullable": True},
+                    "audienceFileId": {"type": "string", "format": "uuid"},
+                },
+                "required": ["audienceFileId"],
+            },
+        ],
+    }
+)
 class CampaignAudienceSerializer(serializers.Serializer):
     segmentId = serializers.IntegerField(required=False, allow_null=True)
     audienceFileId = serializers.UUIDField(required=False, allow_null=True)

@@ -116,6 +116,10 @@ def postprocess(result: dict, generator: object, request: object, public: bool) 
             )
             if checked or method == "post":
                 extra["400"] = bad_request()
+            if "requestBody" in operation:
+                extra["415"] = _error(
+                    _("unsupported_media_type: the body is not in a media type listed here.")
+                )
             if method == "post":
                 extra |= post_responses()
                 operation.setdefault("parameters", []).append(
