@@ -182,3 +182,35 @@ def test_every_operation_with_a_body_documents_415(schema):
         for method, operation in operations.items():
             if "requestBody" in operation:
                 assert "415" in operation["responses"], (method, path)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0405-11-17T04:30:55+18:54", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"],
+)
+def test_a_date_filter_at_the_edges_of_iso_8601_is_answered_not_a_500(world, moment):
+    response = api(world).get(
+        f"/v1/projects/{world.acme.id}/sms/unsubscribes", {"createdBefore": moment}
+    )
+    assert response.status_code in (200, 400), response.content
+
+
+def test_a_schedule_with_an_offset_postgresql_refuses_is_still_read(world):
+    from channels.models import SenderNumber
+    from tests.support.campaigns import segment_campaign
+
+    SenderNumber.objects.create(
+        project=world.acme,
+        number="+8215881234",
+        owner_type=SenderNumber.OwnerType.COMPANY,
+        owner_name="Acme",
+        status=SenderNumber.Status.APPROVED,
+        is_default=True,
+    )
+    campaign = segment_campaign(world.acme)
+    response = api(world).post(
+        f"/v1/projects/{world.acme.id}/campaigns/{campaign.pk}/schedule",
+        {"at": "2999-01-01T09:00:00+18:54"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content

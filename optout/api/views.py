@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -100,9 +100,16 @@ def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
         raise ValidationError(
             {name: [_("'%(value)s' is not an ISO 8601 date or date-time.") % {"value": raw}]}
         )
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_current_timezone())
-    return value
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, timezone.get_current_timezone())
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows
+        # (a 500 before), and a moment outside years 1-9999 is a 400 here.
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError(
+            {name: [_("'%(value)s' is not an ISO 8601 date or date-time.") % {"value": raw}]}
+        ) from None
 
 
 # What _moment reads: an ISO date or date-time (an empty value is a 400).
