@@ -148,7 +148,8 @@ def send_result(outcome: Any) -> dict[str, Any]:
 
 
 class HistoryEntrySerializer(serializers.Serializer):
-    status = serializers.CharField()
+    # A message's statuses plus the two steps that are not statuses of their own.
+    status = serializers.ChoiceField(choices=[*Message.Status.values, "held", "retrying"])
     at = serializers.DateTimeField(
         allow_null=True, help_text="null where Munja does not record the moment."
     )
@@ -453,7 +454,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 class CampaignStatisticsSerializer(serializers.Serializer):
     """campaigns.queries.campaign_progress, as returned."""
 
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Campaign.Status.choices)
     recipients = serializers.IntegerField()
     queued = serializers.IntegerField()
     sent = serializers.IntegerField()
