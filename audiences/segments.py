@@ -181,7 +181,8 @@ class _Validator:
 
     def check_attribute(self, node: dict, path: str) -> None:
         field = node.get("field")
-        if field not in ATTRIBUTE_FIELDS:
+        # isinstance first: a list or object is unhashable and cannot be looked up.
+        if not isinstance(field, str) or field not in ATTRIBUTE_FIELDS:
             self.error(
                 _join(path, "field"),
                 _("unknown user field %(field)s; use one of %(fields)s.")
@@ -256,7 +257,7 @@ class _Validator:
         self.boolean(node, "opted_out", path)
 
     def check_consent(self, node: dict, path: str) -> None:
-        if node.get("type") not in CONSENT_TYPES:
+        if not isinstance(node.get("type"), str) or node["type"] not in CONSENT_TYPES:
             self.error(_join(path, "type"), _("must be 'promotional' or 'night'."))
         self.boolean(node, "given", path)
 

@@ -55,6 +55,18 @@ def test_a_draft_is_created_for_a_segment_with_the_default_sender(api: Api, segm
     assert entry.actor_label.startswith("API token mj_")
 
 
+def test_a_draft_without_a_body_is_created_and_says_the_body_is_missing(
+    api: Api, segment: Segment
+):
+    response = api.post("/campaigns", {"name": "Later", "audience": {"segmentId": segment.pk}})
+    assert response.status_code == 201, response.content
+    campaign = response.json()
+    assert (campaign["status"], campaign["body"]) == ("draft", "")
+    assert campaign["missing"] == ["a message body"]
+    started = api.post(f"/campaigns/{campaign['id']}/send", {})
+    assert_error(started, 422, "campaign_problem")
+
+
 def test_a_draft_for_an_audience_file(api: Api):
     audience = valid_file(api.project, [(phone(0), {"coupon": "A1"})])
     response = api.post(

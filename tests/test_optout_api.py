@@ -94,9 +94,11 @@ def test_invalid_numbers_are_reported_by_index_and_the_rest_applied(client, worl
         ({"phoneNumbers": A}, "must be a list"),
         ({"phoneNumbers": {"0": A}}, "must be a list"),
         ({}, "required"),
-        ({"phoneNumbers": [A, {"n": 1}]}, "valid string"),
+        ({"phoneNumbers": [A, {"n": 1}]}, "Must be a string"),
+        # A number is not silently read as "821012345678" (the schema says string).
+        ({"phoneNumbers": [A, 821012345678]}, "Must be a string"),
     ],
-    ids=["empty", "too-many", "string", "object", "missing", "non-string-item"],
+    ids=["empty", "too-many", "string", "object", "missing", "non-string-item", "number-item"],
 )
 def test_a_malformed_list_is_refused_with_where_and_why(client, world, body, field_message):
     answer = unsubscribe(client, world, body)

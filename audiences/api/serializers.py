@@ -7,6 +7,7 @@ here describe the shapes in the OpenAPI schema.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audiences.models import Customer
@@ -15,6 +16,8 @@ from audiences.models import Customer
 class CustomerSerializer(serializers.ModelSerializer):
     userId = serializers.CharField(source="user_id")
     phoneNumber = serializers.CharField(source="phone_number")
+    # null, not "", for a user without one: "" is not an email address.
+    email = serializers.SerializerMethodField()
     timeZone = serializers.CharField(source="time_zone")
     promotionalConsent = serializers.BooleanField(source="promotional_consent")
     promotionalConsentAt = serializers.DateTimeField(
@@ -47,6 +50,10 @@ class CustomerSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field({"type": "string", "format": "email", "nullable": True})
+    def get_email(self, customer: Customer) -> str | None:
+        return customer.email or None
+
     def get_tags(self, customer: Customer) -> dict[str, str]:
         return {tag.key: tag.value for tag in customer.tags.all()}
 
@@ -59,11 +66,22 @@ class TrackEventSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(required=False, help_text="ISO 8601 with offset")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+        "nullable": True,
+        "description": "Stored as text (true/false for booleans); null deletes the tag.",
+    }
+)
+class TagValueField(serializers.JSONField):
+    """What audiences.track reads as a tag's value."""
+
+
 class TrackTagSerializer(serializers.Serializer):
     subjectType = serializers.ChoiceField(choices=["user"])
     subjectId = serializers.CharField(max_length=255)
     tags = serializers.DictField(
-        child=serializers.CharField(allow_null=True), help_text="null deletes the tag"
+        child=TagValueField(allow_null=True), help_text="null deletes the tag"
     )
 
 

@@ -149,7 +149,8 @@ def send_result(outcome: Any) -> dict[str, Any]:
 
 
 class HistoryEntrySerializer(serializers.Serializer):
-    status = serializers.CharField()
+    # A message's statuses plus the two steps that are not statuses of their own.
+    status = serializers.ChoiceField(choices=[*Message.Status.values, "held", "retrying"])
     at = serializers.DateTimeField(
         allow_null=True, help_text="null where Munja does not record the moment."
     )
@@ -299,6 +300,31 @@ class MessageSerializer(serializers.ModelSerializer):
 # --- campaigns ---------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "description": "Exactly one of segmentId and audienceFileId (the other absent or null).",
+        "oneOf": [
+            {
+                "type": "object",
+                "title": "Segment",
+                "properties": {
+                    "segmentId": {"type": "integer"},
+                    "audienceFileId": {"type": "string", "format": "uuid", "nullable": True},
+                },
+                "required": ["segmentId"],
+            },
+            {
+                "type": "object",
+                "title": "AudienceFile",
+                "properties": {
+                    "segmentId": {"type": "integer", "nullable": True},
+                    "audienceFileId": {"type": "string", "format": "uuid"},
+                },
+                "required": ["audienceFileId"],
+            },
+        ],
+    }
+)
 class CampaignAudienceSerializer(serializers.Serializer):
     segmentId = serializers.IntegerField(required=False, allow_null=True)
     audienceFileId = serializers.UUIDField(required=False, allow_null=True)
@@ -454,7 +480,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 class CampaignStatisticsSerializer(serializers.Serializer):
     """campaigns.queries.campaign_progress, as returned."""
 
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Campaign.Status.choices)
     recipients = serializers.IntegerField()
     queued = serializers.IntegerField()
     sent = serializers.IntegerField()

@@ -6,7 +6,7 @@ what the project's API may do; console roles do not apply to tokens.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -250,7 +250,6 @@ class CampaignListView(ProjectAPIView):
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=[s.value for s in S]),
             OpenApiParameter("source", OpenApiTypes.STR, enum=["console", "api"]),
-            OpenApiParameter("limit", OpenApiTypes.INT),
         ],
         responses=CampaignSerializer(many=True),
         tags=["campaigns"],
@@ -284,6 +283,8 @@ class CampaignListView(ProjectAPIView):
         incoming = CampaignWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         changes = _changes(request, incoming.validated_data)
+        # Without a body the campaign is a draft that lists it in `missing`.
+        changes.setdefault("body", "")
         if "sender_number" not in changes:
             sender = default_sender(request.project)
             if sender is None:
@@ -369,6 +370,11 @@ def _schedule_time(data: dict[str, Any], fallback_zone: str) -> tuple[datetime, 
                 {"at": [_("Give the time with an offset (+09:00), or give timeZone.")]}
             )
         at = at.replace(tzinfo=zone)
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows.
+        at = at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError({"at": [_("Not an ISO 8601 date-time.")]}) from None
     return at, zone_name or fallback_zone
 
 

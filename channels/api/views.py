@@ -39,6 +39,31 @@ def _senders(request: Request):
     return SenderNumber.objects.filter(project=request.project).prefetch_related("documents")
 
 
+def _document() -> dict:
+    return {"type": "string", "format": "binary"}
+
+
+# The form as the action judges it (the serializer only parses types, so the
+# console and the API refuse with the same words): what is always required,
+# the owner types, an E.164 number. Which other documents are needed depends
+# on ownerType and isCompanyNumber (see the description).
+REGISTRATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "number": {"type": "string", "pattern": r"^\+[0-9]{6,15}$", "description": "E.164"},
+        "ownerType": {"type": "string", "enum": [t.value for t in SenderNumber.OwnerType]},
+        "ownerName": {"type": "string", "minLength": 1, "pattern": r"\S"},
+        "isCompanyNumber": {"type": "boolean", "default": True},
+        "label": {"type": "string"},
+        "telecomCertificate": _document(),
+        "businessRegistration": _document(),
+        "employmentCertificate": _document(),
+        "powerOfAttorney": _document(),
+    },
+    "required": ["number", "ownerType", "ownerName", "telecomCertificate"],
+}
+
+
 class SenderNumberListView(ProjectAPIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
@@ -62,7 +87,7 @@ class SenderNumberListView(ProjectAPIView):
             "businessRegistration when ownerType is company; employmentCertificate or "
             "powerOfAttorney when isCompanyNumber is false. The profile starts as pending."
         ),
-        request={"multipart/form-data": SenderNumberRegistrationSerializer},
+        request={"multipart/form-data": REGISTRATION_SCHEMA},
         responses={
             201: SenderNumberSerializer,
             400: OpenApiResponse(description="validation_failed, with details per field"),

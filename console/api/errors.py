@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -132,6 +133,10 @@ def _plain(detail: object) -> object:
     return str(detail)
 
 
+# Exempt from CSRF like the API views themselves (token auth, no cookies):
+# otherwise a POST/PUT/PATCH/DELETE to an unknown URL answers Django's HTML
+# CSRF page (403) instead of the JSON 404 a GET gets.
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any URL under /v1/ that matches no endpoint: a JSON 404, not an HTML page."""
     message = _("There is no API endpoint at %(path)s.") % {"path": request.path}

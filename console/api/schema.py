@@ -83,9 +83,17 @@ def common_responses() -> dict:
     }
 
 
+def bad_request() -> dict:
+    return _error(
+        _(
+            "Invalid request: validation_failed lists each field's or parameter's problems "
+            "in details; malformed_body for a body that is not JSON."
+        )
+    )
+
+
 def post_responses() -> dict:
     return {
-        "400": _error(_("Invalid request (validation_failed lists each field's problems).")),
         "409": _error(
             _("idempotency_key_in_progress: the first request with this key still runs.")
         ),
@@ -102,6 +110,16 @@ def postprocess(result: dict, generator: object, request: object, public: bool) 
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             extra = common_responses()
+            checked = "requestBody" in operation or any(
+                parameter.get("in") in ("query", "header")
+                for parameter in operation.get("parameters", [])
+            )
+            if checked or method == "post":
+                extra["400"] = bad_request()
+            if "requestBody" in operation:
+                extra["415"] = _error(
+                    _("unsupported_media_type: the body is not in a media type listed here.")
+                )
             if method == "post":
                 extra |= post_responses()
                 operation.setdefault("parameters", []).append(
@@ -109,7 +127,13 @@ def postprocess(result: dict, generator: object, request: object, public: bool) 
                         "in": "header",
                         "name": KEY_HEADER,
                         "required": False,
-                        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                        # Not blank: a key of only spaces is refused (400).
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_KEY_LENGTH,
+                            "pattern": r"\S",
+                        },
                         "description": _(
                             "Same key and same request within 24 h: the first response is "
                             "replayed with `%(header)s: true` and nothing happens twice."

@@ -7,11 +7,13 @@ from django.http import HttpResponseBase
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from console.api import idempotency
 from console.api.authentication import BEARER_HINT, ProjectTokenAuthentication
+from console.api.metadata import ApiMetadata
 from console.api.permissions import HasProjectToken
 from console.api.throttling import ProjectRateThrottle
 
@@ -30,6 +32,11 @@ class ProjectAPIView(GenericAPIView):
     authentication_classes = [ProjectTokenAuthentication]
     permission_classes = [HasProjectToken]
     throttle_classes = [ProjectRateThrottle]
+    metadata_class = ApiMetadata
+    # JSON bodies only (upload views name multipart themselves): DRF's form
+    # parsers cannot carry the nested objects and lists the serializers take,
+    # and the schema lists every media type a view parses.
+    parser_classes = [JSONParser]
     project_field = "project"
 
     _idempotency_record = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
 DEFAULT_REGION = "KR"
 
@@ -21,29 +22,41 @@ def check_e164(raw: str) -> PhoneProblem | None:
     A national-format number (``010-1234-5678``) is refused, but the message
     gives its E.164 form so the user can fix it at once.
     """
+    # Translated where they are made: these messages answer API calls and
+    # console forms in the reader's language, like the rest of the answer.
     value = (raw or "").strip()
     if not value:
-        return PhoneProblem("phone_missing", "The phone number is empty.")
+        return PhoneProblem("phone_missing", _("The phone number is empty."))
     if not value.startswith("+"):
         suggestion = suggest_e164(value)
-        hint = f" Write it as {suggestion}." if suggestion else ""
-        return PhoneProblem(
-            "phone_not_e164",
-            f"'{value}' is not in E.164 format (+ country code and number).{hint}",
-        )
+        if suggestion:
+            message = _(
+                "'%(value)s' is not in E.164 format (+ country code and number). "
+                "Write it as %(suggestion)s."
+            ) % {"value": value, "suggestion": suggestion}
+        else:
+            message = _("'%(value)s' is not in E.164 format (+ country code and number).") % {
+                "value": value
+            }
+        return PhoneProblem("phone_not_e164", message)
     # str.isdigit() also accepts full-width and other scripts' digits, which
     # phonenumbers would read but no gateway takes: E.164 is ASCII digits only.
     if not (value[1:].isascii() and value[1:].isdigit()):
         return PhoneProblem(
             "phone_not_e164",
-            f"'{value}' is not in E.164 format: only digits may follow the +.",
+            _("'%(value)s' is not in E.164 format: only digits may follow the +.")
+            % {"value": value},
         )
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        return PhoneProblem("phone_invalid", f"'{value}' is not a phone number.")
+        return PhoneProblem(
+            "phone_invalid", _("'%(value)s' is not a phone number.") % {"value": value}
+        )
     if not phonenumbers.is_valid_number(parsed):
-        return PhoneProblem("phone_invalid", f"'{value}' is not a valid phone number.")
+        return PhoneProblem(
+            "phone_invalid", _("'%(value)s' is not a valid phone number.") % {"value": value}
+        )
     return None
 
 

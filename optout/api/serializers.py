@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from console.api.fields import StrictStringField
 from optout.models import OptOut
 
 MAX_NUMBERS = 1000
@@ -15,7 +16,7 @@ class PhoneNumbersSerializer(serializers.Serializer):
     format is judged one by one and reported under `invalid`."""
 
     phoneNumbers = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        child=StrictStringField(allow_blank=True, trim_whitespace=False),
         min_length=1,
         max_length=MAX_NUMBERS,
         error_messages={

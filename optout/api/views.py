@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -80,9 +80,9 @@ class SubscribeView(_ChangeView):
 def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
     """A query parameter as an aware datetime; a bare date means the start of
     that day (or of the next, for an upper bound) in the project's zone."""
-    raw = request.query_params.get(name, "").strip()
-    if not raw:
+    if name not in request.query_params:
         return None
+    raw = request.query_params[name].strip()
     # A date first: Python's fromisoformat also reads "2026-01-31" as midnight.
     try:
         day = parse_date(raw)
@@ -100,9 +100,22 @@ def _moment(request: Request, name: str, *, end: bool) -> datetime | None:
         raise ValidationError(
             {name: [_("'%(value)s' is not an ISO 8601 date or date-time.") % {"value": raw}]}
         )
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_current_timezone())
-    return value
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, timezone.get_current_timezone())
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows
+        # (a 500 before), and a moment outside years 1-9999 is a 400 here.
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError(
+            {name: [_("'%(value)s' is not an ISO 8601 date or date-time.") % {"value": raw}]}
+        ) from None
+
+
+# What _moment reads: an ISO date or date-time (an empty value is a 400).
+_DATE_OR_DATETIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
 
 
 class UnsubscribeListView(ProjectAPIView):
@@ -115,9 +128,8 @@ class UnsubscribeListView(ProjectAPIView):
         ),
         parameters=[
             OpenApiParameter("phoneNumber", OpenApiTypes.STR, description="Digits to look for"),
-            OpenApiParameter("createdAfter", OpenApiTypes.DATETIME),
-            OpenApiParameter("createdBefore", OpenApiTypes.DATETIME),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter("createdAfter", _DATE_OR_DATETIME),
+            OpenApiParameter("createdBefore", _DATE_OR_DATETIME),
         ],
         responses=OptOutSerializer(many=True),
         tags=["opt-out list"],
