@@ -13,12 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFile, Segment
-from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from campaigns.materialise import sync_outbox
+from campaigns.models import Campaign, TestNumber
 from campaigns.rendering import Renderer
 from channels.actions import do_send_test_sms
 from channels.queries import project_optout_number, sendable_sender
 from console.lib import liquid
+from dispatch.actions import do_close_outbox, do_open_outbox, do_pause_outbox
+from dispatch.models import Message
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -80,7 +82,6 @@ def do_create_campaign(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **_audience(project, audience),
     )
-    CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
     return campaign
 
@@ -140,6 +141,8 @@ def do_start_campaign(
         now = timezone.now()
         if not rows.update(status=S.SENDING, started_at=now, heartbeat_at=now):
             return False
+        sync_outbox(campaign)
+        do_open_outbox(campaign.outbox_id)
         record_audit(campaign.project, actor, "campaign.start", campaign.name)
         transaction.on_commit(lambda: _enqueue(campaign.pk))
     return True
@@ -179,6 +182,7 @@ def do_pause_campaign(campaign: Campaign, actor: object = None) -> bool:
     with transaction.atomic():
         if not Campaign.objects.filter(pk=campaign.pk, status=S.SENDING).update(status=S.PAUSED):
             return False
+        do_pause_outbox(campaign.outbox_id)
         record_audit(campaign.project, actor, "campaign.pause", campaign.name)
     return True
 
@@ -189,6 +193,7 @@ def do_resume_campaign(campaign: Campaign, actor: object = None) -> bool:
             status=S.SENDING, status_reason="", heartbeat_at=timezone.now()
         ):
             return False
+        do_open_outbox(campaign.outbox_id)
         record_audit(campaign.project, actor, "campaign.resume", campaign.name)
         transaction.on_commit(lambda: _enqueue(campaign.pk))
     return True
@@ -208,12 +213,9 @@ def do_cancel_campaign(campaign: Campaign, actor: object = None) -> bool:
 
 
 def skip_cancelled_messages(campaign_id: int) -> int:
-    with transaction.atomic():
-        n = Message.objects.filter(campaign_id=campaign_id, status=Message.Status.QUEUED).update(
-            status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.CANCELLED
-        )
-        dispatch.bump(campaign_id, queued=-n, skipped_cancelled=n)
-    return n
+    """Close the campaign's outbox: what is still queued is skipped."""
+    outbox_id = Campaign.objects.values_list("outbox_id", flat=True).get(pk=campaign_id)
+    return do_close_outbox(outbox_id, skip_reason=Message.SkipReason.CANCELLED)
 
 
 # --- compose: drafts saved step by step ------------------------------------------
@@ -245,7 +247,6 @@ def do_create_draft(project: Project, actor: object, name: str) -> Campaign:
         name=name,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, "campaign.create", campaign.name, campaign_id=campaign.pk)
     return campaign
 
@@ -402,3 +403,43 @@ def _check_complete_for_test(campaign: Campaign) -> None:
             _("A test send needs %(parts)s; save the content first.")
             % {"parts": ", ".join(missing)}
         )
+
+
+# send-core signal handlers; rules helper owns the final form
+
+
+def do_complete_campaign(campaign_id: int) -> bool:
+    """sending → completed: its outbox ran out of work."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("project").filter(pk=campaign_id).first()
+        if campaign is None or not Campaign.objects.filter(pk=campaign_id, status=S.SENDING).update(
+            status=S.COMPLETED, finished_at=timezone.now()
+        ):
+            return False
+        record_audit(campaign.project, None, "campaign.complete", campaign.name)
+    return True
+
+
+def do_end_campaign(campaign_id: int, reason: str, *, actor: object = None) -> bool:
+    """sending/paused → completed with a reason (the sender was refused mid-send)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("project").filter(pk=campaign_id).first()
+        if campaign is None or not Campaign.objects.filter(
+            pk=campaign_id, status__in=[S.SENDING, S.PAUSED]
+        ).update(status=S.COMPLETED, finished_at=timezone.now(), status_reason=reason[:255]):
+            return False
+        record_audit(campaign.project, actor, "campaign.end", campaign.name, reason=reason)
+    return True
+
+
+def do_pause_campaign_by_system(campaign_id: int, reason: str) -> bool:
+    """sending → paused with a reason (no gateway to send with)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_related("project").filter(pk=campaign_id).first()
+        if campaign is None or not Campaign.objects.filter(pk=campaign_id, status=S.SENDING).update(
+            status=S.PAUSED, status_reason=reason[:255]
+        ):
+            return False
+        do_pause_outbox(campaign.outbox_id, reason)
+        record_audit(campaign.project, None, "campaign.pause", campaign.name, reason=reason)
+    return True

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.models import SKIP_REASONS, Campaign, CampaignStats
+from campaigns.models import Campaign
+from dispatch.models import SKIP_REASONS, Message, OutboxStats
+from projects.models import Project
+
+
+def message_of_project(project: Project, message_id: int) -> Message | None:
+    """One message of the project, with `campaign` (None for a message of
+    another producer's outbox, such as a test SMS) set on it."""
+    message = (
+        Message.objects.filter(project=project, pk=message_id).select_related("outbox").first()
+    )
+    if message is not None:
+        message.campaign = Campaign.objects.filter(outbox_id=message.outbox_id).first()
+        message.campaign_id = message.campaign.pk if message.campaign else None
+    return message
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     done = stats.recipients - max(stats.queued, 0)
     return {
         "status": campaign.status,

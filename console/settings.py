@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "audiences",
     "optout",
     "webhooks",
+    "dispatch",
     "campaigns",
     "conversions",
     "stats",
@@ -152,7 +153,7 @@ else:
     # django-q2 runs the ORM broker with its own poll of the database.
     Q_CLUSTER["bulk"] = 10
 
-# --- Campaign dispatch (campaigns/dispatch.py) --------------------------------------
+# --- The send core (dispatch/) -----------------------------------------------------
 # Messages per gateway call, recipients rendered per materialisation chunk,
 # parallel send chains per campaign, and how long a claim may stay in flight
 # before it is presumed dead and sent again (same reference: no duplicate).
@@ -285,7 +286,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignSourceEnum": "campaigns.models.Campaign.Source",
-        "MessageStatusEnum": "campaigns.models.Message.Status",
+        "MessageStatusEnum": "dispatch.models.Message.Status",
         "SendTargetStatusEnum": ["queued", "skipped", "refused"],
     },
 }

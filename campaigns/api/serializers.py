@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from campaigns.sends import (
     MAX_TARGETS,
     QUEUED,
@@ -26,6 +26,7 @@ from campaigns.sends import (
     characters_problem,
     title_problem,
 )
+from dispatch.models import Message
 
 # The Liquid source of a body (what renders is limited to 2,000 bytes).
 MAX_BODY_CHARACTERS = 20_000
