@@ -28,6 +28,7 @@ from channels.queries import project_optout_number
 from console.lib import liquid
 from console.lib.compliance import resolve_time_zone
 from console.lib.sms import TITLE_MAX_BYTES, cp949_length, gsm_segments, unencodable
+from dispatch.checks import characters_problem, title_problem
 from dispatch.models import Message
 from projects.models import Project
 
@@ -292,14 +293,12 @@ def blocking_problems(campaign: Campaign) -> list[str]:
                 _("The message has a Liquid error at line %(line)d, column %(column)d: %(error)s")
                 % {"line": problem.line, "column": problem.column, "error": problem.message}
             )
-        chars = unencodable(campaign.body)
+        chars = characters_problem(campaign.body)
         if chars:
-            problems.append(
-                _("The message has characters SMS cannot carry: %(chars)s")
-                % {"chars": " ".join(chars)}
-            )
-    if cp949_length(campaign.title) > TITLE_MAX_BYTES:
-        problems.append(_("The title is longer than %(limit)d bytes.") % {"limit": TITLE_MAX_BYTES})
+            problems.append(chars)
+    title = title_problem(campaign.title)
+    if title:
+        problems.append(title)
     if campaign.is_promotional and project_optout_number(campaign.project) is None:
         problems.append(_("A promotional campaign needs the project's 080 opt-out number."))
     return problems

@@ -37,8 +37,8 @@ from channels.queries import (
 )
 from console.lib import compliance, liquid
 from console.lib.phone import check_e164
-from console.lib.sms import MessageTooLong, check_title, unencodable
 from dispatch.actions import NewMessage, do_enqueue_messages, do_seal_outbox
+from dispatch.checks import characters_problem, empty_body_problem, title_problem
 from dispatch.models import Message
 from projects.models import Project
 
@@ -92,32 +92,6 @@ class SendOutcome:
         return sum(1 for r in self.results if r.status == status)
 
 
-def characters_problem(text: str) -> str | None:
-    """What is wrong with characters of `text` that EUC-KR cannot carry, or None."""
-    bad = unencodable(text)
-    if not bad:
-        return None
-    return _("EUC-KR cannot carry these characters: %(chars)s. Remove them.") % {
-        "chars": " ".join(bad)
-    }
-
-
-def title_problem(title: str) -> str | None:
-    """What is wrong with an LMS title (characters, over 40 bytes), or None."""
-    if not title:
-        return None
-    problem = characters_problem(title)
-    if problem:
-        return problem
-    try:
-        check_title(title)
-    except MessageTooLong as exc:
-        return _(
-            "The title is %(bytes)d bytes in EUC-KR; an LMS title may have at most %(limit)d."
-        ) % {"bytes": exc.byte_count, "limit": exc.limit}
-    return None
-
-
 def check_send_parts(
     project: Project,
     *,
@@ -130,7 +104,7 @@ def check_send_parts(
     """The request-level checks (sender, promotional prerequisites, title,
     template); SendRefused when any fails. Returns the sender and the renderer."""
     if not body.strip():
-        raise SendRefused("validation_failed", _("The body is empty."), field="body", status=400)
+        raise SendRefused("validation_failed", empty_body_problem(), field="body", status=400)
     for name, problem in (("body", characters_problem(body)), ("title", title_problem(title))):
         if problem:
             raise SendRefused("validation_failed", problem, field=name, status=400)
@@ -311,11 +285,8 @@ def _render(
     rendered = renderer.render(context)
     if rendered.status != Message.Status.QUEUED:
         return SKIPPED, rendered.skip_reason, "", 0, rendered.kind, rendered.error
-    bad = unencodable(rendered.body)
-    if bad:
-        error = _("The rendered message has characters EUC-KR cannot carry: %(chars)s") % {
-            "chars": " ".join(bad)
-        }
+    error = characters_problem(rendered.body)
+    if error:
         return SKIPPED, Message.SkipReason.RENDER_ERROR, "", 0, rendered.kind, error
     return QUEUED, "", rendered.body, rendered.bytes, rendered.kind, ""
 

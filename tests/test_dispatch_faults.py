@@ -132,3 +132,64 @@ def test_a_campaign_survives_five_sigkills_without_losing_or_repeating_a_message
 def test_a_campaign_survives_sigkills_5xx_bursts_and_throttling(qcluster, sandbox_carrier):
     sandbox_carrier.configure(throttle_rate=0.1, retry_after=1, burst_every=10, burst_length=2)
     _run(qcluster, sandbox_carrier, seed=5)
+
+
+API_REQUESTS = 100
+TARGETS_PER_REQUEST = 100
+
+
+@pytest.mark.processes
+def test_send_api_requests_survive_sigkills_5xx_bursts_and_throttling(qcluster, sandbox_carrier):
+    """The same faults for the Send API: many requests, each its own outbox,
+    arriving while the cluster is killed; every target once at the carrier."""
+    from campaigns.sends import do_send_sms
+
+    sandbox_carrier.configure(throttle_rate=0.1, retry_after=1, burst_every=10, burst_length=2)
+    gateway = Gateway.objects.create(
+        name="Fault carrier", backend="sandbox", config={}, messages_per_second=100_000
+    )
+    project = sending_project("Faulty API", gateway=gateway, rate=10_000_000)
+    rng = random.Random(6)
+    sends = []
+    kills = 0
+    for request in range(API_REQUESTS):
+        numbers = [phone(request * TARGETS_PER_REQUEST + i) for i in range(TARGETS_PER_REQUEST)]
+        outcome = do_send_sms(
+            project, target_type="phoneNumber", target_ids=numbers, body="주문이 출발했어요"
+        )
+        sends.append(outcome.campaign)
+        if request % 20 == 10 and kills < KILLS:
+            time.sleep(rng.uniform(0.3, 1.0))
+            qcluster.restart(crash=True)
+            kills += 1
+    campaigns = Campaign.objects.filter(pk__in=[c.pk for c in sends])
+    wait_until(
+        lambda: not campaigns.exclude(status=Campaign.Status.COMPLETED).exists(),
+        timeout=BACKOFF_MAX_SECONDS + 120,
+        interval=0.5,
+        what=lambda: (
+            f"every API campaign to complete; "
+            f"{campaigns.exclude(status=Campaign.Status.COMPLETED).count()} not yet; "
+            f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
+        ),
+    )
+    outboxes = [c.outbox_id for c in sends]
+    messages = Message.objects.filter(outbox_id__in=outboxes)
+    wait_until(
+        lambda: not messages.exclude(status__in=FINAL).exists(),
+        timeout=60,
+        what="every message final",
+    )
+    expected = {
+        message_reference(c.outbox_id, phone(r * TARGETS_PER_REQUEST + i)[1:])
+        for r, c in enumerate(sends)
+        for i in range(TARGETS_PER_REQUEST)
+    }
+    entries = sandbox_carrier.messages()
+    first_time = Counter(e["reference"] for e in entries if not e["repeat"])
+    assert {ref: n for ref, n in first_time.items() if n > 1} == {}
+    assert set(first_time) == expected
+    for outbox_id in outboxes:
+        stats = OutboxStats.objects.get(pk=outbox_id)
+        assert (stats.recipients, stats.sent, stats.queued) == (TARGETS_PER_REQUEST,) * 2 + (0,)
+        assert stats.delivered + stats.failed == TARGETS_PER_REQUEST

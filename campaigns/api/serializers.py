@@ -23,9 +23,8 @@ from campaigns.sends import (
     REFUSED,
     SKIPPED,
     TARGET_TYPES,
-    characters_problem,
-    title_problem,
 )
+from dispatch.checks import characters_problem, title_problem
 from dispatch.models import Message
 
 # The Liquid source of a body (what renders is limited to 2,000 bytes).
