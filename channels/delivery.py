@@ -36,6 +36,10 @@ def handle_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
 
 
 def _apply_to_test_message(report: DeliveryReport) -> int:
+    if not report.reference.startswith(TEST_MESSAGE_PREFIX) and (
+        report.reference or not report.provider_message_id
+    ):
+        return 0  # not a test message's (most reports: build no query for them)
     rows = ChannelTestMessage.objects.filter(status__in=_OPEN)
     if report.reference.startswith(TEST_MESSAGE_PREFIX):
         try:

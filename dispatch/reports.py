@@ -47,15 +47,19 @@ def apply_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
         current = []
         for outbox_id, keys in by_outbox.items():
             for start in range(0, len(keys), ROWS_PER_STATEMENT):
-                current += list(
-                    Message.objects.filter(
+                # By the unique (outbox, dedupe_key) index only: with the
+                # status in the query too, SQLite prefers the claim index
+                # (outbox, status) and reads every sent row of the outbox.
+                current += [
+                    row
+                    for row in Message.objects.filter(
                         outbox_id=outbox_id,
                         dedupe_key__in=keys[start : start + ROWS_PER_STATEMENT],
-                        status__in=_FORWARD_FROM,
                     )
                     .select_for_update()
                     .values_list("pk", "outbox_id", "dedupe_key", "status")
-                )
+                    if row[3] in _FORWARD_FROM
+                ]
         changes = []
         counts: dict[int, dict[str, int]] = {}
         minutes: dict[tuple[int, datetime], dict[str, int]] = {}
