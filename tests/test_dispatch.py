@@ -77,8 +77,15 @@ def apply_delivery_report(sender: object, report: DeliveryReport) -> int:
 
 
 def materialise(campaign: Campaign) -> None:
+    """Every chunk, without the senders: an enqueue wakes an open outbox's
+    senders after commit, and tasks run inline in tests (in a test without
+    an outer transaction they would send everything at once)."""
+    outbox = Outbox.objects.filter(pk=campaign.outbox_id)
+    status = outbox.values_list("status", flat=True).get()
+    outbox.update(status=Outbox.Status.PAUSED)
     while materialise_chunk(campaign.pk, size=7):
         pass
+    outbox.update(status=status)
 
 
 def stats(campaign: Campaign) -> OutboxStats:
