@@ -78,9 +78,11 @@ def _is_e164(number: str) -> bool:
 
 def dedupe_key(phone_number: str) -> str:
     """A campaign message's key in its outbox: the recipient's E.164 digits
-    (so gateway references stay `c<outbox>-<digits>`); a number that is not
-    E.164 is kept apart under its own spelling (it is skipped, never sent)."""
-    if _is_e164(phone_number):
+    without the "+" (so gateway references stay `c<outbox>-<digits>`); a
+    number without "+" cannot be E.164 and is kept apart under its own
+    spelling (it is skipped, never sent). The upgrade migration
+    (campaigns 0006) keyed existing messages by the same rule."""
+    if phone_number.startswith("+"):
         return phone_number[1:]
     return f"invalid:{phone_number}"[:64]
 
