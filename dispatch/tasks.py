@@ -24,6 +24,11 @@ from dispatch.models import Message, Outbox, RateWindow
 logger = logging.getLogger(__name__)
 
 
+# How long a send chain of an unsealed outbox waits for more after its last
+# claim before it goes idle (the producer's next enqueue wakes a new one).
+IDLE_GRACE_SECONDS = 5.0
+
+
 def time_budget() -> float:
     """Seconds a task may work before handing on: well inside the timeout."""
     timeout = settings.Q_CLUSTER["timeout"]
@@ -53,14 +58,16 @@ def _send_until_done(outbox_id: int, slot: int, owner: str) -> str:
     """Batches until nothing is due ("idle"), the outbox is no longer open,
     its slot was taken over, or the time budget is spent ("continues")."""
     deadline = time.monotonic() + time_budget()
+    last_claim = float("-inf")  # no wait for more before the first claim
     while time.monotonic() < deadline:
-        status = Outbox.objects.values_list("status", flat=True).get(pk=outbox_id)
+        status, sealed_at = Outbox.objects.values_list("status", "sealed_at").get(pk=outbox_id)
         if status != Outbox.Status.OPEN:
             return status
         if not pipeline.renew_slot(outbox_id, slot, owner):
             return "slot lost"
         outcome = pipeline.send_batch(outbox_id, owner=owner)
         if outcome.claimed:
+            last_claim = time.monotonic()
             continue
         if outcome.rate_limited:
             time.sleep(0.2)
@@ -80,6 +87,11 @@ def _send_until_done(outbox_id: int, slot: int, owner: str) -> str:
                 continue
             _wake_at(outbox_id, slot, work["next_due"])
             return "waiting"
+        if sealed_at is None and time.monotonic() - last_claim < IDLE_GRACE_SECONDS:
+            # A producer filling the outbox (a campaign's materialiser) adds
+            # the next chunk in a moment: staying beats a new task's start.
+            time.sleep(0.2)
+            continue
         return "idle"
     return "continues"
 
