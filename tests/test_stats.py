@@ -18,7 +18,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.models import Customer
-from campaigns.materialise import materialise_chunk
 from campaigns.models import Campaign, Price
 from channels import gateways
 from channels.gateways import console as console_backend
@@ -31,7 +30,13 @@ from dispatch.reports import apply_delivery_reports
 from optout.actions import do_opt_out
 from projects.models import Membership, Role
 from stats.queries import campaign_statistics
-from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+from tests.support.campaigns import (
+    add_customers,
+    materialise_without_senders,
+    phone,
+    segment_campaign,
+    sending_project,
+)
 from tests.support.world import PASSWORD
 
 S = Message.Status
@@ -94,8 +99,7 @@ def run_campaign(project, clock: Clock, batches: list[int], **fields) -> Campaig
     batch a minute from T0 (a 0 is a minute with nothing sent)."""
     campaign = segment_campaign(project, **fields)
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING, started_at=T0)
-    while materialise_chunk(campaign.pk, size=50):
-        pass
+    materialise_without_senders(campaign, size=50)
     for minute, size in enumerate(batches):
         clock.at = T0 + timedelta(minutes=minute, seconds=10)
         if size:
