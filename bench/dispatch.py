@@ -199,39 +199,40 @@ def bare_loop(campaign) -> float:
     """Render + wrap + count + insert the same rows, nothing else."""
     from django.db import transaction
 
-    from campaigns import dispatch
-    from campaigns.models import Campaign, CampaignStats
+    from campaigns.materialise import _file_chunk
+    from campaigns.models import Campaign
     from campaigns.rendering import Renderer
+    from dispatch.actions import _insert
 
     shadow = Campaign.objects.get(pk=campaign.pk)
     shadow.pk = None
+    shadow.outbox = None  # a new outbox of its own
     shadow.name = "bare loop"
     shadow.status = Campaign.Status.SENDING
     shadow.save()
-    CampaignStats.objects.create(campaign=shadow)
     shadow = Campaign.objects.select_related("project", "audience_file").get(pk=shadow.pk)
     started = time.perf_counter()
     renderer = Renderer.for_campaign(shadow)
     after = 0
     while True:
-        rows = dispatch._file_chunk(shadow, renderer, after, 10_000)
+        rows = _file_chunk(shadow, renderer, after, 10_000)
         if not rows:
             break
         values = []
-        for _key, customer_id, phone, tz, context, *_rest in rows:
-            r = renderer.render(context)
-            body, size, kind = r.body, r.bytes, r.kind
+        for recipient in rows:
+            r = renderer.render(recipient.context)
             values.append(
                 (
-                    shadow.pk,
+                    shadow.outbox_id,
+                    recipient.phone_number[1:],
                     shadow.project_id.hex,
-                    customer_id,
-                    phone,
-                    tz,
-                    body,
+                    recipient.customer_id,
+                    recipient.phone_number,
+                    recipient.time_zone,
+                    r.body,
                     "",
-                    kind,
-                    size,
+                    r.kind,
+                    r.bytes,
                     "queued",
                     "",
                     "",
@@ -242,8 +243,8 @@ def bare_loop(campaign) -> float:
                 )
             )
         with transaction.atomic():
-            dispatch._insert(values)
-        after = rows[-1][0]
+            _insert(values)
+        after = rows[-1].key
     return time.perf_counter() - started
 
 
@@ -285,7 +286,8 @@ def main() -> int:
     env = setup_django(args.postgres, args.workers)
 
     from campaigns.actions import do_start_campaign
-    from campaigns.models import Campaign, CampaignStats
+    from campaigns.models import Campaign
+    from dispatch.models import OutboxStats
 
     logs = OUT if not args.postgres else Path(ROOT / "bench" / "out")
     logs.mkdir(parents=True, exist_ok=True)
@@ -331,7 +333,7 @@ def main() -> int:
         while True:
             time.sleep(0.5)
             memory.update(cluster_memory_mb(cluster.pid))
-            stats = CampaignStats.objects.get(pk=campaign.pk)
+            stats = OutboxStats.objects.get(pk=campaign.outbox_id)
             c = Campaign.objects.get(pk=campaign.pk)
             elapsed = time.perf_counter() - started
             if elapsed - last >= 10:
@@ -355,7 +357,7 @@ def main() -> int:
                 process.wait(timeout=15)
             except Exception:
                 os.killpg(process.pid, 9)
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     rate = args.recipients / total
     bare = bare_loop(campaign)
     peak = max(memory.values()) if memory else 0.0

@@ -21,16 +21,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFile, Segment
-from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from campaigns.materialise import sync_outbox
+from campaigns.models import Campaign, TestNumber
 from campaigns.rendering import Renderer
 from campaigns.rules import TRANSITIONS, Action, CampaignEvent, sources
 from campaigns.signals import campaign_duplicated
 from channels.actions import do_send_test_sms
 from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
 from console.lib import liquid
-from console.lib.sms import TITLE_MAX_BYTES, cp949_length, unencodable
 from console.queue import enqueue_on_commit
+from dispatch.actions import do_close_outbox, do_open_outbox, do_pause_outbox
+from dispatch.checks import characters_problem, title_problem
+from dispatch.models import Message
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -107,7 +109,6 @@ def do_create_campaign(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **_audience(project, audience),
     )
-    CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, CampaignEvent.CREATED, campaign.name, campaign_id=campaign.pk)
     return campaign
 
@@ -213,22 +214,12 @@ def check_campaign_ready(campaign: Campaign) -> list[Problem]:
                     % {"line": problem.line, "column": problem.column, "error": problem.message},
                 )
             )
-        chars = unencodable(campaign.body)
+        chars = characters_problem(campaign.body)
         if chars:
-            problems.append(
-                Problem(
-                    "unencodable_characters",
-                    _("The message has characters SMS cannot carry: %(chars)s")
-                    % {"chars": " ".join(chars)},
-                )
-            )
-    if cp949_length(campaign.title) > TITLE_MAX_BYTES:
-        problems.append(
-            Problem(
-                "title_too_long",
-                _("The title is longer than %(limit)d bytes.") % {"limit": TITLE_MAX_BYTES},
-            )
-        )
+            problems.append(Problem("unencodable_characters", chars))
+    title = title_problem(campaign.title)
+    if title:
+        problems.append(Problem("title_too_long", title))
     if campaign.is_promotional:
         problems += _promotional_problems(campaign.project)
     if campaign.sender_number_id:
@@ -291,6 +282,8 @@ def do_start_campaign(
             status_reason="",
         ):
             return False
+        sync_outbox(campaign)
+        do_open_outbox(campaign.outbox_id)
         _audit(campaign, actor, CampaignEvent.STARTED)
         enqueue_on_commit(PIPELINE_TASK, campaign.pk)
     return True
@@ -366,6 +359,7 @@ def do_pause_campaign(campaign: Campaign, actor: object = None) -> bool:
     with transaction.atomic():
         if not _move(campaign.pk, Action.PAUSE):
             return False
+        do_pause_outbox(campaign.outbox_id)
         _audit(campaign, actor, CampaignEvent.PAUSED)
     return True
 
@@ -376,7 +370,9 @@ def do_pause_campaign_by_system(campaign_id: int, reason: str) -> bool:
     with transaction.atomic():
         if not _move(campaign_id, Action.PAUSE, status_reason=reason[:255]):
             return False
-        _audit(_campaign(campaign_id), None, CampaignEvent.PAUSED, reason=reason)
+        campaign = _campaign(campaign_id)
+        do_pause_outbox(campaign.outbox_id, reason)
+        _audit(campaign, None, CampaignEvent.PAUSED, reason=reason)
     return True
 
 
@@ -384,6 +380,7 @@ def do_resume_campaign(campaign: Campaign, actor: object = None) -> bool:
     with transaction.atomic():
         if not _move(campaign.pk, Action.RESUME, status_reason="", heartbeat_at=timezone.now()):
             return False
+        do_open_outbox(campaign.outbox_id)
         _audit(campaign, actor, CampaignEvent.RESUMED)
         enqueue_on_commit(PIPELINE_TASK, campaign.pk)
     return True
@@ -425,12 +422,9 @@ def do_end_campaign(campaign_id: int, reason: str, *, actor: object | None = Non
 
 
 def skip_cancelled_messages(campaign_id: int) -> int:
-    with transaction.atomic():
-        n = Message.objects.filter(campaign_id=campaign_id, status=Message.Status.QUEUED).update(
-            status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.CANCELLED
-        )
-        dispatch.bump(campaign_id, queued=-n, skipped_cancelled=n)
-    return n
+    """Close the campaign's outbox: what is still queued is skipped."""
+    outbox_id = Campaign.objects.values_list("outbox_id", flat=True).get(pk=campaign_id)
+    return do_close_outbox(outbox_id, skip_reason=Message.SkipReason.CANCELLED)
 
 
 # --- compose: drafts saved step by step ------------------------------------------
@@ -463,7 +457,6 @@ def do_create_draft(project: Project, actor: object, name: str) -> Campaign:
         name=name,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    CampaignStats.objects.create(campaign=campaign)
     record_audit(project, actor, CampaignEvent.CREATED, campaign.name, campaign_id=campaign.pk)
     return campaign
 
@@ -649,7 +642,6 @@ def do_duplicate_campaign(campaign: Campaign, actor: object) -> Campaign:
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         **{field: getattr(campaign, field) for field in _DUPLICATED_FIELDS},
     )
-    CampaignStats.objects.create(campaign=copy)
     # Conversion goals live in conversions, which copies them on this signal.
     campaign_duplicated.send(sender=Campaign, original=campaign, copy=copy)
     record_audit(

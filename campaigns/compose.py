@@ -23,12 +23,13 @@ from audiences.models import AudienceFile, AudienceFileRow, Customer, Segment
 from audiences.queries import customer_search
 from audiences.segments import InvalidDefinition, segment_queryset
 from campaigns.actions import check_campaign_ready
-from campaigns.models import Campaign, Message, Price
+from campaigns.models import Campaign, Price
 from campaigns.rendering import Renderer, contexts_of_customers, file_row_context
 from channels.queries import project_optout_number
 from console.lib import liquid
 from console.lib.compliance import DEFAULT_TIME_ZONE, night_release_at, resolve_time_zone
 from console.lib.sms import TITLE_MAX_BYTES, cp949_length, gsm_segments, unencodable
+from dispatch.models import Message
 from projects.models import Project
 
 # The variables every user of a segment has (rendering.customer_context).

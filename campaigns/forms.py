@@ -16,7 +16,7 @@ from audiences.models import AudienceFile, Segment
 from campaigns.compose import local_time_to_utc
 from channels.actions import phone_error
 from channels.models import SenderNumber
-from console.lib.sms import TITLE_MAX_BYTES, cp949_length
+from dispatch.checks import title_problem
 from projects.models import Project
 
 
@@ -98,12 +98,9 @@ class ContentForm(forms.Form):
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
-        size = cp949_length(title)
-        if size > TITLE_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The title is %(count)d bytes; an LMS title may have %(limit)d."),
-                params={"count": size, "limit": TITLE_MAX_BYTES},
-            )
+        problem = title_problem(title)
+        if problem:
+            raise forms.ValidationError(problem)
         return title
 
 

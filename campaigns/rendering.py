@@ -19,10 +19,11 @@ from typing import Any
 from django.conf import settings
 
 from audiences.models import Customer, CustomerTag
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from channels.queries import project_optout_number
 from console.lib import compliance, links, liquid
 from console.lib.sms import MessageTooLong, cp949_length, sms_kind
+from dispatch.models import Message
 from projects.models import Project
 
 Status = Message.Status

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from audiences.models import Customer
 from campaigns.actions import do_start_campaign
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.materialise import dedupe_key
+from campaigns.models import Campaign
 from campaigns.rendering import Renderer, contexts_of_customers
 from channels.models import SenderNumber
 from channels.queries import (
@@ -36,7 +37,9 @@ from channels.queries import (
 )
 from console.lib import compliance, liquid
 from console.lib.phone import check_e164
-from console.lib.sms import MessageTooLong, check_title, unencodable
+from dispatch.actions import NewMessage, do_enqueue_messages, do_seal_outbox
+from dispatch.checks import characters_problem, empty_body_problem, title_problem
+from dispatch.models import Message
 from projects.models import Project
 
 MAX_TARGETS = 100
@@ -89,32 +92,6 @@ class SendOutcome:
         return sum(1 for r in self.results if r.status == status)
 
 
-def characters_problem(text: str) -> str | None:
-    """What is wrong with characters of `text` that EUC-KR cannot carry, or None."""
-    bad = unencodable(text)
-    if not bad:
-        return None
-    return _("EUC-KR cannot carry these characters: %(chars)s. Remove them.") % {
-        "chars": " ".join(bad)
-    }
-
-
-def title_problem(title: str) -> str | None:
-    """What is wrong with an LMS title (characters, over 40 bytes), or None."""
-    if not title:
-        return None
-    problem = characters_problem(title)
-    if problem:
-        return problem
-    try:
-        check_title(title)
-    except MessageTooLong as exc:
-        return _(
-            "The title is %(bytes)d bytes in EUC-KR; an LMS title may have at most %(limit)d."
-        ) % {"bytes": exc.byte_count, "limit": exc.limit}
-    return None
-
-
 def check_send_parts(
     project: Project,
     *,
@@ -127,7 +104,7 @@ def check_send_parts(
     """The request-level checks (sender, promotional prerequisites, title,
     template); SendRefused when any fails. Returns the sender and the renderer."""
     if not body.strip():
-        raise SendRefused("validation_failed", _("The body is empty."), field="body", status=400)
+        raise SendRefused("validation_failed", empty_body_problem(), field="body", status=400)
     for name, problem in (("body", characters_problem(body)), ("title", title_problem(title))):
         if problem:
             raise SendRefused("validation_failed", problem, field=name, status=400)
@@ -308,11 +285,8 @@ def _render(
     rendered = renderer.render(context)
     if rendered.status != Message.Status.QUEUED:
         return SKIPPED, rendered.skip_reason, "", 0, rendered.kind, rendered.error
-    bad = unencodable(rendered.body)
-    if bad:
-        error = _("The rendered message has characters EUC-KR cannot carry: %(chars)s") % {
-            "chars": " ".join(bad)
-        }
+    error = characters_problem(rendered.body)
+    if error:
         return SKIPPED, Message.SkipReason.RENDER_ERROR, "", 0, rendered.kind, error
     return QUEUED, "", rendered.body, rendered.bytes, rendered.kind, ""
 
@@ -360,7 +334,7 @@ def do_send_sms(
     # Only a user's own consent counts for a userId target; for a phoneNumber
     # target of an advertisement the caller vouches for the consent.
     needs_consent = is_promotional and target_type == USER_ID
-    rows: list[tuple[TargetResult, Message]] = []
+    rows: list[tuple[TargetResult, NewMessage]] = []
     for result, target in resolved:
         if target is None:
             continue
@@ -378,19 +352,17 @@ def do_send_sms(
         rows.append(
             (
                 result,
-                Message(
-                    project=project,
-                    customer_id=target.customer.pk if target.customer else None,
-                    phone_number=target.phone,
-                    time_zone=target.customer.time_zone if target.customer else "",
-                    body=text,
-                    title=title if kind == "LMS" and status == QUEUED else "",
-                    kind=kind,
-                    bytes=size,
-                    status=Message.Status.QUEUED if status == QUEUED else Message.Status.SKIPPED,
-                    skip_reason=reason,
-                    error_code="render_error" if error else "",
-                    error_message=error[:255],
+                NewMessage(
+                    dedupe_key(target.phone),
+                    target.phone,
+                    text,
+                    title if kind == "LMS" and status == QUEUED else "",
+                    kind,
+                    size,
+                    target.customer.pk if target.customer else None,
+                    target.customer.time_zone if target.customer else "",
+                    reason if status == SKIPPED else "",
+                    error[:255],
                 ),
             )
         )
@@ -409,26 +381,18 @@ def do_send_sms(
         title=title,
         is_promotional=is_promotional,
         data=data,
-        # The messages are written here, so the pipeline has nothing to
+        # The messages are enqueued here, so the pipeline has nothing to
         # materialise: it only sends.
         materialised_at=now,
         heartbeat_at=now,
     )
-    messages = [message for _r, message in rows]
-    for message in messages:
-        message.campaign = campaign
-    Message.objects.bulk_create(messages)
+    # The messages are all here: the outbox is sealed, and closes (the
+    # campaign completes) once they are out.
+    do_enqueue_messages(campaign.outbox, [message for _r, message in rows])
+    do_seal_outbox(campaign.outbox_id)
+    ids = dict(Message.objects.filter(outbox_id=campaign.outbox_id).values_list("dedupe_key", "id"))
     for result, message in rows:
-        result.message_id = message.pk
-    skipped: dict[str, int] = {}
-    for message in messages:
-        if message.status == Message.Status.SKIPPED:
-            key = f"skipped_{message.skip_reason}"
-            skipped[key] = skipped.get(key, 0) + 1
-    queued = sum(1 for m in messages if m.status == Message.Status.QUEUED)
-    CampaignStats.objects.create(
-        campaign=campaign, recipients=len(messages), queued=queued, **skipped
-    )
+        result.message_id = ids[message.dedupe_key]
     do_start_campaign(campaign, actor=actor)
     campaign.refresh_from_db()
     return SendOutcome(campaign, results)

@@ -1,5 +1,6 @@
 """Queue tasks of the campaigns app. They are triggers only (SPEC §10): each
-takes ids, works through `campaigns.dispatch`, and is safe to run twice.
+takes ids, works through `campaigns.materialise`, and is safe to run twice.
+Sending is the send core's (`dispatch.tasks.send_outbox`).
 
 - `start_scheduled_campaign(id, at)`: runs up to ~40 s early and sleeps until
   `at` (django-q2's scheduler only looks every 30 s), in steps shorter than the
@@ -9,8 +10,6 @@ takes ids, works through `campaigns.dispatch`, and is safe to run twice.
 - `schedule_start(id, at)` / `forget_scheduled_start(id)`: enqueued by the
   schedule and unschedule actions, by name, after their commit.
 - `materialise_campaign(id)`: audience → messages, chunk by chunk.
-- `send_campaign(id, slot)`: batches until nothing is due or its time budget is
-  spent, then hands on to a successor; slots cap the parallel chains.
 - `reconcile_campaigns()`: every minute and when a worker starts.
 """
 
@@ -26,15 +25,17 @@ from django.utils.dateparse import parse_datetime
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from campaigns import dispatch
+from campaigns import materialise
 from campaigns.actions import do_start_scheduled_campaign, skip_cancelled_messages
-from campaigns.models import Campaign, Message, RateWindow
+from campaigns.models import Campaign
+from dispatch.actions import do_open_outbox, wake_senders
+from dispatch.models import Outbox
+from dispatch.pipeline import claim_timeout
 
 logger = logging.getLogger(__name__)
 
 START = "campaigns.tasks.start_scheduled_campaign"
 MATERIALISE = "campaigns.tasks.materialise_campaign"
-SEND = "campaigns.tasks.send_campaign"
 # Early enough that the scheduler (every ~30 s) enqueues the start in time.
 SCHEDULE_LEAD = timedelta(seconds=40)
 
@@ -46,12 +47,15 @@ def time_budget() -> float:
 
 
 def enqueue_pipeline(campaign_id: int) -> None:
-    """Enqueue materialisation (when unfinished) and every sender slot."""
-    campaign = Campaign.objects.only("materialised_at").get(pk=campaign_id)
+    """Open the campaign's outbox (its senders wake) and enqueue the
+    materialisation when unfinished."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Campaign.Status.SENDING:
+        return
+    materialise.sync_outbox(campaign)
+    do_open_outbox(campaign.outbox_id)
     if campaign.materialised_at is None:
         async_task(MATERIALISE, campaign_id)
-    for slot in range(settings.DISPATCH_SENDERS):
-        async_task(SEND, campaign_id, slot)
 
 
 def start_scheduled_campaign(campaign_id: int, at: str) -> str:
@@ -111,7 +115,7 @@ def forget_scheduled_start(campaign_id: int) -> int:
 def materialise_campaign(campaign_id: int) -> str:
     deadline = time.monotonic() + time_budget()
     while time.monotonic() < deadline:
-        read = dispatch.materialise_chunk(campaign_id)
+        read = materialise.materialise_chunk(campaign_id)
         if read is None:
             return "stopped"
         if read == 0:
@@ -120,104 +124,44 @@ def materialise_campaign(campaign_id: int) -> str:
     return "continues"
 
 
-def send_campaign(campaign_id: int, slot: int = 0) -> str:
-    owner = dispatch.process_owner()
-    if not dispatch.take_slot(campaign_id, slot, owner, timezone.now()):
-        return "slot taken"
-    deadline = time.monotonic() + time_budget()
-    try:
-        while time.monotonic() < deadline:
-            status = Campaign.objects.values_list("status", flat=True).get(pk=campaign_id)
-            if status != Campaign.Status.SENDING:
-                return status
-            if not dispatch.renew_slot(campaign_id, slot, owner):
-                return "slot lost"
-            outcome = dispatch.send_batch(campaign_id, owner=owner)
-            if outcome.claimed:
-                continue
-            if outcome.rate_limited:
-                time.sleep(0.2)
-                continue
-            dispatch.release_stale_claims(campaign_id)
-            if dispatch.finish_if_done(campaign_id):
-                return "completed"
-            work = dispatch.pending_work(campaign_id)
-            campaign = Campaign.objects.only("materialised_at").get(pk=campaign_id)
-            if work["due_now"] or work["sending"] or campaign.materialised_at is None:
-                # More is coming: the materialiser, in-flight batches of other
-                # slots, or claims that will turn stale.
-                time.sleep(0.2)
-                continue
-            if work["next_due"] is not None:
-                wait = (work["next_due"] - timezone.now()).total_seconds()
-                if wait < deadline - time.monotonic():
-                    time.sleep(max(wait, 0.05))
-                    continue
-                _wake_at(campaign_id, slot, work["next_due"])
-                return "waiting"
-            return "idle"
-    finally:
-        dispatch.free_slot(campaign_id, slot, owner)
-    async_task(SEND, campaign_id, slot)
-    return "continues"
-
-
-def _wake_at(campaign_id: int, slot: int, when: datetime) -> None:
-    name = f"campaign-send-{campaign_id}-{slot}-{int(when.timestamp())}"
-    if Schedule.objects.filter(name=name).exists():
-        return
-    schedule(
-        SEND,
-        campaign_id,
-        slot,
-        name=name,
-        schedule_type=Schedule.ONCE,
-        repeats=-1,
-        next_run=when,
-    )
-
-
 def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
-    """Find campaign work no live task owns and enqueue it again.
+    """Find campaign work no live task owns and enqueue it again (the send
+    core's reconciler looks after the outboxes' senders and claims).
 
     - scheduled campaigns whose time has come (a lost start task);
-    - sending campaigns whose materialiser went silent, or with due work and
-      no send task that renewed its slot within the claim timeout — or every
-      sending campaign when a worker has just started (`restart`): its
-      predecessor's tasks died with it;
-    - stale claims back to queued;
-    - queued messages of a cancelled campaign (a retry that raced the cancel).
+    - sending campaigns whose materialiser went silent — or every unfinished
+      one when a worker has just started (`restart`): its predecessor's
+      tasks died with it;
+    - cancelled campaigns whose outbox is still open: it closes, and what is
+      still queued is skipped.
     """
     now = timezone.now()
-    counts = {"started": 0, "enqueued": 0, "released": 0, "cancelled": 0}
+    counts = {"started": 0, "enqueued": 0, "cancelled": 0}
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
     ):
         counts["started"] += int(do_start_scheduled_campaign(campaign, campaign.scheduled_at))
-    silent_since = now - dispatch.claim_timeout()
-    for campaign in Campaign.objects.filter(status=Campaign.Status.SENDING):
-        counts["released"] += dispatch.release_stale_claims(campaign.pk, now)
-        if restart:
-            enqueue_pipeline(campaign.pk)
-            counts["enqueued"] += 1
-            continue
-        if campaign.materialised_at is None and (
-            campaign.heartbeat_at is None or campaign.heartbeat_at < silent_since
-        ):
-            async_task(MATERIALISE, campaign.pk)
-            counts["enqueued"] += 1
-        work = dispatch.pending_work(campaign.pk)
-        if (work["due_now"] or work["sending"]) and not dispatch.live_senders(campaign.pk, now):
-            for slot in range(settings.DISPATCH_SENDERS):
-                async_task(SEND, campaign.pk, slot)
-            counts["enqueued"] += 1
-    for campaign_id in (
-        Message.objects.filter(
-            status=Message.Status.QUEUED, campaign__status=Campaign.Status.CANCELLED
-        )
-        .values_list("campaign_id", flat=True)
-        .distinct()
+    # Started, but the outbox never opened (the worker died before the
+    # start's after-commit step ran).
+    for campaign_id in Campaign.objects.filter(
+        status=Campaign.Status.SENDING, outbox__status=Outbox.Status.PAUSED
+    ).values_list("pk", flat=True):
+        enqueue_pipeline(campaign_id)
+        counts["enqueued"] += 1
+    silent_since = now - claim_timeout()
+    for campaign in Campaign.objects.filter(
+        status=Campaign.Status.SENDING, materialised_at__isnull=True
     ):
+        if restart or campaign.heartbeat_at is None or campaign.heartbeat_at < silent_since:
+            async_task(MATERIALISE, campaign.pk)
+            # The lost materialiser's enqueues may have found senders alive.
+            wake_senders(campaign.outbox_id)
+            counts["enqueued"] += 1
+    # Cancelled, but the outbox was not closed with it (a retry raced the
+    # cancel, or the status was set by hand).
+    for campaign_id in Campaign.objects.filter(
+        status=Campaign.Status.CANCELLED,
+        outbox__status__in=[Outbox.Status.OPEN, Outbox.Status.PAUSED],
+    ).values_list("pk", flat=True):
         counts["cancelled"] += skip_cancelled_messages(campaign_id)
-    RateWindow.objects.filter(window_start__lt=now - timedelta(minutes=5)).delete()
     return counts

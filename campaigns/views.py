@@ -23,12 +23,13 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from audiences.queries import customer_by_user_id
 from campaigns import actions, compose
 from campaigns.forms import AudienceForm, ContentForm, TestNumberForm, TimingForm
-from campaigns.models import Campaign, Message, TestNumber
+from campaigns.models import Campaign, TestNumber
 from campaigns.queries import campaign_progress, messages_to_number, night_hold_waiting
 from campaigns.rules import allowed_actions
 from channels.models import ChannelTestMessage
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
+from dispatch.models import Message
 from projects.access import load_membership, project_view
 from projects.models import Membership, Project, Role
 
@@ -42,7 +43,7 @@ REPORT_WAIT = timedelta(minutes=30)
 def _campaign(project: Project, campaign_id: int) -> Campaign:
     return get_object_or_404(
         Campaign.objects.select_related(
-            "project", "segment", "audience_file", "sender_number", "stats"
+            "project", "segment", "audience_file", "sender_number", "outbox__stats"
         ),
         project=project,
         pk=campaign_id,
@@ -66,7 +67,7 @@ def campaign_list(request: HttpRequest, project: Project) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
     campaigns = Campaign.objects.filter(
         project=project, archived_at__isnull=not archived
-    ).select_related("segment", "audience_file", "stats")
+    ).select_related("segment", "audience_file", "outbox__stats")
     page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
     rows = [(campaign, _percent(campaign)) for campaign in page]
     return render(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from channels.gateways.base import DeliveryReport
 from channels.models import ChannelTestMessage
-from channels.signals import delivery_report_received
+from channels.signals import delivery_report_received, delivery_reports_received
 
 TEST_MESSAGE_PREFIX = "t-"
 
@@ -24,15 +24,22 @@ _OPEN = [
 
 
 def handle_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
-    """Apply each report; returns how many test messages changed."""
+    """Apply each report; returns how many messages changed."""
+    reports = list(reports)
     changed = 0
     for report in reports:
         changed += _apply_to_test_message(report)
         delivery_report_received.send(sender=report.gateway_backend, report=report)
+    for _receiver, applied in delivery_reports_received.send(sender=None, reports=reports):
+        changed += applied or 0
     return changed
 
 
 def _apply_to_test_message(report: DeliveryReport) -> int:
+    if not report.reference.startswith(TEST_MESSAGE_PREFIX) and (
+        report.reference or not report.provider_message_id
+    ):
+        return 0  # not a test message's (most reports: build no query for them)
     rows = ChannelTestMessage.objects.filter(status__in=_OPEN)
     if report.reference.startswith(TEST_MESSAGE_PREFIX):
         try:

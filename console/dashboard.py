@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from campaigns.models import Campaign, CampaignStats
+from campaigns.models import Campaign
 from channels.models import SenderNumber
 from console.lib.compliance import night_release_at
+from dispatch.models import OutboxStats
 from projects.models import Membership, Project, Role
 from stats.queries import DASHBOARD_DAYS, period_totals
 from webhooks.models import WebhookEvent
@@ -48,11 +49,11 @@ def campaigns_under_way(project: Project) -> list[dict[str, Any]]:
     rows = []
     campaigns = (
         Campaign.objects.filter(project=project, status__in=UNDER_WAY)
-        .select_related("stats")
+        .select_related("outbox__stats")
         .order_by("scheduled_at", "-pk")
     )
     for campaign in campaigns:
-        stats = getattr(campaign, "stats", None) or CampaignStats(campaign=campaign)
+        stats = campaign.stats or OutboxStats()
         done = stats.recipients - max(stats.queued, 0)
         held = stats.held_night_time if campaign.is_promotional else 0
         rows.append(

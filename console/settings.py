@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "optout",
     "webhooks",
     "consent",
+    "dispatch",
     "campaigns",
     "conversions",
     "stats",
@@ -164,7 +165,7 @@ else:
     # django-q2 runs the ORM broker with its own poll of the database.
     Q_CLUSTER["bulk"] = 10
 
-# --- Campaign dispatch (campaigns/dispatch.py) --------------------------------------
+# --- The send core (dispatch/) -----------------------------------------------------
 # Messages per gateway call, recipients rendered per materialisation chunk,
 # parallel send chains per campaign, and how long a claim may stay in flight
 # before it is presumed dead and sent again (same reference: no duplicate).
@@ -324,7 +325,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CampaignSourceEnum": "campaigns.models.Campaign.Source",
-        "MessageStatusEnum": "campaigns.models.Message.Status",
+        "MessageStatusEnum": "dispatch.models.Message.Status",
         "SendTargetStatusEnum": ["queued", "skipped", "refused"],
     },
 }

@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.models import AudienceFileRow
-from campaigns.dispatch import bump
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from campaigns.rules import Action, sources
 from console.lib import links
 from conversions.attribution import SENT_STATUSES
@@ -29,6 +28,8 @@ from conversions.models import (
     OptOutAfterSend,
     TrackedLink,
 )
+from dispatch.counters import bump
+from dispatch.models import Message
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -91,11 +92,11 @@ def link_ids_for_campaign(campaign: Campaign, urls: list[str]) -> dict[str, int]
 
 
 def _message_of(
-    campaign_id: int, audience_file_id: object, key: int
+    outbox_id: int, audience_file_id: object, key: int
 ) -> tuple[int, int | None] | None:
     """(message id, customer id) of the recipient `key` (the audience key the
     renderer had: an audience-file row id, else a customer id)."""
-    messages = Message.objects.filter(campaign_id=campaign_id)
+    messages = Message.objects.filter(outbox_id=outbox_id)
     if audience_file_id is not None:
         phone = (
             AudienceFileRow.objects.filter(pk=key, file_id=audience_file_id)
@@ -121,17 +122,17 @@ def do_follow_link(code: str, *, record: bool = True, now: datetime | None = Non
     link_id, key = pair
     link = (
         TrackedLink.objects.filter(pk=link_id)
-        .values_list("url", "campaign_id", "campaign__audience_file_id")
+        .values_list("url", "campaign_id", "campaign__audience_file_id", "campaign__outbox_id")
         .first()
     )
     if link is None:
         return None
-    url, campaign_id, audience_file_id = link
+    url, campaign_id, audience_file_id, outbox_id = link
     if not url.lower().startswith(("http://", "https://")):
         return None
     if not record:
         return url
-    message = _message_of(campaign_id, audience_file_id, key)
+    message = _message_of(outbox_id, audience_file_id, key)
     if message is None:
         return url  # a genuine code whose message is gone: still the stored URL
     message_id, customer_id = message
@@ -145,7 +146,7 @@ def do_follow_link(code: str, *, record: bool = True, now: datetime | None = Non
             ["message_id", "campaign", "customer_id", "clicked_at"],
             [[message_id, campaign_id, customer_id, now]],
         )
-        bump(campaign_id, clicks=1, clicked_recipients=len(first))
+        bump(outbox_id, clicks=1, clicked_recipients=len(first))
     return url
 
 
@@ -181,19 +182,31 @@ def do_count_optouts_after_send(
     project_id = getattr(project, "pk", project)
     numbers = list(dict.fromkeys(numbers))
     counted: Counter[int] = Counter()
+    outbox_of: dict[int, int] = {}
     with transaction.atomic():
         for start in range(0, len(numbers), CHUNK):
             pairs = set(
                 Message.objects.filter(
                     project_id=project_id,
                     phone_number__in=numbers[start : start + CHUNK],
-                    campaign__isnull=False,
                     status__in=SENT_STATUSES,
                     sent_at__gte=at - OPTOUT_AFTER_SEND,
                     sent_at__lte=at,
-                ).values_list("campaign_id", "phone_number")
+                ).values_list("outbox_id", "phone_number")
             )
-            rows = [[campaign_id, phone, at] for campaign_id, phone in sorted(pairs)]
+            # Only campaigns' outboxes count (not test SMS).
+            campaigns = dict(
+                Campaign.objects.filter(outbox_id__in={o for o, _p in pairs}).values_list(
+                    "pk", "outbox_id"
+                )
+            )
+            outbox_of.update(campaigns)
+            by_outbox = {outbox: campaign for campaign, outbox in campaigns.items()}
+            rows = [
+                [by_outbox[outbox_id], phone, at]
+                for outbox_id, phone in sorted(pairs)
+                if outbox_id in by_outbox
+            ]
             for chunk_start in range(0, len(rows), CHUNK):
                 inserted = _insert_ignoring(
                     OptOutAfterSend,
@@ -202,7 +215,7 @@ def do_count_optouts_after_send(
                 )
                 counted.update(campaign_id for (campaign_id,) in inserted)
         for campaign_id, n in counted.items():
-            bump(campaign_id, optouts_after_send=n)
+            bump(outbox_of[campaign_id], optouts_after_send=n)
     return sum(counted.values())
 
 

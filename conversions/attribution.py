@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audiences.models import Event
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from conversions.models import (
     MAX_WINDOW_SECONDS,
     Basis,
@@ -42,6 +42,7 @@ from conversions.models import (
     FirstClick,
     TrackedLink,
 )
+from dispatch.models import Message
 
 SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
 # Revenue is a DecimalField(18, 2): anything at or above this is not an amount.
@@ -227,16 +228,19 @@ def _sent_messages(
     12 ms for 67 users in 10 campaigns of 100,000); campaign and status are
     checked here instead, on the few rows of these users."""
     found: dict[tuple[int, int], tuple[int, datetime, datetime | None]] = {}
+    # Messages belong to the campaigns' outboxes.
+    campaign_of = dict(Campaign.objects.filter(pk__in=campaign_ids).values_list("outbox_id", "pk"))
     q = connection.ops.quote_name
     sql = (
-        f"SELECT {q('id')}, {q('campaign_id')}, {q('customer_id')}, {q('sent_at')}, "
+        f"SELECT {q('id')}, {q('outbox_id')}, {q('customer_id')}, {q('sent_at')}, "
         f"{q('status')} FROM {q(Message._meta.db_table)} "
         f"WHERE {q('customer_id')} IN ({_in(customer_ids)}) AND {q('sent_at')} >= %s"
     )
     rows = _select(sql, [*customer_ids, connection.ops.adapt_datetimefield_value(since)])
-    rows = [row for row in rows if row[1] in campaign_ids and row[4] in SENT_STATUSES and row[3]]
+    rows = [row for row in rows if row[1] in campaign_of and row[4] in SENT_STATUSES and row[3]]
     for message_id, campaign_id, customer_id, sent_at, _status in sorted(
-        ((*row[:3], _moment(row[3]), row[4]) for row in rows), key=_by_sent_at
+        ((row[0], campaign_of[row[1]], row[2], _moment(row[3]), row[4]) for row in rows),
+        key=_by_sent_at,
     ):
         found.setdefault((campaign_id, customer_id), (message_id, sent_at, None))
     clickable = [m[0] for (campaign_id, _c), m in found.items() if campaign_id in with_clicks]

@@ -70,7 +70,7 @@ def _rejections() -> dict[str, str]:
         ),
         "not_csv": _("%(name)s is not a csv file."),
         "csv_unclosed_quote": _(
-            "Row %(row)d, column %(column)d of %(name)s opens a quote (\") that is never "
+            'Row %(row)d, column %(column)d of %(name)s opens a quote (") that is never '
             "closed, so every row after it would be read as part of one cell. Close the "
             "quote or remove it, and upload the file again."
         ),

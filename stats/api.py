@@ -12,8 +12,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from campaigns.models import SKIP_REASONS, Campaign
+from campaigns.models import Campaign
 from console.api.views import ProjectAPIView
+from dispatch.models import SKIP_REASONS
 from stats import exports
 from stats.queries import campaign_statistics
 from stats.views import csv_response

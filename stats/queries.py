@@ -1,5 +1,6 @@
 """Read-only statistics of campaigns and projects, from counters and buckets
-only: `CampaignStats`, the goals' per-basis counters, `SendBucket` (per
+only: the campaign's outbox counters (`dispatch.OutboxStats`), the goals'
+per-basis counters, `dispatch.SendBucket` (per
 minute) and `ConversionBucket` (per hour). Nothing here reads messages or
 conversions, so a page costs the same for 100 recipients or 1,000,000.
 
@@ -29,10 +30,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from campaigns.models import SKIP_REASONS, Campaign, CampaignStats, Price
+from campaigns.models import Campaign, Price
 from conversions.models import Basis, ConversionBucket, ConversionGoal
+from dispatch.models import SKIP_REASONS, OutboxStats, SendBucket
 from projects.models import Project
-from stats.models import SendBucket
 
 # The send chart: one point a minute up to this many points; a longer send
 # (night holds, retries over hours) is drawn in wider steps.
@@ -98,7 +99,7 @@ def _zone(project: Project) -> ZoneInfo:
 def campaign_statistics(campaign: Campaign) -> dict[str, Any]:
     """Everything the statistics page, the API and the CSV show, in five
     small queries (counters, goals, prices, send buckets, conversion buckets)."""
-    stats = CampaignStats.objects.filter(pk=campaign.pk).first() or CampaignStats(campaign=campaign)
+    stats = OutboxStats.objects.filter(pk=campaign.outbox_id).first() or OutboxStats()
     delivered = stats.delivered
     goals = []
     totals = {"conversions": 0, "revenue": ZERO, "clickConversions": 0, "clickRevenue": ZERO}
@@ -170,7 +171,7 @@ def send_series_of(campaign: Campaign) -> dict[str, Any]:
     """Sent, delivered and failed per minute (UTC) from the first to the last
     bucket, zeros included; wider steps for a send longer than 6 hours."""
     buckets = list(
-        SendBucket.objects.filter(campaign=campaign)
+        SendBucket.objects.filter(outbox_id=campaign.outbox_id)
         .order_by("minute")
         .values_list("minute", "sent", "delivered", "failed")
     )
@@ -260,7 +261,7 @@ def campaigns_with_numbers(project: Project) -> QuerySet:
     goals = ConversionGoal.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign")
     return (
         Campaign.objects.filter(project=project)
-        .select_related("stats")
+        .select_related("outbox__stats")
         .annotate(
             conversion_total=Coalesce(
                 Subquery(goals.annotate(n=Sum("conversions")).values("n")),
@@ -286,13 +287,16 @@ def project_totals(project: Project, *, days: int = DASHBOARD_DAYS) -> dict[str,
 
 def period_totals(project: Project, since: datetime, until: datetime) -> dict[str, Any]:
     """The totals of the campaigns started in [since, until), from their
-    counters (the dashboard compares two such periods)."""
+    outboxes' counters (the dashboard compares two such periods)."""
     started = {
         "campaign__project": project,
         "campaign__started_at__gte": since,
         "campaign__started_at__lt": until,
     }
-    sums = CampaignStats.objects.filter(**started).aggregate(
+    outboxes = Campaign.objects.filter(
+        project=project, started_at__gte=since, started_at__lt=until
+    ).values("outbox_id")
+    sums = OutboxStats.objects.filter(pk__in=outboxes).aggregate(
         campaigns=Count("pk"),
         sent=Coalesce(Sum("sent"), 0),
         sent_lms=Coalesce(Sum("sent_lms"), 0),
@@ -329,7 +333,7 @@ def sends_per_day(project: Project, *, days: int = DASHBOARD_DAYS) -> list[dict[
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), zone)
     rows = (
-        SendBucket.objects.filter(campaign__project=project, minute__gte=since)
+        SendBucket.objects.filter(outbox__project=project, minute__gte=since)
         .annotate(day=TruncDate("minute", tzinfo=zone))
         .order_by()
         .values("day")

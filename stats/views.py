@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from campaigns.models import SKIP_REASONS, Campaign, Message
+from campaigns.models import Campaign
+from dispatch.models import SKIP_REASONS, Message
 from projects.access import project_view
 from projects.models import Project
 from stats import exports

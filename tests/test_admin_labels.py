@@ -9,7 +9,16 @@ from django.contrib import admin
 from django.utils import translation
 from django.utils.functional import Promise
 
-OUR_APPS = {"projects", "channels", "audiences", "optout", "webhooks", "campaigns", "conversions"}
+OUR_APPS = {
+    "projects",
+    "channels",
+    "audiences",
+    "optout",
+    "webhooks",
+    "campaigns",
+    "conversions",
+    "dispatch",
+}
 # Campaign fields are still being changed by other work in this release;
 # their labels follow separately (the model names are translated).
 FIELDS_LATER = {"campaigns"}

@@ -10,8 +10,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from audiences.files.validation import _encode_values
-from campaigns import dispatch
-from campaigns.models import Message
+from dispatch.actions import _insert
+from dispatch.models import Message
 from tests.support.campaigns import phone, segment_campaign, sending_project
 
 
@@ -31,7 +31,8 @@ def test_insert_rows_inserts_every_row_across_statements_and_counts_only_new_one
     project_id = Message._meta.get_field("project").get_db_prep_value(project.pk, connection)
     rows = [
         (
-            campaign.pk,
+            campaign.outbox_id,
+            phone(i)[1:],
             project_id,
             None,
             phone(i),
@@ -51,7 +52,7 @@ def test_insert_rows_inserts_every_row_across_statements_and_counts_only_new_one
         for i in range(1202)
     ]
     with transaction.atomic():
-        assert dispatch._insert(rows) == 1202
+        assert _insert(rows) == 1202
         # Recipients already there are ignored, across statement boundaries.
-        assert dispatch._insert(rows[:10] + rows[600:602] + rows[-5:]) == 0
-    assert Message.objects.filter(campaign=campaign).count() == 1202
+        assert _insert(rows[:10] + rows[600:602] + rows[-5:]) == 0
+    assert Message.objects.filter(outbox_id=campaign.outbox_id).count() == 1202

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from audiences.models import Segment
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from channels.models import SenderNumber
+from dispatch.models import Message
 from projects.models import AuditLog
 from tests.support.campaigns import EVERYONE, add_customers, phone, valid_file
 from tests.test_api_auth import assert_error
@@ -55,9 +56,7 @@ def test_a_draft_is_created_for_a_segment_with_the_default_sender(api: Api, segm
     assert entry.actor_label.startswith("API token mj_")
 
 
-def test_a_draft_without_a_body_is_created_and_says_the_body_is_missing(
-    api: Api, segment: Segment
-):
+def test_a_draft_without_a_body_is_created_and_says_the_body_is_missing(api: Api, segment: Segment):
     response = api.post("/campaigns", {"name": "Later", "audience": {"segmentId": segment.pk}})
     assert response.status_code == 201, response.content
     campaign = response.json()
@@ -240,7 +239,10 @@ def test_a_campaign_sent_now_runs_to_the_end_and_shows_its_statistics(
     statistics = detail["statistics"]
     assert (statistics["recipients"], statistics["sent"], statistics["delivered"]) == (3, 3, 3)
     assert statistics["percent"] == 100
-    assert Message.objects.filter(campaign_id=campaign_id).count() == 3
+    assert (
+        Message.objects.filter(outbox_id=Campaign.objects.get(pk=campaign_id).outbox_id).count()
+        == 3
+    )
 
 
 def test_an_api_send_is_listed_as_an_api_campaign_and_can_be_cancelled(api: Api):
@@ -256,7 +258,9 @@ def test_an_api_send_is_listed_as_an_api_campaign_and_can_be_cancelled(api: Api)
         api.patch(f"/campaigns/{sent['campaignId']}", {"name": "x"}), 409, "status_conflict"
     )
     assert api.post(f"/campaigns/{sent['campaignId']}/cancel").json()["status"] == "cancelled"
-    skipped = Message.objects.filter(campaign_id=sent["campaignId"], skip_reason="cancelled")
+    skipped = Message.objects.filter(
+        outbox_id=Campaign.objects.get(pk=sent["campaignId"]).outbox_id, skip_reason="cancelled"
+    )
     assert skipped.count() == 2
 
 

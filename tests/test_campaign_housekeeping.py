@@ -12,8 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audiences.models import AudienceFile, AudienceFileRow
-from campaigns.models import Campaign, CampaignStats
+from campaigns.models import Campaign
 from conversions.models import ConversionGoal
+from dispatch.models import OutboxStats
 from projects.models import AuditLog
 from tests.support.campaigns import valid_file
 from tests.test_audience_files_support import csv_bytes, file_store  # noqa: F401
@@ -62,7 +63,7 @@ def test_a_marketer_deletes_a_draft_after_confirming(client, draft):
     response = client.post(url)
     assert response["Location"] == reverse("campaigns", args=[draft.acme.id])
     assert not Campaign.objects.filter(pk=draft.campaign.pk).exists()
-    assert not CampaignStats.objects.filter(pk=draft.campaign.pk).exists()
+    assert not OutboxStats.objects.filter(pk=draft.campaign.outbox_id).exists()
     assert not ConversionGoal.objects.filter(campaign_id=draft.campaign.pk).exists()
     assert AuditLog.objects.filter(action="campaign.deleted", target="Spring sale").count() == 1
 
@@ -133,7 +134,7 @@ def test_a_duplicate_is_a_new_draft_with_the_same_audience_content_and_goals(cli
         )
     )
     assert goals == [("purchase", 3 * 86400, "total")]
-    assert CampaignStats.objects.filter(pk=copy.pk).exists()
+    assert OutboxStats.objects.filter(pk=copy.outbox_id).exists()
     assert original.status == Campaign.Status.COMPLETED
     assert AuditLog.objects.filter(action="campaign.duplicated", target=copy.name).count() == 1
     # The copy is complete: it can go once reviewed.

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStats, Message, TestNumber
+from campaigns.models import Campaign, TestNumber
 from channels.models import ChannelTestMessage
+from dispatch.models import Message, OutboxStats
 from projects.models import AuditLog, Membership
 from tests.test_compose import (
     _htmx,
@@ -72,7 +73,7 @@ def test_a_test_send_goes_to_member_phones_and_test_numbers_rendered_for_the_rec
         assert 'data-status="queued"' in status.content.decode()
     # Not a campaign message: the campaign's statistics do not see it.
     assert not Message.objects.exists()
-    stats = CampaignStats.objects.get(pk=ready.campaign.pk)
+    stats = OutboxStats.objects.get(pk=ready.campaign.outbox_id)
     assert (stats.recipients, stats.queued, stats.sent) == (0, 0, 0)
 
 
@@ -260,7 +261,7 @@ def test_a_scheduled_campaign_can_be_cancelled(client, ready):
 
 def test_the_progress_shows_the_counters_and_refreshes_while_live(client, ready):
     Campaign.objects.filter(pk=ready.campaign.pk).update(status=Campaign.Status.SENDING)
-    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+    OutboxStats.objects.filter(pk=ready.campaign.outbox_id).update(
         recipients=10, queued=4, sent=5, delivered=3, failed=0, skipped_opted_out=1
     )
     html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
@@ -295,7 +296,7 @@ def test_pause_resume_and_cancel_from_the_campaign_page(client, ready):
 
 
 def test_the_campaign_list_shows_status_audience_and_progress(client, ready):
-    CampaignStats.objects.filter(pk=ready.campaign.pk).update(recipients=4, queued=1)
+    OutboxStats.objects.filter(pk=ready.campaign.outbox_id).update(recipients=4, queued=1)
     Campaign.objects.filter(pk=ready.campaign.pk).update(
         status=Campaign.Status.SENDING, started_at=timezone.now()
     )
@@ -478,7 +479,7 @@ def test_the_campaign_page_says_how_many_are_held_and_when_they_go(client, ready
     Campaign.objects.filter(pk=ready.campaign.pk).update(
         status=Campaign.Status.SENDING, is_promotional=True, started_at=timezone.now()
     )
-    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+    OutboxStats.objects.filter(pk=ready.campaign.outbox_id).update(
         recipients=2, queued=2, held_night_time=2
     )
     for number in ("+821011112222", "+821033334444"):
@@ -496,7 +497,7 @@ def test_the_campaign_page_says_how_many_are_held_and_when_they_go(client, ready
     assert f"2 messages were held at night; the messages still held go at {local}" in html
 
     # Once they have gone, the page stops saying so.
-    Message.objects.filter(campaign=ready.campaign).update(status=Message.Status.SENT)
+    Message.objects.filter(outbox_id=ready.campaign.outbox_id).update(status=Message.Status.SENT)
     html = client.get(_url("campaign_progress", ready, ready.campaign)).content.decode()
     assert 'id="night-waiting"' not in html
 
@@ -538,12 +539,12 @@ def test_the_campaign_list_says_when_a_sending_campaign_waits_for_the_morning(cl
     Campaign.objects.filter(pk=ready.campaign.pk).update(
         status=Campaign.Status.SENDING, started_at=timezone.now()
     )
-    CampaignStats.objects.filter(pk=ready.campaign.pk).update(
+    OutboxStats.objects.filter(pk=ready.campaign.outbox_id).update(
         recipients=3, queued=2, sent=1, held_night_time=2
     )
     page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
     assert 'class="muted night-held" data-held="2"' in page
     assert "2 held until morning" in page
-    CampaignStats.objects.filter(pk=ready.campaign.pk).update(queued=0, sent=3)
+    OutboxStats.objects.filter(pk=ready.campaign.outbox_id).update(queued=0, sent=3)
     page = client.get(reverse("campaigns", args=[ready.acme.id])).content.decode()
     assert "night-held" not in page

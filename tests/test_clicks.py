@@ -9,13 +9,14 @@ import re
 import pytest
 from django.conf import settings
 
-from campaigns import dispatch
 from campaigns.actions import do_create_campaign
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.materialise import materialise_chunk
+from campaigns.models import Campaign
 from campaigns.rendering import Renderer
 from console.lib import links, liquid
 from console.lib.sms import cp949_length
 from conversions.models import Click, FirstClick, TrackedLink
+from dispatch.models import Message, OutboxStats
 from tests.support.campaigns import file_campaign, segment_campaign
 from tests.support.conversions import (
     acme_sending_to_console,
@@ -34,7 +35,7 @@ def acme(db):
 
 def materialised(campaign: Campaign) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
-    while dispatch.materialise_chunk(campaign.pk, size=3):
+    while materialise_chunk(campaign.pk, size=3):
         pass
     return campaign
 
@@ -43,12 +44,12 @@ def codes(campaign: Campaign) -> dict[int | None, str]:
     """customer id → the code in their message."""
     return {
         m.customer_id: LINK.search(m.body)[1]
-        for m in Message.objects.filter(campaign=campaign).order_by("id")
+        for m in Message.objects.filter(outbox_id=campaign.outbox_id).order_by("id")
     }
 
 
 def stats(campaign: Campaign) -> tuple[int, int]:
-    s = CampaignStats.objects.get(pk=campaign.pk)
+    s = OutboxStats.objects.get(pk=campaign.outbox_id)
     return s.clicks, s.clicked_recipients
 
 
@@ -60,7 +61,7 @@ def test_each_recipient_gets_their_own_short_link_counted_in_the_bytes(acme):
     assert len(set(found.values())) == 5
     assert all(len(code) == links.CODE_LENGTH for code in found.values())
     assert TrackedLink.objects.filter(campaign=campaign).count() == 1
-    for message in Message.objects.filter(campaign=campaign):
+    for message in Message.objects.filter(outbox_id=campaign.outbox_id):
         assert SALE not in message.body
         assert message.bytes == cp949_length(message.body)
 
@@ -77,7 +78,7 @@ def test_following_a_link_redirects_to_the_stored_url_and_counts_clicks(acme, cl
     assert stats(campaign) == (2, 1)  # the same recipient again: one more click only
     client.get(f"/l/{found[people[2].pk]}")
     assert stats(campaign) == (3, 2)
-    message = Message.objects.get(campaign=campaign, customer_id=people[0].pk)
+    message = Message.objects.get(outbox_id=campaign.outbox_id, customer_id=people[0].pk)
     assert Click.objects.filter(campaign=campaign, message_id=message.pk).count() == 2
     assert FirstClick.objects.get(message_id=message.pk).customer_id == people[0].pk
 
@@ -121,7 +122,7 @@ def test_a_click_on_a_file_audience_message_finds_the_recipient_by_row(acme, cli
     rows = [(p.phone_number, {"coupon": f"C{i}"}) for i, p in enumerate(people)]
     campaign = file_campaign(acme, rows, body='{{ coupon }} {{ "https://a.example/" | track }}')
     materialised(campaign)
-    message = Message.objects.filter(campaign=campaign).order_by("id").last()
+    message = Message.objects.filter(outbox_id=campaign.outbox_id).order_by("id").last()
     response = client.get(f"/l/{LINK.search(message.body)[1]}")
     assert response.status_code == 302
     assert response["Location"] == "https://a.example/"
@@ -165,7 +166,7 @@ def test_a_preview_shows_a_fake_link_as_long_as_the_real_one(acme):
     preview = Renderer.for_campaign(campaign).render(context)
     assert links.PREVIEW_CODE in preview.body
     materialised(campaign)
-    real = Message.objects.get(campaign=campaign, customer_id=people[0].pk)
+    real = Message.objects.get(outbox_id=campaign.outbox_id, customer_id=people[0].pk)
     assert preview.bytes == real.bytes
     assert len(preview.body) == len(real.body)
     assert preview.kind == real.kind

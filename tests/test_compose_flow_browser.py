@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from channels.actions import (
     do_add_optout_pool_numbers,
     do_assign_optout_number,
@@ -24,6 +24,7 @@ from channels.actions import (
     sandbox_gateway,
 )
 from channels.models import ChannelTestMessage, SenderNumber
+from dispatch.models import Message
 from projects.models import Membership
 from tests.support.browser import DELIVERY_TIMEOUT_MS, log_in
 from tests.support.world import PASSWORD

@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from audiences.files.storage import match_customers
 from audiences.models import Customer
-from campaigns import dispatch
 from campaigns.actions import do_start_campaign
-from campaigns.models import Campaign, Message
+from campaigns.materialise import materialise_chunk
+from campaigns.models import Campaign
 from conversions.attribution import revenue_of
 from conversions.models import (
     Basis,
@@ -26,6 +26,8 @@ from conversions.models import (
     FirstClick,
     TrackedLink,
 )
+from dispatch import pipeline
+from dispatch.models import Message
 from tests.support.campaigns import file_campaign, phone, sending_project
 from tests.support.conversions import (
     HOUR,
@@ -223,11 +225,11 @@ def test_a_file_audience_converts_through_the_user_matched_by_phone_number(
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=False):
         do_start_campaign(campaign)
-    while dispatch.materialise_chunk(campaign.pk):
+    while materialise_chunk(campaign.pk):
         pass
-    while dispatch.send_batch(campaign.pk).claimed:
+    while pipeline.send_batch(campaign.outbox_id).claimed:
         pass
-    assert Message.objects.filter(campaign=campaign, sent_at__isnull=False).count() == 4
+    assert Message.objects.filter(outbox_id=campaign.outbox_id, sent_at__isnull=False).count() == 4
     from projects.actions import do_create_api_token
 
     _, token = do_create_api_token(acme, "shop", None)
@@ -262,7 +264,7 @@ def test_after_a_click_the_click_based_window_counts_from_the_first_click(
     people = customers(acme, 2)
     campaign = sent_campaign(acme, people, sent, goals=[goal("purchase", HOUR)])
     clicked = sent + timedelta(hours=3)
-    message = Message.objects.get(campaign=campaign, customer_id=people[0].pk)
+    message = Message.objects.get(outbox_id=campaign.outbox_id, customer_id=people[0].pk)
     TrackedLink.objects.create(campaign=campaign, url="https://shop.example/")
     FirstClick.objects.create(
         message_id=message.pk, campaign=campaign, customer_id=people[0].pk, clicked_at=clicked

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import CampaignStats, Message
+from dispatch.models import Message, OutboxStats
 from optout.actions import do_opt_in, do_opt_out
 from tests.support.campaigns import sending_project
 from tests.support.conversions import acme_sending_to_console, customers, sent_campaign
@@ -20,7 +20,7 @@ def acme(db):
 
 
 def optouts(campaign) -> int:
-    return CampaignStats.objects.get(pk=campaign.pk).optouts_after_send
+    return OutboxStats.objects.get(pk=campaign.outbox_id).optouts_after_send
 
 
 def test_an_opt_out_counts_for_every_campaign_sent_in_the_previous_7_days_once(

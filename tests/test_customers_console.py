@@ -202,15 +202,16 @@ def test_the_user_page_shows_whether_the_number_is_on_the_opt_out_list(client, w
 
 def test_the_user_page_lists_the_messages_the_user_received_newest_first(client, world):
     """Four campaigns had reached the user and the page said "not available yet"."""
-    from campaigns.models import Campaign, CampaignStats, Message
+    from campaigns.models import Campaign
+    from dispatch.models import Message
 
     kim = customer(world.acme, "kim/1", name="Kim", phone_number="+821012345678")
     start = datetime(2026, 1, 1, 9, tzinfo=UTC)
     for i in range(25):
         campaign = Campaign.objects.create(project=world.acme, name=f"Sale {i}")
-        CampaignStats.objects.create(campaign=campaign)
         Message.objects.create(
-            campaign=campaign,
+            outbox_id=campaign.outbox_id,
+            dedupe_key=kim.phone_number.lstrip("+"),
             project=world.acme,
             customer_id=kim.pk,
             phone_number=kim.phone_number,
@@ -221,10 +222,18 @@ def test_the_user_page_lists_the_messages_the_user_received_newest_first(client,
     # Not the user's: another number of the project, the same number in another project.
     other = Campaign.objects.create(project=world.bolt, name="Bolt sale")
     Message.objects.create(
-        campaign=other, project=world.bolt, phone_number=kim.phone_number, body="bolt"
+        outbox_id=other.outbox_id,
+        dedupe_key="1",
+        project=world.bolt,
+        phone_number=kim.phone_number,
+        body="bolt",
     )
     Message.objects.create(
-        campaign=campaign, project=world.acme, phone_number="+821099990000", body="lee"
+        outbox_id=campaign.outbox_id,
+        dedupe_key="2",
+        project=world.acme,
+        phone_number="+821099990000",
+        body="lee",
     )
     log_in(client, world.dave)  # a viewer may read them
     page = client.get(reverse("customer", args=[world.acme.id, kim.user_id])).content.decode()

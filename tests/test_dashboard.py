@@ -11,9 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.models import Campaign
 from channels.models import SenderNumber
 from console.templatetags.munja_format import change, count, money, percent
+from dispatch.models import Message, OutboxStats
 from tests.support.campaigns import segment_campaign
 from tests.support.sender_numbers import sender_in
 from tests.test_stats import (  # noqa: F401 - fixtures
@@ -49,7 +50,7 @@ def test_the_cards_compare_the_last_30_days_with_the_30_before(converted, world,
     Campaign.objects.filter(pk=old.pk).update(
         status=Campaign.Status.COMPLETED, started_at=T0 - timedelta(days=40)
     )
-    CampaignStats.objects.filter(pk=old.pk).update(sent=1000, delivered=990, clicks=4)
+    OutboxStats.objects.filter(pk=old.outbox_id).update(sent=1000, delivered=990, clicks=4)
     html = dashboard(world.dave, converted.project)
     cards = dict(re.findall(r'data-total="(\w+)">([^<]*)<', html))
     assert cards["sent"] == "10"
@@ -87,7 +88,9 @@ def test_a_promotional_campaign_held_at_night_says_until_when(acme, world, clock
     clock.at = T0 + timedelta(hours=10)  # 22:00 in Seoul
     campaign = segment_campaign(acme, name="Night sale", is_promotional=True)
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING, started_at=T0)
-    CampaignStats.objects.filter(pk=campaign.pk).update(recipients=10, queued=3, held_night_time=3)
+    OutboxStats.objects.filter(pk=campaign.outbox_id).update(
+        recipients=10, queued=3, held_night_time=3
+    )
     html = dashboard(world.alice, acme)
     row = html.split(f'data-under-way="{campaign.pk}"')[1].split("</li>")[0]
     assert 'value="70"' in row  # 7 of 10 done

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from audiences.models import Customer
-from campaigns import dispatch, tasks
+from campaigns import tasks
 from campaigns.actions import (
     CampaignProblem,
     do_cancel_campaign,
@@ -24,13 +24,17 @@ from campaigns.actions import (
     do_schedule_campaign,
     do_start_campaign,
 )
-from campaigns.models import Campaign, CampaignStats, Message, SendingPolicy, message_reference
-from campaigns.receivers import apply_delivery_report
+from campaigns.materialise import materialise_chunk, sync_outbox
+from campaigns.models import Campaign
 from channels import gateways
 from channels.gateways import console as console_backend
 from channels.gateways.base import DeliveryReport, GatewayBackend, GatewayError, SendResult
 from channels.models import Gateway, SenderNumber
 from channels.queries import SenderNotAllowed
+from dispatch import pipeline
+from dispatch import tasks as dispatch_tasks
+from dispatch.models import Message, Outbox, OutboxStats, SendingPolicy, message_reference
+from dispatch.reports import apply_delivery_reports
 from optout.actions import do_opt_out
 from tests.support.campaigns import (
     add_customers,
@@ -60,23 +64,39 @@ def acme(console_gateway):
 
 
 def started(campaign: Campaign) -> Campaign:
+    """Sending, with its outbox open, without running the start's tasks."""
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
     campaign.refresh_from_db()
+    sync_outbox(campaign)
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.OPEN)
     return campaign
 
 
+def apply_delivery_report(sender: object, report: DeliveryReport) -> int:
+    return apply_delivery_reports([report])
+
+
 def materialise(campaign: Campaign) -> None:
-    while dispatch.materialise_chunk(campaign.pk, size=7):
+    """Every chunk, without the senders: an enqueue wakes an open outbox's
+    senders after commit, and tasks run inline in tests (in a test without
+    an outer transaction they would send everything at once)."""
+    outbox = Outbox.objects.filter(pk=campaign.outbox_id)
+    status = outbox.values_list("status", flat=True).get()
+    outbox.update(status=Outbox.Status.PAUSED)
+    while materialise_chunk(campaign.pk, size=7):
         pass
+    outbox.update(status=status)
 
 
-def stats(campaign: Campaign) -> CampaignStats:
-    return CampaignStats.objects.get(pk=campaign.pk)
+def stats(campaign: Campaign) -> OutboxStats:
+    return OutboxStats.objects.get(pk=campaign.outbox_id)
 
 
 def statuses(campaign: Campaign) -> dict[str, int]:
     out: dict[str, int] = {}
-    for status in Message.objects.filter(campaign=campaign).values_list("status", flat=True):
+    for status in Message.objects.filter(outbox_id=campaign.outbox_id).values_list(
+        "status", flat=True
+    ):
         out[status] = out.get(status, 0) + 1
     return out
 
@@ -88,14 +108,14 @@ def sent_references() -> list[str]:
 def test_materialising_renders_each_recipient_once_and_resumes_from_its_cursor(acme):
     add_customers(acme, 20)
     campaign = started(segment_campaign(acme, body="{{ name }}님, {{ userId }} 쿠폰"))
-    assert dispatch.materialise_chunk(campaign.pk, size=7) == 7
+    assert materialise_chunk(campaign.pk, size=7) == 7
     campaign.refresh_from_db()
     assert campaign.materialise_cursor > 0 and not campaign.is_materialised
     materialise(campaign)
     # Run again (a task delivered twice): nothing new.
-    assert dispatch.materialise_chunk(campaign.pk) == 0
-    assert Message.objects.filter(campaign=campaign).count() == 20
-    message = Message.objects.get(campaign=campaign, phone_number=phone(3))
+    assert materialise_chunk(campaign.pk) == 0
+    assert Message.objects.filter(outbox_id=campaign.outbox_id).count() == 20
+    message = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(3))
     assert message.body == "고객3님, u3 쿠폰"
     assert (message.kind, message.bytes, message.status) == (
         "SMS",
@@ -109,7 +129,7 @@ def test_a_promotional_body_is_wrapped_by_the_system(acme):
     add_customers(acme, 1)
     campaign = started(segment_campaign(acme, body="봄 세일", is_promotional=True))
     materialise(campaign)
-    body = Message.objects.get(campaign=campaign).body
+    body = Message.objects.get(outbox_id=campaign.outbox_id).body
     assert body.startswith("(광고)Acme Ltd")
     assert body.endswith("무료수신거부 " + acme.optout_number.display_number)
     assert "봄 세일" in body
@@ -121,7 +141,7 @@ def test_promotional_messages_skip_users_without_promotional_consent(acme):
     campaign = started(segment_campaign(acme, is_promotional=True))
     materialise(campaign)
     skipped = set(
-        Message.objects.filter(campaign=campaign, skip_reason="no_consent").values_list(
+        Message.objects.filter(outbox_id=campaign.outbox_id, skip_reason="no_consent").values_list(
             "phone_number", flat=True
         )
     )
@@ -161,7 +181,9 @@ def test_invalid_numbers_and_unrenderable_bodies_are_skipped_with_their_reason(a
     campaign = started(segment_campaign(acme, body="가" * 1001))
     materialise(campaign)
     reasons = dict(
-        Message.objects.filter(campaign=campaign).values_list("phone_number", "skip_reason")
+        Message.objects.filter(outbox_id=campaign.outbox_id).values_list(
+            "phone_number", "skip_reason"
+        )
     )
     assert reasons == {
         "010-1234": "invalid_number",
@@ -169,7 +191,8 @@ def test_invalid_numbers_and_unrenderable_bodies_are_skipped_with_their_reason(a
         phone(1): "render_error",
     }
     assert re.search(
-        r"2,?000", Message.objects.get(campaign=campaign, phone_number=phone(0)).error_message
+        r"2,?000",
+        Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(0)).error_message,
     )
     s = stats(campaign)
     assert (s.skipped_invalid_number, s.skipped_render_error, s.queued) == (1, 2, 0)
@@ -179,9 +202,11 @@ def test_a_batch_goes_out_in_one_gateway_call_with_deterministic_references(acme
     add_customers(acme, 12)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    outcome = dispatch.send_batch(campaign.pk, now=NOON, limit=5)
+    outcome = pipeline.send_batch(campaign.outbox_id, now=NOON, limit=5)
     assert (outcome.claimed, outcome.sent) == (5, 0) or outcome.claimed == 5
-    assert sent_references() == [message_reference(campaign.pk, phone(i), None) for i in range(5)]
+    assert sent_references() == [
+        message_reference(campaign.outbox_id, phone(i)[1:]) for i in range(5)
+    ]
     # The console gateway reports delivery at once, overtaking the sent mark.
     assert statuses(campaign) == {S.DELIVERED: 5, S.QUEUED: 7}
     s = stats(campaign)
@@ -192,9 +217,9 @@ def test_claims_never_overlap_when_two_tasks_claim_the_same_campaign(acme):
     add_customers(acme, 30)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    first = dispatch.claim(campaign.pk, 20, "a", NOON)
-    second = dispatch.claim(campaign.pk, 20, "b", NOON)
-    third = dispatch.claim(campaign.pk, 20, "c", NOON)
+    first = pipeline.claim(campaign.outbox_id, 20, "a", NOON)
+    second = pipeline.claim(campaign.outbox_id, 20, "b", NOON)
+    third = pipeline.claim(campaign.outbox_id, 20, "c", NOON)
     assert third is None
     a = set(Message.objects.filter(claim_token=first).values_list("id", flat=True))
     b = set(Message.objects.filter(claim_token=second).values_list("id", flat=True))
@@ -211,7 +236,9 @@ def test_a_claim_takes_the_next_rows_while_another_sender_holds_the_first():
     campaign = started(segment_campaign(project))
     materialise(campaign)
     first_20 = list(
-        Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True)[:20]
+        Message.objects.filter(outbox_id=campaign.outbox_id)
+        .order_by("id")
+        .values_list("id", flat=True)[:20]
     )
     holding, release = threading.Event(), threading.Event()
 
@@ -230,7 +257,7 @@ def test_a_claim_takes_the_next_rows_while_another_sender_holds_the_first():
     thread.start()
     assert holding.wait(120)
     started_at = time.monotonic()
-    token = dispatch.claim(campaign.pk, 20, "b", NOON)
+    token = pipeline.claim(campaign.outbox_id, 20, "b", NOON)
     waited = time.monotonic() - started_at
     release.set()
     thread.join()
@@ -252,7 +279,7 @@ def test_concurrent_send_tasks_send_every_message_exactly_once():
 
     def worker() -> None:
         try:
-            while dispatch.send_batch(campaign.pk, limit=25).claimed:
+            while pipeline.send_batch(campaign.outbox_id, limit=25).claimed:
                 pass
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -276,14 +303,20 @@ def test_an_opt_out_mid_campaign_stops_the_messages_not_yet_sent(acme):
     add_customers(acme, 10)
     campaign = started(segment_campaign(acme, is_promotional=True))
     materialise(campaign)
-    dispatch.send_batch(campaign.pk, now=NOON, limit=4)
+    pipeline.send_batch(campaign.outbox_id, now=NOON, limit=4)
     do_opt_out(acme, [phone(2), phone(7)], "080")
-    while dispatch.send_batch(campaign.pk, now=NOON).claimed:
+    while pipeline.send_batch(campaign.outbox_id, now=NOON).claimed:
         pass
     assert phone(7) not in [sms.to for sms in console_backend.outbox]
-    assert Message.objects.get(campaign=campaign, phone_number=phone(7)).skip_reason == "opted_out"
+    assert (
+        Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(7)).skip_reason
+        == "opted_out"
+    )
     # Already sent before the opt-out: stays sent.
-    assert Message.objects.get(campaign=campaign, phone_number=phone(2)).status == S.DELIVERED
+    assert (
+        Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(2)).status
+        == S.DELIVERED
+    )
     assert stats(campaign).skipped_opted_out == 1
     assert len(console_backend.outbox) == 9
 
@@ -293,14 +326,14 @@ def test_promotional_messages_are_held_at_night_unless_the_user_consented(acme):
     Customer.objects.filter(user_id="u1").update(night_consent=True)
     campaign = started(segment_campaign(acme, is_promotional=True))
     materialise(campaign)
-    outcome = dispatch.send_batch(campaign.pk, now=NIGHT)
+    outcome = pipeline.send_batch(campaign.outbox_id, now=NIGHT)
     assert (outcome.claimed, outcome.held) == (3, 2)
     assert [sms.to for sms in console_backend.outbox] == [phone(1)]
-    held = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    held = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(0))
     assert (held.status, held.next_attempt_at, held.attempts) == (S.QUEUED, SEOUL_8AM, 0)
     # Still night: nothing is due.
-    assert dispatch.send_batch(campaign.pk, now=NIGHT + timedelta(hours=9)).claimed == 0
-    dispatch.send_batch(campaign.pk, now=SEOUL_8AM)
+    assert pipeline.send_batch(campaign.outbox_id, now=NIGHT + timedelta(hours=9)).claimed == 0
+    pipeline.send_batch(campaign.outbox_id, now=SEOUL_8AM)
     assert sorted(sms.to for sms in console_backend.outbox) == [phone(0), phone(1), phone(2)]
 
 
@@ -309,7 +342,7 @@ def test_the_recipients_zone_decides_what_night_is(acme):
     campaign = started(segment_campaign(acme, is_promotional=True))
     materialise(campaign)
     # 22:00 in Seoul is 08:00 in New York.
-    assert dispatch.send_batch(campaign.pk, now=NIGHT).held == 0
+    assert pipeline.send_batch(campaign.outbox_id, now=NIGHT).held == 0
     assert len(console_backend.outbox) == 1
 
 
@@ -317,7 +350,7 @@ def test_informational_messages_are_not_held_at_night(acme):
     add_customers(acme, 2)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    assert dispatch.send_batch(campaign.pk, now=NIGHT).held == 0
+    assert pipeline.send_batch(campaign.outbox_id, now=NIGHT).held == 0
     assert len(console_backend.outbox) == 2
 
 
@@ -326,16 +359,16 @@ def test_the_frequency_cap_skips_people_who_had_enough_and_a_campaign_may_overri
     SendingPolicy.objects.create(project=acme, frequency_cap=1, frequency_window_hours=24)
     first = started(segment_campaign(acme, name="first"))
     materialise(first)
-    dispatch.send_batch(first.pk, limit=2)  # u0, u1 got one today
+    pipeline.send_batch(first.outbox_id, limit=2)  # u0, u1 got one today
     second = started(segment_campaign(acme, name="second"))
     materialise(second)
-    dispatch.send_batch(second.pk)
-    skipped = Message.objects.filter(campaign=second, skip_reason="frequency_cap")
+    pipeline.send_batch(second.outbox_id)
+    skipped = Message.objects.filter(outbox_id=second.outbox_id, skip_reason="frequency_cap")
     assert sorted(skipped.values_list("phone_number", flat=True)) == [phone(0), phone(1)]
     assert stats(second).skipped_frequency_cap == 2
     uncapped = started(segment_campaign(acme, name="third", frequency_cap=0))
     materialise(uncapped)
-    dispatch.send_batch(uncapped.pk)
+    pipeline.send_batch(uncapped.outbox_id)
     assert statuses(uncapped) == {S.DELIVERED: 4}
 
 
@@ -356,11 +389,11 @@ def test_a_sender_suspended_mid_campaign_sends_nothing_more(acme):
     add_customers(acme, 6)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    dispatch.send_batch(campaign.pk, limit=2)
+    pipeline.send_batch(campaign.outbox_id, limit=2)
     SenderNumber.objects.filter(project=acme).update(
         status=SenderNumber.Status.SUSPENDED, status_reason="spam complaints"
     )
-    dispatch.send_batch(campaign.pk)
+    pipeline.send_batch(campaign.outbox_id)
     assert len(console_backend.outbox) == 2
     assert statuses(campaign) == {S.DELIVERED: 2, S.SKIPPED: 4}
     campaign.refresh_from_db()
@@ -375,16 +408,16 @@ def test_pause_stops_claims_resume_continues_and_cancel_skips_the_rest(
     add_customers(acme, 10)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    dispatch.send_batch(campaign.pk, limit=3)
+    pipeline.send_batch(campaign.outbox_id, limit=3)
     assert do_pause_campaign(campaign)
     assert not do_pause_campaign(campaign)  # a second click changes nothing
-    assert dispatch.send_batch(campaign.pk).claimed == 0
+    assert pipeline.send_batch(campaign.outbox_id).claimed == 0
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert do_resume_campaign(campaign)
     assert callbacks  # the pipeline is enqueued after commit
-    dispatch.send_batch(campaign.pk, limit=3)
+    pipeline.send_batch(campaign.outbox_id, limit=3)
     assert do_cancel_campaign(campaign)
-    assert dispatch.send_batch(campaign.pk).claimed == 0
+    assert pipeline.send_batch(campaign.outbox_id).claimed == 0
     assert statuses(campaign) == {S.DELIVERED: 6, S.SKIPPED: 4}
     s = stats(campaign)
     assert (s.sent, s.skipped_cancelled, s.queued) == (6, 4, 0)
@@ -395,10 +428,10 @@ def test_delivery_reports_move_messages_forward_only_and_count_once(acme):
     add_customers(acme, 2)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    Message.objects.filter(campaign=campaign).update(status=S.SENT)
-    CampaignStats.objects.filter(pk=campaign.pk).update(sent=2, queued=0)
-    ref0 = message_reference(campaign.pk, phone(0), None)
-    ref1 = message_reference(campaign.pk, phone(1), None)
+    Message.objects.filter(outbox_id=campaign.outbox_id).update(status=S.SENT)
+    OutboxStats.objects.filter(pk=campaign.outbox_id).update(sent=2, queued=0)
+    ref0 = message_reference(campaign.outbox_id, phone(0)[1:])
+    ref1 = message_reference(campaign.outbox_id, phone(1)[1:])
     failed = DeliveryReport("sandbox", "p-1", ref1, "failed", "undeliverable", "no handset")
     assert apply_delivery_report(None, DeliveryReport("sandbox", "p-0", ref0, "delivered")) == 1
     assert apply_delivery_report(None, DeliveryReport("sandbox", "p-0", ref0, "delivered")) == 0
@@ -407,8 +440,8 @@ def test_delivery_reports_move_messages_forward_only_and_count_once(acme):
     assert (
         apply_delivery_report(None, DeliveryReport("sandbox", "x", "c999-821000", "delivered")) == 0
     )
-    m0 = Message.objects.get(campaign=campaign, phone_number=phone(0))
-    m1 = Message.objects.get(campaign=campaign, phone_number=phone(1))
+    m0 = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(0))
+    m1 = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(1))
     assert (m0.status, m0.provider_message_id) == (S.DELIVERED, "p-0")
     assert (m1.status, m1.error_code, m1.error_message) == (S.FAILED, "undeliverable", "no handset")
     s = stats(campaign)
@@ -447,13 +480,13 @@ def test_a_throttled_batch_waits_at_least_retry_after_and_then_goes(flaky):
         lambda m: SendResult(m.reference, True, "id-" + m.to),
     ]
     before = timezone.now()
-    outcome = dispatch.send_batch(campaign.pk)
+    outcome = pipeline.send_batch(campaign.outbox_id)
     assert outcome.retrying == 3
-    message = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    message = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(0))
     assert message.status == S.QUEUED
     assert message.next_attempt_at >= before + timedelta(seconds=30)
-    assert dispatch.send_batch(campaign.pk).claimed == 0  # not yet due
-    dispatch.send_batch(campaign.pk, now=message.next_attempt_at)
+    assert pipeline.send_batch(campaign.outbox_id).claimed == 0  # not yet due
+    pipeline.send_batch(campaign.outbox_id, now=message.next_attempt_at)
     assert statuses(campaign) == {S.SENT: 3}
     assert Message.objects.get(pk=message.pk).attempts == 2
 
@@ -473,14 +506,16 @@ def test_permanent_rejections_fail_with_the_providers_reason_and_transient_ones_
         return SendResult(m.reference, True, "ok")
 
     FlakyBackend.answers = [mixed]
-    dispatch.send_batch(campaign.pk)
-    bad = Message.objects.get(campaign=campaign, phone_number=phone(0))
+    pipeline.send_batch(campaign.outbox_id)
+    bad = Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(0))
     assert (bad.status, bad.error_code, bad.error_message) == (
         S.FAILED,
         "invalid_number",
         "No such number",
     )
-    assert Message.objects.get(campaign=campaign, phone_number=phone(1)).status == S.QUEUED
+    assert (
+        Message.objects.get(outbox_id=campaign.outbox_id, phone_number=phone(1)).status == S.QUEUED
+    )
     s = stats(campaign)
     assert (s.sent, s.failed, s.queued) == (1, 1, 1)
 
@@ -489,14 +524,14 @@ def test_a_message_that_keeps_failing_transiently_gives_up(flaky):
     add_customers(flaky, 1)
     campaign = started(segment_campaign(flaky))
     materialise(campaign)
-    FlakyBackend.answers = [GatewayError("HTTP 503")] * dispatch.MAX_ATTEMPTS
+    FlakyBackend.answers = [GatewayError("HTTP 503")] * pipeline.MAX_ATTEMPTS
     at = timezone.now()
-    for _ in range(dispatch.MAX_ATTEMPTS):
-        dispatch.send_batch(campaign.pk, now=at)
+    for _ in range(pipeline.MAX_ATTEMPTS):
+        pipeline.send_batch(campaign.outbox_id, now=at)
         at += timedelta(hours=1)
-    message = Message.objects.get(campaign=campaign)
+    message = Message.objects.get(outbox_id=campaign.outbox_id)
     assert (message.status, message.error_code) == (S.FAILED, "gave_up")
-    assert len(FlakyBackend.calls) == dispatch.MAX_ATTEMPTS
+    assert len(FlakyBackend.calls) == pipeline.MAX_ATTEMPTS
 
 
 def test_a_permanent_batch_refusal_fails_the_batch(flaky):
@@ -504,7 +539,7 @@ def test_a_permanent_batch_refusal_fails_the_batch(flaky):
     campaign = started(segment_campaign(flaky))
     materialise(campaign)
     FlakyBackend.answers = [GatewayError("HTTP 401: bad key", permanent=True)]
-    dispatch.send_batch(campaign.pk)
+    pipeline.send_batch(campaign.outbox_id)
     assert statuses(campaign) == {S.FAILED: 2}
     assert stats(campaign).failed == 2
 
@@ -513,16 +548,18 @@ def test_the_reconciler_returns_stale_and_dead_claims_and_starts_overdue_campaig
     add_customers(acme, 6)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    old = dispatch.claim(campaign.pk, 2, "x", timezone.now() - timedelta(hours=1))
+    old = pipeline.claim(campaign.outbox_id, 2, "x", timezone.now() - timedelta(hours=1))
     # A claim by a process that no longer exists on this host.
-    dead = f"999999999:{dispatch._host_tag()}:deadbeef"
-    first_queued = Message.objects.filter(campaign=campaign, status=S.QUEUED).order_by("id").first()
+    dead = f"999999999:{pipeline._host_tag()}:deadbeef"
+    first_queued = (
+        Message.objects.filter(outbox_id=campaign.outbox_id, status=S.QUEUED).order_by("id").first()
+    )
     Message.objects.filter(pk=first_queued.pk).update(
         status=S.SENDING, claim_token=dead, claimed_at=timezone.now()
     )
-    live = dispatch.claim(campaign.pk, 1, "y", timezone.now())
+    live = pipeline.claim(campaign.outbox_id, 1, "y", timezone.now())
     assert old and live
-    assert dispatch.release_stale_claims(campaign.pk) == 3
+    assert pipeline.release_stale_claims(campaign.outbox_id) == 3
     assert Message.objects.filter(claim_token=live, status=S.SENDING).count() == 1
     # That live batch finishes (here: its claim ages out) before the reconciler runs.
     Message.objects.filter(claim_token=live).update(claimed_at=timezone.now() - timedelta(hours=1))
@@ -583,17 +620,17 @@ def test_a_project_rate_limit_is_shared_per_minute(acme):
     campaign = started(segment_campaign(acme))
     materialise(campaign)
     at = datetime(2026, 3, 2, 3, 0, 10, tzinfo=UTC)
-    assert dispatch.send_batch(campaign.pk, now=at).claimed == 4
-    outcome = dispatch.send_batch(campaign.pk, now=at + timedelta(seconds=20))
+    assert pipeline.send_batch(campaign.outbox_id, now=at).claimed == 4
+    outcome = pipeline.send_batch(campaign.outbox_id, now=at + timedelta(seconds=20))
     assert (outcome.claimed, outcome.rate_limited) == (0, True)
-    assert dispatch.send_batch(campaign.pk, now=at + timedelta(seconds=45)).claimed == 0
-    assert dispatch.send_batch(campaign.pk, now=at + timedelta(minutes=1)).claimed == 4
+    assert pipeline.send_batch(campaign.outbox_id, now=at + timedelta(seconds=45)).claimed == 0
+    assert pipeline.send_batch(campaign.outbox_id, now=at + timedelta(minutes=1)).claimed == 4
 
 
 def test_the_reconciler_resumes_a_campaign_that_no_task_works_on(acme):
     add_customers(acme, 9)
     campaign = started(segment_campaign(acme))
-    dispatch.materialise_chunk(campaign.pk, size=4)
+    materialise_chunk(campaign.pk, size=4)
     # Then its tasks were lost: silent for longer than the claim timeout.
     Campaign.objects.filter(pk=campaign.pk).update(
         heartbeat_at=timezone.now() - timedelta(minutes=5)
@@ -610,8 +647,8 @@ def test_a_send_task_without_a_free_slot_does_nothing(acme):
     add_customers(acme, 2)
     campaign = started(segment_campaign(acme))
     materialise(campaign)
-    assert dispatch.take_slot(campaign.pk, 0, dispatch.process_owner(), timezone.now())
-    assert tasks.send_campaign(campaign.pk, 0) == "slot taken"
+    assert pipeline.take_slot(campaign.outbox_id, 0, pipeline.process_owner(), timezone.now())
+    assert dispatch_tasks.send_outbox(campaign.outbox_id, 0) == "slot taken"
     assert console_backend.outbox == []
 
 

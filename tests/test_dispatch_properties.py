@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from audiences.models import Customer
-from campaigns import dispatch
-from campaigns.models import Campaign, Message
+from campaigns.materialise import materialise_chunk
+from campaigns.models import Campaign
 from channels.gateways import console as console_backend
 from channels.models import Gateway, SenderNumber
+from dispatch import pipeline
+from dispatch.models import Message
 from optout.actions import do_opt_out
 from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
 
@@ -68,11 +70,11 @@ def test_promotional_dispatch_is_compliant_for_any_body_audience_and_clock(
             except Exception:
                 raise Rollback from None  # not valid Liquid: refused at compose time
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
-            while dispatch.materialise_chunk(campaign.pk):
+            while materialise_chunk(campaign.pk):
                 pass
             if not sender_ok:
                 SenderNumber.objects.filter(project=project).update(status="suspended")
-            dispatch.send_batch(campaign.pk, now=clock)
+            pipeline.send_batch(campaign.outbox_id, now=clock)
             event(f"sent {len(console_backend.outbox)}")
             _check(project, campaign, clock, opted_out, zones, consents, sender_ok)
             raise Rollback
@@ -106,7 +108,7 @@ def _check(project, campaign, clock, opted_out, zones, consents, sender_ok) -> N
         )
     }
     rendered = set(
-        Message.objects.filter(campaign=campaign)
+        Message.objects.filter(outbox_id=campaign.outbox_id)
         .exclude(skip_reason="render_error")
         .values_list("phone_number", flat=True)
     )

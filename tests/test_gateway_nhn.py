@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message, message_reference
+from campaigns.materialise import materialise_chunk
+from campaigns.models import Campaign
 from channels import tasks
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.gateways.nhn import NhnBackend
 from channels.models import Gateway, OptOutNumber
 from channels.signals import optout_call_received
+from dispatch.models import Message, OutboxStats, message_reference
 from tests.fixtures.gateways.replay import ReplayServer, load
 from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
 from tests.support.processes import make_project
@@ -292,9 +293,9 @@ def nhn_campaign(db):
         add_customers(project, 3)
         campaign = segment_campaign(project)
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
-        while dispatch.materialise_chunk(campaign.pk):
+        while materialise_chunk(campaign.pk):
             pass
-        Message.objects.filter(campaign=campaign).update(status=Message.Status.SENT)
+        Message.objects.filter(outbox_id=campaign.outbox_id).update(status=Message.Status.SENT)
         yield server, gateway, campaign
 
 
@@ -306,7 +307,7 @@ def _results_for(campaign, codes: list[str | None]) -> dict:
             "resultCode": code,
             "resultCodeName": "성공" if code == "1000" else "실패",
             "resultDate": "2026-03-10 10:06:42.0",
-            "recipientGroupingKey": message_reference(campaign.pk, phone(i), None),
+            "recipientGroupingKey": message_reference(campaign.outbox_id, phone(i)[1:]),
         }
         for i, code in enumerate(codes)
     ]
@@ -318,9 +319,11 @@ def test_the_poll_task_moves_campaign_messages_to_their_final_state(nhn_campaign
     server, gateway, campaign = nhn_campaign
     server.answer(_results_for(campaign, ["1000", "3015", None]))
     assert tasks.poll_delivery_reports() == {"NHN": 2}
-    statuses = dict(Message.objects.filter(campaign=campaign).values_list("phone_number", "status"))
+    statuses = dict(
+        Message.objects.filter(outbox_id=campaign.outbox_id).values_list("phone_number", "status")
+    )
     assert statuses == {phone(0): "delivered", phone(1): "failed", phone(2): "sent"}
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     assert (stats.delivered, stats.failed) == (1, 1)
     gateway.refresh_from_db()
     first_until = gateway.reports_polled_until
@@ -330,9 +333,11 @@ def test_the_poll_task_moves_campaign_messages_to_their_final_state(nhn_campaign
     # seen twice changes nothing.
     server.answer(_results_for(campaign, ["1000", "3015", "1000"]))
     assert tasks.poll_delivery_reports() == {"NHN": 3}
-    statuses = dict(Message.objects.filter(campaign=campaign).values_list("phone_number", "status"))
+    statuses = dict(
+        Message.objects.filter(outbox_id=campaign.outbox_id).values_list("phone_number", "status")
+    )
     assert statuses == {phone(0): "delivered", phone(1): "failed", phone(2): "delivered"}
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     assert (stats.delivered, stats.failed) == (2, 1)
     start = dict(parse_qsl(server.received[-1].query))["startUpdateDate"]
     overlap_start = (first_until - tasks.POLL_OVERLAP).astimezone(SEOUL)
@@ -345,9 +350,9 @@ def test_a_poll_that_fails_keeps_the_cursor_for_the_next_one(nhn_campaign):
     assert tasks.poll_delivery_reports() == {}
     gateway.refresh_from_db()
     assert gateway.reports_polled_until is None
-    assert set(Message.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
-        "sent"
-    }
+    assert set(
+        Message.objects.filter(outbox_id=campaign.outbox_id).values_list("status", flat=True)
+    ) == {"sent"}
 
 
 def test_gateways_that_push_their_reports_are_not_polled(db):

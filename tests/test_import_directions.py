@@ -42,8 +42,7 @@ TIERS: dict[str, int] = {
     "optout": LISTS,
     "webhooks": LISTS,
     "audiences": AUDIENCES,
-    # The send core, when it lands (issue 11): one line, e.g.
-    # "dispatch": SEND_CORE,
+    "dispatch": SEND_CORE,
     "campaigns": PRODUCERS,
     "journeys": PRODUCERS,
     "consent": PRODUCERS,  # the consent-notice app, under whatever name it gets
@@ -71,17 +70,6 @@ PEERS: set[tuple[str, str]] = {
 FORBIDDEN: set[tuple[str, str]] = {
     ("journeys", "campaigns.views"),
     ("journeys", "campaigns.forms"),
-}
-
-# Wrong today, and being fixed by the send core's extraction (issue 11,
-# helper "core"): the coordinator empties this list after that merge. Each
-# entry is exact (importer module, imported module); an entry that no longer
-# occurs fails the test, so the list cannot go stale.
-KNOWN_UNTIL_CORE_MERGE: set[tuple[str, str]] = {
-    # Per-minute send buckets are bumped by the dispatch pipeline and the
-    # delivery-report receiver; the core will own the buckets.
-    ("campaigns.dispatch", "stats.counters"),
-    ("campaigns.receivers", "stats.counters"),
 }
 
 
@@ -194,28 +182,7 @@ def test_every_app_has_a_tier():
 
 def test_no_import_runs_the_wrong_way():
     wrong, _untiered = wrong_arrows(ROOT, project_apps(ROOT), TIERS, PEERS, FORBIDDEN)
-    unexpected = [
-        str(arrow)
-        for arrow in wrong
-        if (arrow.importer, _known_target(arrow)) not in KNOWN_UNTIL_CORE_MERGE
-    ]
-    assert not unexpected, "imports that run the wrong way:\n" + "\n".join(unexpected)
-
-
-def test_the_known_wrong_arrows_still_exist():
-    # Once the core's merge removes one, its entry goes too.
-    wrong, _untiered = wrong_arrows(ROOT, project_apps(ROOT), TIERS, PEERS, FORBIDDEN)
-    present = {(arrow.importer, _known_target(arrow)) for arrow in wrong}
-    stale = KNOWN_UNTIL_CORE_MERGE - present
-    assert not stale, f"remove from KNOWN_UNTIL_CORE_MERGE, fixed: {sorted(stale)}"
-
-
-def _known_target(arrow: Arrow) -> str:
-    # `from stats.counters import bump_minute` is known as stats.counters.
-    for _importer, imported in KNOWN_UNTIL_CORE_MERGE:
-        if arrow.imported == imported or arrow.imported.startswith(imported + "."):
-            return imported
-    return arrow.imported
+    assert not wrong, "imports that run the wrong way:\n" + "\n".join(map(str, wrong))
 
 
 def test_actions_and_tasks_do_not_import_each_other_one_way():

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from campaigns import dispatch
-from campaigns.models import Campaign, Message
-from campaigns.receivers import apply_delivery_report
+from campaigns.models import Campaign
 from channels.gateways import console as console_backend
 from channels.gateways.base import DeliveryReport
 from channels.models import Gateway
+from dispatch import pipeline
+from dispatch.models import Message
+from dispatch.reports import apply_delivery_reports
 from optout.actions import do_opt_out
 from optout.models import Source
 from projects.actions import do_create_api_token
@@ -29,6 +30,10 @@ S = Message.Status
 NIGHT = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
 NOON = datetime(2026, 3, 3, 3, 0, tzinfo=UTC)
 SEOUL_8AM = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
+def outbox_of(campaign_id: int) -> int:
+    return Campaign.objects.get(pk=campaign_id).outbox_id
 
 
 def send_one(api: Api, target: str = "u0", **fields) -> tuple[int, int]:
@@ -85,7 +90,7 @@ def test_a_delivered_message_shows_each_step_with_its_time(api: Api):
     add_customers(api.project, 1)
     campaign_id, message_id = send_one(api, body="안녕")
     # The console gateway accepts and reports delivery at once.
-    dispatch.send_batch(campaign_id, now=NOON)
+    pipeline.send_batch(outbox_of(campaign_id), now=NOON)
     message = api.get(f"/messages/{message_id}").json()
     assert message["status"] == "delivered"
     assert message["providerMessageId"]
@@ -97,7 +102,7 @@ def test_a_delivered_message_shows_each_step_with_its_time(api: Api):
 def test_an_advertisement_at_night_is_held_and_shows_queued_with_held_until(api: Api):
     add_customers(api.project, 1)
     campaign_id, message_id = send_one(api, body="봄 세일", isAdvertisement=True)
-    outcome = dispatch.send_batch(campaign_id, now=NIGHT)
+    outcome = pipeline.send_batch(outbox_of(campaign_id), now=NIGHT)
     assert outcome.held == 1
     message = api.get(f"/messages/{message_id}").json()
     assert message["status"] == "queued"
@@ -116,7 +121,7 @@ def test_an_opted_out_number_is_skipped_at_dispatch(api: Api):
     # Queued when accepted: the list is read at dispatch, not at the request.
     assert [r["status"] for r in answer["results"]] == ["queued", "queued"]
     do_opt_out(api.project, [phone(1)], Source.API)
-    dispatch.send_batch(answer["campaignId"], now=NOON)
+    pipeline.send_batch(outbox_of(answer["campaignId"]), now=NOON)
     delivered, opted_out = (
         api.get(f"/messages/{r['messageId']}").json() for r in answer["results"]
     )
@@ -129,16 +134,17 @@ def test_a_failed_delivery_shows_the_providers_reason(api: Api):
     add_customers(api.project, 1)
     _campaign_id, message_id = send_one(api, body="안녕")
     Message.objects.filter(pk=message_id).update(status=S.SENT, sent_at=NOON)
-    apply_delivery_report(
-        None,
-        report=DeliveryReport(
-            gateway_backend="console",
-            provider_message_id="",
-            reference=Message.objects.get(pk=message_id).reference,
-            status="failed",
-            error_code="3001",
-            error_message="Number not in service",
-        ),
+    apply_delivery_reports(
+        [
+            DeliveryReport(
+                gateway_backend="console",
+                provider_message_id="",
+                reference=Message.objects.get(pk=message_id).reference,
+                status="failed",
+                error_code="3001",
+                error_message="Number not in service",
+            )
+        ]
     )
     message = api.get(f"/messages/{message_id}").json()
     assert message["status"] == "failed"

@@ -8,8 +8,9 @@ import uuid
 import pytest
 
 from audiences.models import Customer
-from campaigns.models import Campaign, CampaignStats, Message
+from campaigns.models import Campaign
 from channels.models import OptOutNumber, SenderNumber
+from dispatch.models import Message, OutboxStats
 from tests.support.campaigns import add_customers, phone
 from tests.test_api_auth import assert_error
 from tests.test_send_api_support import *  # noqa: F403 (the fixtures)
@@ -58,10 +59,10 @@ def test_each_target_gets_its_own_result_and_reason(api: Api):
         api.project.pk,
     )
     assert campaign.is_materialised
-    messages = Message.objects.filter(campaign=campaign)
+    messages = Message.objects.filter(outbox_id=campaign.outbox_id)
     assert {m.pk for m in messages} == {r["messageId"] for r in results if r["messageId"]}
     assert Message.objects.get(pk=results[0]["messageId"]).body == "고객0님 안녕하세요"
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     assert (stats.recipients, stats.queued) == (3, 3)
 
 
@@ -100,7 +101,7 @@ def test_an_advertisement_needs_a_users_consent_but_a_caller_vouches_for_a_numbe
     assert (refusing["status"], refusing["reason"]) == ("skipped", "no_consent")
     skipped = Message.objects.get(pk=refusing["messageId"])
     assert (skipped.status, skipped.skip_reason) == (S.SKIPPED, "no_consent")
-    stats = CampaignStats.objects.get(pk=response.json()["campaignId"])
+    stats = Campaign.objects.get(pk=response.json()["campaignId"]).stats
     assert (stats.recipients, stats.queued, stats.skipped_no_consent) == (2, 1, 1)
     # The same non-consenting user's number, sent as a phoneNumber target:
     # the caller vouches for the consent.

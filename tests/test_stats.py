@@ -18,19 +18,25 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audiences.models import Customer
-from campaigns import dispatch
-from campaigns.models import Campaign, CampaignStats, Message, Price, message_reference
-from campaigns.receivers import apply_delivery_report
+from campaigns.models import Campaign, Price
 from channels import gateways
 from channels.gateways import console as console_backend
 from channels.gateways.base import DeliveryReport, GatewayBackend, SendResult
 from channels.models import Gateway
 from conversions.models import Basis, ConversionBucket, ConversionGoal
+from dispatch import pipeline
+from dispatch.models import Message, OutboxStats, SendBucket, message_reference
+from dispatch.reports import apply_delivery_reports
 from optout.actions import do_opt_out
 from projects.models import Membership, Role
-from stats.models import SendBucket
 from stats.queries import campaign_statistics
-from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+from tests.support.campaigns import (
+    add_customers,
+    materialise_without_senders,
+    phone,
+    segment_campaign,
+    sending_project,
+)
 from tests.support.world import PASSWORD
 
 S = Message.Status
@@ -93,27 +99,27 @@ def run_campaign(project, clock: Clock, batches: list[int], **fields) -> Campaig
     batch a minute from T0 (a 0 is a minute with nothing sent)."""
     campaign = segment_campaign(project, **fields)
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING, started_at=T0)
-    while dispatch.materialise_chunk(campaign.pk, size=50):
-        pass
+    materialise_without_senders(campaign, size=50)
     for minute, size in enumerate(batches):
         clock.at = T0 + timedelta(minutes=minute, seconds=10)
         if size:
-            dispatch.send_batch(campaign.pk, now=clock.at, limit=size)
+            pipeline.send_batch(campaign.outbox_id, now=clock.at, limit=size)
     campaign.refresh_from_db()
     return campaign
 
 
 def report(campaign: Campaign, number: str, status: str, at: datetime) -> int:
-    return apply_delivery_report(
-        None,
-        DeliveryReport(
-            "scripted",
-            f"p-{number}",
-            message_reference(campaign.pk, number, None),
-            status,
-            "undeliverable" if status == "failed" else "",
-            occurred_at=at,
-        ),
+    return apply_delivery_reports(
+        [
+            DeliveryReport(
+                "scripted",
+                f"p-{number}",
+                message_reference(campaign.outbox_id, number[1:]),
+                status,
+                "undeliverable" if status == "failed" else "",
+                occurred_at=at,
+            )
+        ]
     )
 
 
@@ -163,7 +169,7 @@ def converted(sent_campaign):
     add_bucket(purchase, T0 + timedelta(hours=2), 2, "30000")
     add_bucket(purchase, T0 + timedelta(hours=2), 1, "15000", basis=Basis.CLICK)
     add_bucket(signup, T0 + timedelta(hours=1), 2, "0")
-    CampaignStats.objects.filter(pk=sent_campaign.pk).update(
+    OutboxStats.objects.filter(pk=sent_campaign.outbox_id).update(
         clicks=5, clicked_recipients=3, optouts_after_send=1
     )
     return sent_campaign
@@ -172,7 +178,7 @@ def converted(sent_campaign):
 def truth(campaign: Campaign) -> dict[str, int]:
     """The numbers counted from the messages themselves (what the counters
     must agree with)."""
-    messages = Message.objects.filter(campaign=campaign)
+    messages = Message.objects.filter(outbox_id=campaign.outbox_id)
     return {
         "recipients": messages.count(),
         "sent": messages.filter(sent_at__isnull=False).count(),
@@ -210,7 +216,7 @@ def test_the_pipeline_counts_what_the_messages_say(sent_campaign):
 def test_send_buckets_are_kept_per_minute_as_the_work_happens(sent_campaign):
     buckets = {
         b.minute: (b.sent, b.delivered, b.failed)
-        for b in SendBucket.objects.filter(campaign=sent_campaign)
+        for b in SendBucket.objects.filter(outbox_id=sent_campaign.outbox_id)
     }
     # Minute 0: 4 sent; minute 1: nothing; minute 2: 6 claimed, 1 refused by
     # the gateway (failed) and 1 opted out (skipped); minute 3: 2 sent;
@@ -225,7 +231,7 @@ def test_send_buckets_are_kept_per_minute_as_the_work_happens(sent_campaign):
     # Each sent message sits in the bucket of its sent_at minute.
     by_minute: dict[datetime, int] = {}
     for sent_at in Message.objects.filter(
-        campaign=sent_campaign, sent_at__isnull=False
+        outbox_id=sent_campaign.outbox_id, sent_at__isnull=False
     ).values_list("sent_at", flat=True):
         minute = sent_at.replace(second=0, microsecond=0)
         by_minute[minute] = by_minute.get(minute, 0) + 1
@@ -240,18 +246,21 @@ def test_a_report_that_overtakes_the_sent_mark_counts_sent_and_delivered_in_its_
     project = sending_project("Console stats", gateway=gateway)
     add_customers(project, 3)
     campaign = run_campaign(project, clock, [3])
-    bucket = SendBucket.objects.get(campaign=campaign)
+    bucket = SendBucket.objects.get(outbox_id=campaign.outbox_id)
     assert (bucket.minute, bucket.sent, bucket.delivered) == (T0, 3, 3)
-    stats = CampaignStats.objects.get(pk=campaign.pk)
+    stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     assert (stats.sent, stats.delivered) == (3, 3)
     console_backend.outbox.clear()
 
 
 def test_a_repeated_report_bumps_no_bucket(sent_campaign):
-    before = list(SendBucket.objects.filter(campaign=sent_campaign).values_list("delivered"))
+    before = list(
+        SendBucket.objects.filter(outbox_id=sent_campaign.outbox_id).values_list("delivered")
+    )
     assert report(sent_campaign, phone(0), "delivered", T0 + timedelta(minutes=9)) == 0
     assert (
-        list(SendBucket.objects.filter(campaign=sent_campaign).values_list("delivered")) == before
+        list(SendBucket.objects.filter(outbox_id=sent_campaign.outbox_id).values_list("delivered"))
+        == before
     )
 
 
@@ -490,7 +499,7 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(acme, clock, world):
 def test_a_long_send_is_drawn_in_wider_steps(acme, clock):
     add_customers(acme, 1)
     campaign = run_campaign(acme, clock, [1])
-    SendBucket.objects.create(campaign=campaign, minute=T0 + timedelta(hours=10), sent=7)
+    SendBucket.objects.create(outbox_id=campaign.outbox_id, minute=T0 + timedelta(hours=10), sent=7)
     series = campaign_statistics(campaign)["sendSeries"]
     assert series["stepSeconds"] == 120  # 601 minutes in at most 360 points
     assert len(series["points"]) <= 360
@@ -527,7 +536,7 @@ def test_the_dashboard_shows_the_last_campaigns_and_30_day_totals(converted, wor
     Campaign.objects.filter(pk=old.pk).update(
         status=Campaign.Status.COMPLETED, started_at=T0 - timedelta(days=40)
     )
-    CampaignStats.objects.filter(pk=old.pk).update(sent=1000, delivered=990)
+    OutboxStats.objects.filter(pk=old.outbox_id).update(sent=1000, delivered=990)
     add_goal(old, 1, "purchase", conversions=50, revenue=Decimal("1"))
     html = logged_in(world.dave).get(f"/p/{converted.project_id}/").content.decode()
     totals = dict(re.findall(r'data-total="(\w+)">([^<]*)<', html))
@@ -566,7 +575,7 @@ def test_the_statistics_page_lists_campaigns_and_totals_for_a_period(converted, 
 def test_a_bucket_minute_is_the_utc_minute_of_the_moment():
     from zoneinfo import ZoneInfo
 
-    from stats.counters import minute_of
+    from dispatch.counters import minute_of
 
     seoul = datetime(2026, 3, 2, 12, 0, 59, 999, tzinfo=ZoneInfo("Asia/Seoul"))
     assert minute_of(seoul) == T0

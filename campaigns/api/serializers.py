@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from campaigns.rules import Action, allowed_actions
 from campaigns.sends import (
     MAX_TARGETS,
@@ -24,9 +24,9 @@ from campaigns.sends import (
     REFUSED,
     SKIPPED,
     TARGET_TYPES,
-    characters_problem,
-    title_problem,
 )
+from dispatch.checks import characters_problem, title_problem
+from dispatch.models import Message
 
 # The Liquid source of a body (what renders is limited to 2,000 bytes).
 MAX_BODY_CHARACTERS = 20_000

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -36,8 +37,8 @@ from campaigns.api.serializers import (
     api_actions,
     send_result,
 )
-from campaigns.models import Campaign, Message
-from campaigns.queries import campaign_progress
+from campaigns.models import Campaign
+from campaigns.queries import campaign_progress, message_of_project
 from campaigns.rules import Action, allows
 from campaigns.sends import SendRefused, do_send_sms
 from channels.queries import SenderNotAllowed, default_sender
@@ -127,10 +128,9 @@ class MessageDetailView(ProjectAPIView):
         tags=["sending"],
     )
     def get(self, request: Request, project_id: str, message_id: int) -> Response:
-        message = get_object_or_404(
-            Message.objects.filter(project=request.project).select_related("campaign"),
-            pk=message_id,
-        )
+        message = message_of_project(request.project, message_id)
+        if message is None:
+            raise Http404
         user_id = None
         if message.customer_id is not None:
             user_id = (

@@ -100,3 +100,19 @@ def file_campaign(project, rows, *, body: str = "{{ coupon }}", **fields: Any) -
         body=body,
         **fields,
     )
+
+
+def materialise_without_senders(campaign: Campaign, size: int | None = None) -> None:
+    """Every chunk of the audience, without waking the senders: an enqueue
+    wakes an open outbox's senders after commit, and tasks run inline in
+    tests (in a test without an outer transaction, a live-server test, they
+    would send everything at once, at the real time)."""
+    from campaigns.materialise import materialise_chunk
+    from dispatch.models import Outbox
+
+    outbox = Outbox.objects.filter(pk=campaign.outbox_id)
+    status = outbox.values_list("status", flat=True).get()
+    outbox.update(status=Outbox.Status.PAUSED)
+    while materialise_chunk(campaign.pk, size=size):
+        pass
+    outbox.update(status=status)

@@ -11,10 +11,11 @@ from django.utils import timezone
 from audiences.actions import do_track
 from audiences.models import Customer
 from audiences.track import EventItem, TrackBatch
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign
 from channels.gateways import console as console_backend
 from channels.models import Gateway
 from conversions.models import ConversionGoal
+from dispatch.models import Message
 from tests.support.campaigns import add_customers, segment_campaign, sending_project
 
 HOUR = timedelta(hours=1)
@@ -62,7 +63,8 @@ def sent_campaign(
     was_sent = status in (Message.Status.SENT, Message.Status.DELIVERED)
     Message.objects.bulk_create(
         Message(
-            campaign=campaign,
+            outbox_id=campaign.outbox_id,
+            dedupe_key=customer.phone_number[1:],
             project=project,
             customer_id=customer.pk,
             phone_number=customer.phone_number,
