@@ -30,7 +30,12 @@ from channels.actions import do_send_test_sms
 from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
 from console.lib import liquid
 from console.queue import enqueue_on_commit
-from dispatch.actions import do_close_outbox, do_open_outbox, do_pause_outbox
+from dispatch.actions import (
+    do_close_outbox,
+    do_discard_outbox,
+    do_open_outbox,
+    do_pause_outbox,
+)
 from dispatch.checks import characters_problem, title_problem
 from dispatch.models import Message
 from projects.actions import record_audit
@@ -599,6 +604,7 @@ def do_delete_draft(campaign: Campaign, actor: object) -> bool:
         deleted, _by_model = Campaign.objects.filter(pk=campaign.pk, status=S.DRAFT).delete()
         if not deleted:
             return False
+        do_discard_outbox(campaign.outbox_id)
         record_audit(campaign.project, actor, CampaignEvent.DELETED, campaign.name)
     return True
 

@@ -208,6 +208,16 @@ def do_pause_outbox(outbox_id: int, reason: str = "") -> bool:
     )
 
 
+def do_discard_outbox(outbox_id: int) -> bool:
+    """Delete an outbox that never held a message (a producer's draft that is
+    deleted), with its counters; False when it has messages: those stay."""
+    with transaction.atomic():
+        if Message.objects.filter(outbox_id=outbox_id).exists():
+            return False
+        deleted, _by_model = Outbox.objects.filter(pk=outbox_id).delete()
+    return bool(deleted)
+
+
 def do_close_outbox(outbox_id: int, *, skip_reason: str = Reason.CANCELLED) -> int:
     """Nothing more goes: close the outbox and skip what is still queued.
     Returns how many messages were skipped."""

@@ -484,7 +484,8 @@ def test_the_campaign_page_says_how_many_are_held_and_when_they_go(client, ready
     )
     for number in ("+821011112222", "+821033334444"):
         Message.objects.create(
-            campaign=ready.campaign,
+            outbox_id=ready.campaign.outbox_id,
+            dedupe_key=number.lstrip("+"),
             project=ready.acme,
             phone_number=number,
             status=Message.Status.QUEUED,

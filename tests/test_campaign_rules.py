@@ -444,17 +444,24 @@ def test_the_reconciler_returns_a_due_campaign_that_is_not_ready_to_draft_once(
 
 
 def test_a_ready_scheduled_campaign_still_starts_at_its_time(
-    project, django_capture_on_commit_callbacks
+    project, django_capture_on_commit_callbacks, monkeypatch
 ):
     campaign = segment_campaign(project)
     with django_capture_on_commit_callbacks(execute=True):
         assert do_schedule_campaign(campaign, timezone.now() + LATER)
     due = (timezone.now() - timedelta(seconds=1)).replace(microsecond=0)
     Campaign.objects.filter(pk=campaign.pk).update(scheduled_at=due)
-    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+    named = []
+    monkeypatch.setattr("console.queue.async_task", lambda task, *a, **k: named.append(task))
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
         assert tasks.start_scheduled_campaign(campaign.pk, due.isoformat()) == "started"
     assert Campaign.objects.get(pk=campaign.pk).status == S.SENDING
-    assert len(enqueued) == 1  # the pipeline, by name, after the commit
+    # The outbox's own wake-up is the send core's; the campaign's enqueues
+    # go through console.queue by name.
+    for callback in after_commit:
+        if callback.__qualname__.startswith("enqueue_on_commit"):
+            callback()
+    assert named == ["campaigns.tasks.enqueue_pipeline"]  # by name, after the commit
 
 
 # --- the audit log's older entries -----------------------------------------------------

@@ -146,7 +146,7 @@ def test_file_audience_to_delivered_campaign_through_compose(
     delivered = sorted(
         (m["to"], m["text"])
         for m in sandbox_carrier.messages()
-        if m["reference"].startswith(f"c{campaign.pk}-")
+        if m["reference"].startswith(f"c{campaign.outbox_id}-")
     )
     assert delivered == [
         ("+821011110001", "Kim님, 쿠폰 A-100 을 받으세요"),

@@ -55,14 +55,30 @@ def _open_details(campaign: Campaign) -> list[tuple]:
     )
 
 
+def _handed_over(campaign: Campaign) -> int:
+    return (
+        OutboxStats.objects.filter(pk=campaign.outbox_id).values_list("sent", flat=True).first()
+        or 0
+    )
+
+
 def _crash_repeatedly(qcluster, campaign: Campaign, rng: random.Random) -> list[int]:
-    """Kill and restart; returns how many messages were still open at each kill."""
+    """Kill and restart; returns how many messages were still open at each kill.
+
+    Each kill waits for a random point of the campaign's progress (the k-th
+    sixth of the recipients handed to the carrier, somewhere inside it), not
+    for a random time: on a quiet machine the whole campaign takes a few
+    seconds and timed kills all landed after its end; on a loaded one the
+    same timed kills all landed before the first send."""
     open_at_kill = []
-    # The first kill waits for the first messages: on a loaded machine the
-    # cluster may not have materialised anything within 2 s of the start.
-    wait_until(lambda: _open_messages(campaign) > 0, timeout=120)
-    for _ in range(KILLS):
-        time.sleep(rng.uniform(0.3, 2.0))
+    for k in range(KILLS):
+        mark = int(RECIPIENTS * (k + rng.uniform(0.2, 0.8)) / (KILLS + 1))
+        wait_until(
+            lambda mark=mark: _handed_over(campaign) >= mark,
+            timeout=BACKOFF_MAX_SECONDS + 120,
+            interval=0.02,
+            what=lambda mark=mark: f"{mark} messages handed over ({_handed_over(campaign)} so far)",
+        )
         open_at_kill.append(_open_messages(campaign))
         qcluster.restart(crash=True)
     return open_at_kill
