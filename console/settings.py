@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "consent",
     "dispatch",
     "campaigns",
+    "journeys",
     "conversions",
     "stats",
 ]
