@@ -141,14 +141,19 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
     ):
         counts["started"] += int(do_start_scheduled_campaign(campaign, campaign.scheduled_at))
-    # Started, but the outbox never opened (the worker died before the
-    # start's after-commit step ran).
+    silent_since = now - claim_timeout()
+    # Started, but the outbox never opened (the process died before the
+    # start's after-commit step ran). Only once the start is older than the
+    # claim timeout: a start a moment ago has its own pipeline task on the
+    # way, and a second one would materialise the first chunk twice (the
+    # loser's work is thrown away at the cursor).
     for campaign_id in Campaign.objects.filter(
-        status=Campaign.Status.SENDING, outbox__status=Outbox.Status.PAUSED
+        status=Campaign.Status.SENDING,
+        outbox__status=Outbox.Status.PAUSED,
+        heartbeat_at__lt=silent_since,
     ).values_list("pk", flat=True):
         enqueue_pipeline(campaign_id)
         counts["enqueued"] += 1
-    silent_since = now - claim_timeout()
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.SENDING, materialised_at__isnull=True
     ):

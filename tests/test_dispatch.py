@@ -659,3 +659,24 @@ def test_a_promotional_campaign_needs_the_projects_080_number(acme):
     with pytest.raises(CampaignProblem, match="080"):
         segment_campaign(acme, is_promotional=True)
     assert segment_campaign(acme, is_promotional=False).pk
+
+
+def test_the_reconciler_leaves_a_start_of_a_moment_ago_to_its_own_pipeline_task(acme):
+    """A campaign started a moment ago whose outbox is not open yet has its
+    pipeline task on the way: the reconciler opening it too would run a
+    second materialiser over the same first chunk."""
+    add_customers(acme, 3)
+    campaign = segment_campaign(acme)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=Campaign.Status.SENDING, heartbeat_at=timezone.now()
+    )
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.PAUSED)
+    assert tasks.reconcile_campaigns()["enqueued"] == 0
+    assert Outbox.objects.get(pk=campaign.outbox_id).status == Outbox.Status.PAUSED
+    # Silent for longer than the claim timeout: the start's task was lost.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert tasks.reconcile_campaigns()["enqueued"] >= 1
+    assert Outbox.objects.get(pk=campaign.outbox_id).status == Outbox.Status.OPEN
+    assert Message.objects.filter(outbox_id=campaign.outbox_id).count() == 3
