@@ -179,3 +179,6 @@ def test_lists_and_reports_of_opt_outs_files_and_webhooks_have_separators(figure
     admin = client_for(world.alice, language)
     settings_page = admin.get(f"/p/{project.id}/settings/sms/").content.decode()
     assert "(1,002)" in settings_page
+    dashboard = admin.get(f"/p/{project.id}/").content.decode()
+    attention = dashboard.split('data-attention="webhooks-failing"')[1].split("</li>")[0]
+    assert "1,002" in attention
