@@ -34,7 +34,9 @@ class Campaign(models.Model):
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="campaigns")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="campaigns", verbose_name=_("project")
+    )
     name = models.CharField(_("name"), max_length=200)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
@@ -45,13 +47,28 @@ class Campaign(models.Model):
     # At most one audience: a segment or a valid audience file (none yet in a
     # draft; none at all for an API campaign).
     segment = models.ForeignKey(
-        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Segment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("segment"),
     )
     audience_file = models.ForeignKey(
-        AudienceFile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        AudienceFile,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("audience file"),
     )
     sender_number = models.ForeignKey(
-        SenderNumber, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        SenderNumber,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sender number"),
     )
     body = models.TextField(_("body"), blank=True, default="")
     title = models.CharField(_("title"), max_length=100, blank=True)
@@ -62,32 +79,42 @@ class Campaign(models.Model):
     # For a promotional campaign to a file audience: the marketer confirmed
     # every number in the file consented to promotional messages (segment
     # audiences use each user's own consent).
-    file_consent_confirmed = models.BooleanField(default=False)
+    file_consent_confirmed = models.BooleanField(_("file consent confirmed"), default=False)
     # Extra Liquid variables for every recipient (the Send API's `data`).
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
     # None: the project's sending policy; 0: no cap for this campaign.
     frequency_cap = models.PositiveIntegerField(_("frequency cap"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("sending finished at"), null=True, blank=True)
+    status_reason = models.CharField(_("status reason"), max_length=255, blank=True)
     # Materialisation resumes after the last audience key stored here (a
     # customer id or an audience-file row id), in the same transaction as the
     # rows it inserted: a crash repeats at most one uncommitted chunk.
-    materialise_cursor = models.BigIntegerField(default=0)
-    materialised_at = models.DateTimeField(null=True, blank=True)
+    materialise_cursor = models.BigIntegerField(_("recipient writing cursor"), default=0)
+    materialised_at = models.DateTimeField(_("recipients written at"), null=True, blank=True)
     # Last sign of life of the materialiser (send tasks renew their
     # DispatchSlot instead); the reconciler re-enqueues a silent one.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat at"), null=True, blank=True)
     # A finished or cancelled campaign the marketer put away: hidden from the
     # campaign list unless asked for; its statistics stay.
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     # The stream its messages go through; created with the campaign.
     outbox = models.OneToOneField(
-        Outbox, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Outbox,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("outbox"),
     )
 
     class Meta:
@@ -161,10 +188,12 @@ class TestNumber(models.Model):
     """A phone number the team keeps for compose test sends (besides the
     members' own phones), with a label saying whose it is."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_numbers")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="test_numbers", verbose_name=_("project")
+    )
     phone_number = models.CharField(_("phone number"), max_length=20)
     label = models.CharField(_("label"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     __test__ = False  # not a pytest test class, despite its name
 

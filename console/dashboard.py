@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from campaigns.models import Campaign
 from channels.models import SenderNumber
 from console.lib.compliance import night_release_at
+from console.templatetags.munja_format import count
 from dispatch.models import OutboxStats
 from projects.models import Membership, Project, Role
 from stats.queries import DASHBOARD_DAYS, period_totals
@@ -142,10 +143,10 @@ def needs_attention(
     ).count()
     if failing:
         text = ngettext(
-            "%(n)d webhook delivery failed in the last 7 days.",
-            "%(n)d webhook deliveries failed in the last 7 days.",
+            "%(n)s webhook delivery failed in the last 7 days.",
+            "%(n)s webhook deliveries failed in the last 7 days.",
             failing,
-        ) % {"n": failing}
+        ) % {"n": count(failing)}
         url = reverse("sms_settings", args=[project.id]) if is_admin else None
         items.append(Attention("webhooks-failing", "danger", text, url))
     for row in under_way:
@@ -154,10 +155,10 @@ def needs_attention(
         if row["held_until"]:
             local = timezone.localtime(row["held_until"])
             text = ngettext(
-                "“%(name)s”: %(n)d promotional message is held for the night until %(at)s.",
-                "“%(name)s”: %(n)d promotional messages are held for the night until %(at)s.",
+                "“%(name)s”: %(n)s promotional message is held for the night until %(at)s.",
+                "“%(name)s”: %(n)s promotional messages are held for the night until %(at)s.",
                 row["held"],
-            ) % {"name": campaign.name, "n": row["held"], "at": local.strftime("%H:%M")}
+            ) % {"name": campaign.name, "n": count(row["held"]), "at": local.strftime("%H:%M")}
             items.append(Attention("night-hold", "warning", text, url))
         if campaign.status == Campaign.Status.PAUSED:
             text = _("“%(name)s” is paused.") % {"name": campaign.name}

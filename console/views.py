@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +20,7 @@ from console.dashboard import (
 )
 from projects.access import project_view
 from projects.models import Project
-from stats.charts import bar_chart
+from stats.charts import time_chart
 from stats.queries import campaigns_with_numbers, sends_per_day
 
 RECENT_CAMPAIGNS = 5
@@ -43,8 +45,10 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     with timezone.override(project.time_zone or "Asia/Seoul"):
         under_way = campaigns_under_way(project)
         per_day = sends_per_day(project)
-        chart = bar_chart(
-            [p["day"].isoformat() for p in per_day],
+        zone = timezone.get_current_timezone()
+        chart = time_chart(
+            [datetime.combine(p["day"], time(), zone) for p in per_day],
+            timedelta(days=1),
             [p["sent"] for p in per_day],
             [p["delivered"] for p in per_day],
         )

@@ -60,7 +60,12 @@ class CostSerializer(serializers.Serializer):
 
 
 class SendPointSerializer(serializers.Serializer):
-    at = serializers.DateTimeField(help_text="start of the step (UTC minute)")
+    at = serializers.DateTimeField(
+        help_text=(
+            "start of the step (a UTC minute; wider steps start at round times "
+            "of the project's time zone)"
+        )
+    )
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
     failed = serializers.IntegerField()

@@ -9,8 +9,11 @@ value of the chart; a zero draws no bar.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 WIDTH = 720
 HEIGHT = 220
@@ -23,6 +26,13 @@ BAR_FILL = 0.8  # share of its slot a bar fills
 # plot reads as a block, not a bar.
 MAX_BAR_WIDTH = 48
 MAX_TICKS = 6
+# The spaces between two labels of a time axis, in minutes: round times on
+# the clock (every 5 minutes, every 3 hours, every week…).
+TICK_MINUTES = (
+    *(1, 2, 5, 10, 15, 30),
+    *(60 * h for h in (1, 2, 3, 6, 12)),
+    *(1440 * d for d in (1, 2, 7, 14, 28, 56, 91, 182, 364)),
+)
 
 
 @dataclass(frozen=True)
@@ -83,14 +93,14 @@ def bar_chart(
     bars: Sequence[int | float],
     line: Sequence[int | float] | None = None,
     *,
-    tick_labels: Sequence[str] | None = None,
+    ticks: Mapping[int, str] | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Chart:
     """Bars for `bars` and, optionally, a polyline for `line` (same slots,
     same scale), one slot per label. `labels` name each slot in full (the
-    values' titles); `tick_labels`, shorter, are written under at most
-    MAX_TICKS evenly spaced slots."""
+    values' titles); `ticks` (slot → a shorter label) are written under the
+    axis, by default the labels of at most MAX_TICKS evenly spaced slots."""
     count = len(labels)
     plot_width = width - LEFT - RIGHT
     plot_height = height - TOP - BOTTOM
@@ -128,11 +138,10 @@ def bar_chart(
             Marker(round(x, 2), round(y, 2), value, label)
             for (x, y), value, label in zip(coordinates, line, labels, strict=True)
         ]
-    ticks: list[Tick] = []
-    if count:
-        names = tick_labels if tick_labels is not None else labels
+    if ticks is None:
         every = max(1, -(-count // MAX_TICKS))
-        ticks = [Tick(round(LEFT + (i + 0.5) * slot, 2), names[i]) for i in range(0, count, every)]
+        ticks = {i: labels[i] for i in range(0, count, every)}
+    axis = [Tick(round(LEFT + (i + 0.5) * slot, 2), ticks[i]) for i in sorted(ticks) if i < count]
     return Chart(
         width=width,
         height=height,
@@ -147,5 +156,65 @@ def bar_chart(
         first_label=labels[0] if labels else "",
         last_label=labels[-1] if labels else "",
         markers=tuple(markers),
-        ticks=tuple(ticks),
+        ticks=tuple(axis),
     )
+
+
+def _on_the_clock(moment: datetime, minutes: int) -> bool:
+    """Whether a local `moment` is a round time for labels `minutes` apart:
+    a multiple of them since midnight, or for whole days, since a Monday
+    (day 1 of the calendar was a Monday, so weekly labels fall on Mondays)."""
+    if minutes < 1440:
+        return moment.second == 0 and (moment.hour * 60 + moment.minute) % minutes == 0
+    days = minutes // 1440
+    return (moment.hour, moment.minute) == (0, 0) and (moment.date().toordinal() - 1) % days == 0
+
+
+def time_ticks(moments: Sequence[datetime], step: timedelta) -> dict[int, str]:
+    """Where a time axis is labelled and with what, for slots starting at
+    the local `moments`, `step` apart: at most MAX_TICKS labels on round
+    times at the narrowest spacing that fits (every minute of a short send,
+    every 15 minutes of a few hours, every 6 hours across days, every week
+    of a quarter), never with seconds. Daily steps show the date; shorter
+    ones the time of day, with the date on the first label and wherever the
+    date changes when the series spans days."""
+    if not moments:
+        return {}
+    step_minutes = max(1, round(step.total_seconds() / 60))
+    chosen: list[int] = []
+    for minutes in TICK_MINUTES:
+        if minutes % step_minutes:
+            continue
+        chosen = [i for i, m in enumerate(moments) if _on_the_clock(m, minutes)]
+        if 0 < len(chosen) <= MAX_TICKS:
+            break
+    else:
+        every = -(-len(moments) // MAX_TICKS)
+        chosen = list(range(0, len(moments), every))
+    if step_minutes >= 1440:
+        return {i: f"{moments[i]:%m-%d}" for i in chosen}
+    days_apart = moments[0].date() != moments[-1].date()
+    labels: dict[int, str] = {}
+    shown_date = None
+    for i in chosen:
+        moment = moments[i]
+        if days_apart and moment.date() != shown_date:
+            labels[i] = f"{moment:%m-%d %H:%M}"
+            shown_date = moment.date()
+        else:
+            labels[i] = f"{moment:%H:%M}"
+    return labels
+
+
+def time_chart(
+    moments: Sequence[datetime],
+    step: timedelta,
+    bars: Sequence[int | float],
+    line: Sequence[int | float] | None = None,
+) -> Chart:
+    """A bar chart over time, in the current time zone: each slot titled
+    with its date and time (the date alone for daily steps), the axis
+    labelled by `time_ticks`."""
+    local = [timezone.localtime(m) for m in moments]
+    full = "%Y-%m-%d" if step >= timedelta(days=1) else "%Y-%m-%d %H:%M"
+    return bar_chart([m.strftime(full) for m in local], bars, line, ticks=time_ticks(local, step))

@@ -167,9 +167,25 @@ def send_step_minutes(span_minutes: int) -> int:
     return math.ceil(span_minutes / SEND_SERIES_MAX_POINTS / 1440) * 1440
 
 
+def step_start(moment: datetime, step_minutes: int, zone: ZoneInfo) -> datetime:
+    """The start of the step `moment` falls in, on the project's clock: a
+    5-minute step starts at :00, :05, …, an hourly one on the hour, a daily
+    one at midnight (every step divides a day or is whole days), so the
+    chart's bars begin at round times and its axis can name them."""
+    local = moment.astimezone(zone)
+    if step_minutes >= 1440:
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        minutes = local.hour * 60 + local.minute
+        floored = minutes - minutes % step_minutes
+        start = local.replace(hour=floored // 60, minute=floored % 60, second=0, microsecond=0)
+    return start.astimezone(moment.tzinfo)
+
+
 def send_series_of(campaign: Campaign) -> dict[str, Any]:
-    """Sent, delivered and failed per minute (UTC) from the first to the last
-    bucket, zeros included; wider steps for a send longer than 6 hours."""
+    """Sent, delivered and failed per minute from the first to the last
+    bucket, zeros included; wider steps (starting at round times on the
+    project's clock) for a send longer than 6 hours."""
     buckets = list(
         SendBucket.objects.filter(outbox_id=campaign.outbox_id)
         .order_by("minute")
@@ -177,15 +193,21 @@ def send_series_of(campaign: Campaign) -> dict[str, Any]:
     )
     if not buckets:
         return {"stepSeconds": 60, "points": []}
+    zone = _zone(campaign.project)
     first, last = buckets[0][0], buckets[-1][0]
-    span = int((last - first).total_seconds() // 60) + 1
-    step = send_step_minutes(span)
+    step = send_step_minutes(int((last - first).total_seconds() // 60) + 1)
+    start = step_start(first, step, zone)
+    count = int((last - start).total_seconds() // 60) // step + 1
+    while count > SEND_SERIES_MAX_POINTS:  # the rounded start added a step
+        step = next((s for s in SEND_STEPS_MINUTES if s > step), step + 1440)
+        start = step_start(first, step, zone)
+        count = int((last - start).total_seconds() // 60) // step + 1
     points = [
-        {"at": first + timedelta(minutes=i * step), "sent": 0, "delivered": 0, "failed": 0}
-        for i in range(math.ceil(span / step))
+        {"at": start + timedelta(minutes=i * step), "sent": 0, "delivered": 0, "failed": 0}
+        for i in range(count)
     ]
     for minute, sent, delivered, failed in buckets:
-        point = points[int((minute - first).total_seconds() // 60) // step]
+        point = points[int((minute - start).total_seconds() // 60) // step]
         point["sent"] += sent
         point["delivered"] += delivered
         point["failed"] += failed

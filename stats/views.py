@@ -4,7 +4,7 @@ Viewers may see all of them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -20,7 +20,7 @@ from dispatch.models import SKIP_REASONS, Message
 from projects.access import project_view
 from projects.models import Project
 from stats import exports
-from stats.charts import Chart, bar_chart
+from stats.charts import Chart, time_chart
 from stats.queries import campaign_statistics, campaigns_with_numbers, project_totals, rate
 
 PERIODS = (7, 30, 90)
@@ -30,34 +30,6 @@ CAMPAIGNS_PER_PAGE = 50
 def _campaign(project: Project, campaign_id: int) -> Campaign:
     return get_object_or_404(
         Campaign.objects.select_related("project"), pk=campaign_id, project=project
-    )
-
-
-def tick_format(moments: list[datetime], step: timedelta) -> str:
-    """The axis labels a series needs, by its length: the time of day within
-    one day (with seconds when a step is shorter than a minute), the date
-    and time across days, the date alone for daily steps."""
-    if step >= timedelta(days=1):
-        return "%m-%d"
-    if not moments or moments[0].date() == moments[-1].date():
-        return "%H:%M:%S" if step < timedelta(minutes=1) else "%H:%M"
-    return "%m-%d %H:%M"
-
-
-def time_chart(
-    moments: list[datetime],
-    step: timedelta,
-    bars: list[int],
-    line: list[int] | None = None,
-) -> Chart:
-    local = [timezone.localtime(m) for m in moments]
-    full = "%Y-%m-%d" if step >= timedelta(days=1) else "%Y-%m-%d %H:%M"
-    short = tick_format(local, step)
-    return bar_chart(
-        [m.strftime(full) for m in local],
-        bars,
-        line,
-        tick_labels=[m.strftime(short) for m in local],
     )
 
 

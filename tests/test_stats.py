@@ -507,6 +507,22 @@ def test_a_long_send_is_drawn_in_wider_steps(acme, clock):
     assert series["points"][-1]["sent"] == 7
 
 
+def test_wider_steps_start_at_round_times_on_the_project_clock(acme, clock):
+    add_customers(acme, 1)
+    campaign = run_campaign(acme, clock, [])
+    for minutes, sent in ((7, 3), (8, 2), (29 * 60 + 1, 5)):  # 12:07, 12:08, 17:01 a day later
+        SendBucket.objects.create(
+            outbox_id=campaign.outbox_id, minute=T0 + timedelta(minutes=minutes), sent=sent
+        )
+    series = campaign_statistics(campaign)["sendSeries"]
+    assert series["stepSeconds"] == 300  # 1,735 minutes in at most 360 points
+    local = [timezone.localtime(p["at"], acme_zone(acme)) for p in series["points"]]
+    assert (local[0].hour, local[0].minute) == (12, 5)
+    assert all(m.minute % 5 == 0 and m.second == 0 for m in local)
+    assert (series["points"][0]["sent"], series["points"][-1]["sent"]) == (5, 5)
+    assert (local[-1].hour, local[-1].minute) == (17, 0)
+
+
 def test_conversions_are_per_day_when_the_span_is_over_72_hours(acme, clock):
     add_customers(acme, 1)
     campaign = run_campaign(acme, clock, [1])

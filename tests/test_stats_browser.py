@@ -91,6 +91,14 @@ def test_the_statistics_page_shows_the_numbers_and_draws_the_charts(page, world,
     assert peak == 5  # the minute the reports came in
     assert len(set(drawn[:5] + drawn[6:])) == 1  # every other minute on the baseline
 
+    # A bar's and a point's value is written under the chart on keyboard
+    # focus and on hover, not only in a hover-only title.
+    page.locator("#send-chart rect.bar").first.focus()
+    readout = page.locator("#send-chart .chart-readout")
+    assert readout.inner_text().endswith("Sent: 4")
+    page.locator("#send-chart circle.marker").nth(5).hover()
+    assert readout.inner_text().endswith("Delivered: 8")
+
     # Conversions per hour are [1, 2, 2]: the busiest hours are the tallest.
     conversion_bars = boxes(page, "#conversion-chart rect.bar")
     assert len(conversion_bars) == 3

@@ -1,11 +1,17 @@
 """The SVG chart geometry: heights in proportion on one scale, zeros draw
-nothing, the line shares the bars' slots and scale."""
+nothing, the line shares the bars' slots and scale; the time axis is
+labelled at round times, by minute, hour or day as the span needs."""
 
 from __future__ import annotations
 
-import pytest
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from stats.charts import HEIGHT, bar_chart
+import pytest
+from django.utils import timezone
+
+from stats.charts import HEIGHT, MAX_TICKS, bar_chart, time_chart, time_ticks
 
 
 def test_bars_are_proportional_and_a_zero_draws_nothing():
@@ -38,3 +44,91 @@ def test_an_empty_or_all_zero_series_draws_no_bars():
     assert chart.bars == []
     assert all(float(p.split(",")[1]) == chart.bottom for p in chart.line.split())
     assert chart.height == HEIGHT
+
+
+# --- the time axis ---------------------------------------------------------------------
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def slots(start: datetime, step: timedelta, count: int) -> list[datetime]:
+    return [start + i * step for i in range(count)]
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=SEOUL)
+
+
+MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+
+
+def test_a_one_minute_send_is_labelled_with_its_minute_without_seconds():
+    assert time_ticks([at(6, 4, 5)], MINUTE) == {0: "04:05"}
+
+
+def test_a_few_minutes_are_labelled_on_even_minutes():
+    # 04:03 … 04:09: seven slots are too many labels; every 2 minutes fits.
+    assert time_ticks(slots(at(6, 4, 3), MINUTE, 7), MINUTE) == {
+        1: "04:04",
+        3: "04:06",
+        5: "04:08",
+    }
+
+
+def test_three_hours_per_minute_are_labelled_every_half_hour():
+    ticks = time_ticks(slots(at(6, 4, 0), MINUTE, 180), MINUTE)
+    assert list(ticks.values()) == ["04:00", "04:30", "05:00", "05:30", "06:00", "06:30"]
+
+
+def test_hours_across_days_are_labelled_twice_a_day_with_the_date_when_it_changes():
+    ticks = time_ticks(slots(at(5, 0), HOUR, 72), HOUR)
+    assert list(ticks.values()) == [
+        "12-05 00:00",
+        "12:00",
+        "12-06 00:00",
+        "12:00",
+        "12-07 00:00",
+        "12:00",
+    ]
+
+
+def test_a_send_past_midnight_names_the_new_day_once():
+    # 23:40 … 00:19: every 10 minutes.
+    ticks = time_ticks(slots(at(5, 23, 40), MINUTE, 40), MINUTE)
+    assert list(ticks.values()) == ["12-05 23:40", "23:50", "12-06 00:00", "00:10"]
+
+
+def test_thirty_days_are_labelled_by_date_on_mondays():
+    ticks = time_ticks(slots(at(1, 0), DAY, 30), DAY)
+    assert list(ticks.values()) == ["12-07", "12-14", "12-21", "12-28"]
+    assert all(at(1, 0).replace(day=int(label[3:])).weekday() == 0 for label in ticks.values())
+
+
+@pytest.mark.parametrize(
+    ("step", "count"),
+    [(MINUTE, n) for n in (1, 2, 6, 7, 13, 59, 61, 360)]
+    + [(timedelta(minutes=m), 360) for m in (2, 5, 10, 30)]
+    + [(HOUR, n) for n in (1, 5, 25, 72)]
+    + [(DAY, n) for n in (1, 3, 30, 90, 400)]
+    + [(timedelta(days=3), 200)],
+)
+def test_every_axis_has_one_to_six_labels_at_round_times_and_never_seconds(step, count):
+    moments = slots(at(6, 9, 17) if step < DAY else at(6, 0), step, count)
+    ticks = time_ticks(moments, step)
+    assert 1 <= len(ticks) <= MAX_TICKS
+    for i, label in ticks.items():
+        assert not re.search(r"\d:\d\d:\d\d", label)
+        if step >= DAY:
+            assert label == f"{moments[i]:%m-%d}"
+        else:
+            assert label.endswith(f"{moments[i]:%H:%M}")
+
+
+def test_the_chart_puts_the_labels_under_their_slots():
+    moments = slots(datetime(2026, 12, 5, 19, 3, tzinfo=UTC), MINUTE, 7)  # 04:03 in Seoul
+    with timezone.override(SEOUL):
+        chart = time_chart(moments, MINUTE, [1] * 7)
+    assert [tick.label for tick in chart.ticks] == ["04:04", "04:06", "04:08"]
+    centres = [bar.x + bar.width / 2 for bar in chart.bars]
+    assert [tick.x for tick in chart.ticks] == pytest.approx(centres[1::2][:3], abs=0.02)
+    assert chart.bars[0].label == "2026-12-06 04:03"

@@ -15,3 +15,13 @@ document.addEventListener("click", (event) => {
     navigator.clipboard?.writeText(el.getAttribute("data-copy"));
   }
 });
+// Charts: the value of the bar or point under the pointer or the keyboard
+// focus, written under the chart (an SVG title alone shows on hover only).
+function showChartValue(event) {
+  const mark = event.target instanceof Element && event.target.closest(".chart .bar, .chart .marker");
+  if (!mark) return;
+  const readout = mark.closest(".chart").querySelector(".chart-readout");
+  if (readout) readout.textContent = mark.querySelector("title")?.textContent || "";
+}
+document.addEventListener("focusin", showChartValue);
+document.addEventListener("mouseover", showChartValue);
