@@ -68,11 +68,11 @@ def build(messages: int, conversions: int):
     from django.contrib.auth.models import User
     from django.db import connection, transaction
 
-    from campaigns.models import Campaign, CampaignStats, Message, Price
+    from campaigns.models import Campaign, Price
     from conversions.models import Conversion, ConversionBucket, ConversionGoal
+    from dispatch.models import Message, OutboxStats, SendBucket
     from projects.actions import do_create_api_token, do_create_project
     from projects.models import Membership, Role
-    from stats.models import SendBucket
 
     adapt = connection.ops.adapt_datetimefield_value
     viewer = User.objects.create_user("viewer@bench.test", "viewer@bench.test", "x" * 20)
@@ -95,11 +95,12 @@ def build(messages: int, conversions: int):
     per_minute = -(-messages // SEND_MINUTES)
     failed = lms = 0
     columns = (
-        "campaign_id, project_id, customer_id, phone_number, time_zone, body, title, kind, "
+        "outbox_id, dedupe_key, project_id, customer_id, phone_number, time_zone, body, title, "
+        "kind, "
         "bytes, status, skip_reason, provider_message_id, attempts, claim_token, error_code, "
         "error_message, sent_at, delivered_at"
     )
-    sql = f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * 18)})"
+    sql = f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * 19)})"
     clock = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         for begin in range(0, messages, 50_000):
@@ -112,7 +113,8 @@ def build(messages: int, conversions: int):
                 lms += kind == "LMS"
                 rows.append(
                     (
-                        campaign.pk,
+                        campaign.outbox_id,
+                        f"8210{i:08d}",
                         project_id,
                         i + 1,
                         f"+8210{i:08d}",
@@ -134,8 +136,7 @@ def build(messages: int, conversions: int):
                 )
             cursor.executemany(sql, rows)
     print(f"  {messages:,} messages inserted in {time.perf_counter() - clock:.1f} s")
-    CampaignStats.objects.create(
-        campaign=campaign,
+    OutboxStats.objects.filter(outbox_id=campaign.outbox_id).update(
         recipients=messages,
         queued=0,
         sent=messages,
@@ -148,7 +149,7 @@ def build(messages: int, conversions: int):
     )
     SendBucket.objects.bulk_create(
         SendBucket(
-            campaign=campaign,
+            outbox_id=campaign.outbox_id,
             minute=started + timedelta(minutes=m),
             sent=min(per_minute, messages - m * per_minute),
             delivered=min(per_minute, messages - m * per_minute) * 99 // 100,
@@ -247,9 +248,8 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from campaigns.models import Message
     from conversions.models import Conversion, ConversionBucket
-    from stats.models import SendBucket
+    from dispatch.models import Message, SendBucket
 
     clock = time.perf_counter()
     project, campaign, viewer, token = build(args.messages, args.conversions)
