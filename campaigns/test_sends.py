@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from campaigns.rules import CampaignEvent
@@ -204,10 +205,16 @@ def created_at_of_key(key: str) -> datetime | None:
 # --- what the pages show -------------------------------------------------------
 
 
-def _test_messages(project: Project):
-    return Message.objects.filter(
-        project=project, outbox__producer_kind=TEST_PRODUCER
-    ).select_related("outbox__sender_number")
+def _test_messages(project: Project) -> QuerySet[Message]:
+    # The test outboxes' ids first: filtered by them, the messages are read
+    # through the claim index (outbox, status, id), never by a walk of the
+    # whole message table in id order looking for a test among campaigns'.
+    outboxes = list(
+        Outbox.objects.filter(project=project, producer_kind=TEST_PRODUCER).values_list(
+            "pk", flat=True
+        )
+    )
+    return Message.objects.filter(outbox_id__in=outboxes).select_related("outbox__sender_number")
 
 
 def recent_test_sends(project: Project, limit: int = 5) -> list[TestSend]:
