@@ -26,7 +26,7 @@ from campaigns.models import Campaign, TestNumber
 from campaigns.rendering import Renderer
 from campaigns.rules import TRANSITIONS, Action, CampaignEvent, sources
 from campaigns.signals import campaign_duplicated
-from channels.actions import do_send_test_sms
+from campaigns.test_sends import TestSend, do_send_test_sms
 from channels.queries import SenderNotAllowed, project_optout_number, sendable_sender
 from console.lib import liquid
 from console.queue import enqueue_on_commit
@@ -539,11 +539,12 @@ def do_remove_test_number(number: TestNumber, actor: object) -> None:
 
 def do_send_campaign_test(
     campaign: Campaign, actor: object, numbers: list[str], context: dict[str, Any]
-) -> list[Any]:
+) -> list[TestSend]:
     """Send the campaign's message, rendered for one recipient's data exactly
-    as dispatch would (the same Renderer, with the promotional wrapping), to
-    some team numbers through the test-SMS pipeline: it never becomes a
-    campaign Message, so the campaign's statistics do not count it."""
+    as materialisation would (the same Renderer, with the promotional
+    wrapping), to some team numbers as test SMS (`campaigns.test_sends`):
+    messages of the project's test outbox, never of the campaign's, so the
+    campaign's statistics do not count them."""
     _check_complete_for_test(campaign)
     try:
         rendered = Renderer.for_campaign(campaign).render(context)

@@ -76,6 +76,7 @@ def messages_to_number(project_id: object, phone_number: str) -> QuerySet[Messag
         .annotate(
             campaign_id=Subquery(campaign.values("pk")[:1]),
             campaign_name=Subquery(campaign.values("name")[:1]),
+            producer_kind=F("outbox__producer_kind"),
         )
         .order_by(F("sent_at").desc(nulls_first=True), "-id")
     )

@@ -108,3 +108,4 @@ class CampaignEvent(StrEnum):
     DUPLICATED = "campaign.duplicated"
     TEST_NUMBER_ADDED = "test_number.added"
     TEST_NUMBER_REMOVED = "test_number.removed"
+    TEST_SMS_SENT = "test_sms.sent"

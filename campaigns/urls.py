@@ -1,4 +1,5 @@
-"""Console URLs of campaigns: list, compose steps, the campaign page."""
+"""Console URLs of campaigns: list, compose steps, the campaign page, and the
+Channels page's test SMS (sent through `campaigns.test_sends`)."""
 
 from django.urls import path
 
@@ -26,7 +27,7 @@ urlpatterns = [
     path(C + "compose/preview/", views.preview, name="campaign_preview"),
     path(C + "compose/test-send/", views.test_send, name="campaign_test_send"),
     path(
-        C + "compose/test-send/<uuid:message_id>/",
+        C + "compose/test-send/<int:message_id>/",
         views.test_send_status,
         name="campaign_test_send_status",
     ),
@@ -44,5 +45,11 @@ urlpatterns = [
         "p/<uuid:project_id>/user-messages/<path:user_id>/",
         views.customer_messages,
         name="customer_messages",
+    ),
+    path("p/<uuid:project_id>/channels/test-sms/", views.send_test_sms, name="send_test_sms"),
+    path(
+        "p/<uuid:project_id>/channels/test-sms/<int:message_id>/",
+        views.test_sms_status,
+        name="test_sms_status",
     ),
 ]

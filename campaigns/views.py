@@ -21,13 +21,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from audiences.queries import customer_by_user_id
-from campaigns import actions, compose
+from campaigns import actions, compose, test_sends
 from campaigns.forms import AudienceForm, ContentForm, TestNumberForm, TimingForm
 from campaigns.models import Campaign, TestNumber
 from campaigns.queries import campaign_progress, messages_to_number, night_hold_waiting
 from campaigns.rules import allowed_actions
-from channels.models import ChannelTestMessage
+from channels.forms import TestSmsForm
 from channels.queries import SenderNotAllowed, approved_senders, default_sender
+from channels.views import channels_context
 from console.lib.compliance import DEFAULT_TIME_ZONE, resolve_time_zone
 from dispatch.models import Message
 from projects.access import load_membership, project_view
@@ -35,7 +36,6 @@ from projects.models import Membership, Project, Role
 
 S = Campaign.Status
 LIVE_STATUSES = (S.SCHEDULED, S.SENDING, S.PAUSED)
-FINAL_TEST_STATUSES = (ChannelTestMessage.Status.DELIVERED, ChannelTestMessage.Status.FAILED)
 SAVED_EVENT = "campaign-saved"
 REPORT_WAIT = timedelta(minutes=30)
 
@@ -378,7 +378,7 @@ def test_send(request: HttpRequest, project: Project, campaign_id: int) -> HttpR
         is_promotional=campaign.is_promotional,
     )
     errors: list[str] = []
-    sent: list[ChannelTestMessage] = []
+    sent: list[test_sends.TestSend] = []
     if isinstance(recipient, str):
         errors.append(recipient)
     else:
@@ -406,16 +406,51 @@ def test_send_status(
     request: HttpRequest, project: Project, campaign_id: int, message_id: str
 ) -> HttpResponse:
     campaign = _campaign(project, campaign_id)
-    message = get_object_or_404(ChannelTestMessage, project=project, pk=message_id)
+    message = test_sends.find_test_send(project, message_id)
+    if message is None:
+        raise Http404
     return render(
         request,
         "campaigns/_test_send_status.html",
-        {
-            "project": project,
-            "campaign": campaign,
-            "message": message,
-            "final_statuses": FINAL_TEST_STATUSES,
-        },
+        {"project": project, "campaign": campaign, "message": message},
+    )
+
+
+# --- the Channels page's test SMS ---------------------------------------------------
+
+
+@project_view(Role.ADMIN)
+@require_POST
+def send_test_sms(request: HttpRequest, project: Project) -> HttpResponse:
+    """The Channels page's test SMS: through the send core's test outbox;
+    with errors, the page again with the form's errors."""
+    form = TestSmsForm(request.POST, senders=list(approved_senders(project)))
+    if form.is_valid():
+        try:
+            test_sends.do_send_test_sms(
+                project,
+                request.user,
+                sender_number=form.cleaned_data["sender_number"],
+                to=form.cleaned_data["to"],
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as exc:
+            form.add_action_errors(exc)
+        else:
+            messages.success(request, _("The test SMS is queued."))
+            return redirect("channels", project_id=project.id)
+    context = channels_context(request, project, test_form=form)
+    return render(request, "channels/channels.html", context, status=400)
+
+
+@project_view(Role.ADMIN)
+@require_GET
+def test_sms_status(request: HttpRequest, project: Project, message_id: int) -> HttpResponse:
+    message = test_sends.find_test_send(project, message_id)
+    if message is None:
+        raise Http404
+    return render(
+        request, "channels/_test_sms_status.html", {"project": project, "message": message}
     )
 
 

@@ -1,5 +1,6 @@
 """Everything that writes sender numbers, their documents, the 080 pool, the
-SMS channel and test messages. Each action records the audit log."""
+SMS channel. Each action records the audit log. (Test SMS are a producer of
+the send core: `campaigns.test_sends`.)"""
 
 from __future__ import annotations
 
@@ -12,17 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import (
-    ChannelTestMessage,
     Gateway,
     OptOutNumber,
     SenderNumber,
     SenderNumberDocument,
     SmsChannel,
 )
-from channels.queries import SenderNotAllowed, sendable_sender
 from channels.uploads import DocumentRejected, check_document
 from console.lib.phone import check_e164, suggest_e164
-from console.lib.sms import LMS_MAX_BYTES, cp949_length, sms_kind, unencodable
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -415,64 +413,3 @@ def sandbox_gateway() -> Gateway:
         name=SANDBOX_GATEWAY_NAME, defaults={"backend": Gateway.Backend.SANDBOX}
     )
     return gateway
-
-
-def do_send_test_sms(
-    project: Project,
-    actor: object,
-    *,
-    sender_number: object,
-    to: str,
-    body: str,
-    title: str = "",
-) -> ChannelTestMessage:
-    """Queue one test SMS from an approved sender of the project; the task
-    `channels.tasks.send_test_sms` sends it after the transaction commits.
-    `title` goes with an LMS only (a compose test send of an LMS campaign)."""
-    from django_q.tasks import async_task
-
-    errors: dict[str, list[str]] = {}
-    sender = None
-    try:
-        sender = sendable_sender(project, sender_number)
-    except SenderNotAllowed as exc:
-        _add(errors, "sender_number", str(exc))
-    to = (to or "").strip()
-    problem = phone_error(to)
-    if problem:
-        _add(errors, "to", problem)
-    body = (body or "").strip()
-    if not body:
-        _add(errors, "body", _("Write the message."))
-    elif unencodable(body):
-        _add(
-            errors,
-            "body",
-            _("These characters cannot be sent by SMS (not in CP949): %(chars)s")
-            % {"chars": " ".join(unencodable(body))},
-        )
-    elif cp949_length(body) > LMS_MAX_BYTES:
-        _add(
-            errors,
-            "body",
-            _("The message is %(count)d bytes; the limit is %(limit)d bytes.")
-            % {"count": cp949_length(body), "limit": LMS_MAX_BYTES},
-        )
-    if errors:
-        raise ValidationError(errors)
-
-    with transaction.atomic():
-        message = ChannelTestMessage.objects.create(
-            project=project,
-            sender_number=sender,
-            to=to,
-            body=body,
-            title=title if sms_kind(body) == "LMS" else "",
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        record_audit(
-            project, actor, "test_sms.sent", to, sender=sender.number, message=str(message.id)
-        )
-        message_id = str(message.id)
-        transaction.on_commit(lambda: async_task("channels.tasks.send_test_sms", message_id))
-    return message

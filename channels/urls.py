@@ -19,10 +19,4 @@ urlpatterns = [
         views.sender_document,
         name="sender_document",
     ),
-    path("p/<uuid:project_id>/channels/test-sms/", views.send_test_sms, name="send_test_sms"),
-    path(
-        "p/<uuid:project_id>/channels/test-sms/<uuid:message_id>/",
-        views.test_sms_status,
-        name="test_sms_status",
-    ),
 ]

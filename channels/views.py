@@ -1,5 +1,8 @@
 """Console screens for the SMS channel: the Channels page, sender-number
-registration, the protected document download and the test SMS."""
+registration and the protected document download. The page's test-SMS form
+posts to the test-SMS producer (`campaigns.test_sends`, its views in
+`campaigns.views`), and its list of recent test messages comes from there
+through the `test_sms_tags` template tags: channels knows no message."""
 
 from __future__ import annotations
 
@@ -12,36 +15,32 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from channels.actions import do_register_sender_number, do_send_test_sms, do_set_default_sender
+from channels.actions import do_register_sender_number, do_set_default_sender
 from channels.forms import SenderNumberForm, TestSmsForm
-from channels.models import ChannelTestMessage, SenderNumber, SenderNumberDocument
+from channels.models import SenderNumber, SenderNumberDocument
 from channels.queries import approved_senders, project_optout_number
 from projects.access import load_membership, project_view
 from projects.models import Project, Role
 
-FINAL_TEST_STATUSES = {ChannelTestMessage.Status.DELIVERED, ChannelTestMessage.Status.FAILED}
 
-
-def _channels_context(request: HttpRequest, project: Project, **extra: object) -> dict:
+def channels_context(request: HttpRequest, project: Project, **extra: object) -> dict:
+    """What the Channels page shows; `extra` replaces parts (a test-SMS form
+    with its errors)."""
     context = {
         "project": project,
         "senders": SenderNumber.objects.filter(project=project).prefetch_related("documents"),
         "optout_number": project_optout_number(project),
         "is_admin": request.membership.can(Role.ADMIN),
-        "test_messages": [],
     }
     if context["is_admin"]:
-        context["test_messages"] = ChannelTestMessage.objects.filter(
-            project=project
-        ).select_related("sender_number")[:5]
-        context.setdefault("test_form", TestSmsForm(senders=list(approved_senders(project))))
+        context["test_form"] = TestSmsForm(senders=list(approved_senders(project)))
     context.update(extra)
     return context
 
 
 @project_view()
 def channels_page(request: HttpRequest, project: Project) -> HttpResponse:
-    return render(request, "channels/channels.html", _channels_context(request, project))
+    return render(request, "channels/channels.html", channels_context(request, project))
 
 
 @project_view(Role.ADMIN)
@@ -88,38 +87,6 @@ def set_default_sender(request: HttpRequest, project: Project, sender_id: int) -
             _("%(number)s is now the default sender.") % {"number": sender.display_number},
         )
     return redirect("channels", project_id=project.id)
-
-
-@project_view(Role.ADMIN)
-@require_POST
-def send_test_sms(request: HttpRequest, project: Project) -> HttpResponse:
-    form = TestSmsForm(request.POST, senders=list(approved_senders(project)))
-    if form.is_valid():
-        try:
-            do_send_test_sms(
-                project,
-                request.user,
-                sender_number=form.cleaned_data["sender_number"],
-                to=form.cleaned_data["to"],
-                body=form.cleaned_data["body"],
-            )
-        except ValidationError as exc:
-            form.add_action_errors(exc)
-        else:
-            messages.success(request, _("The test SMS is queued."))
-            return redirect("channels", project_id=project.id)
-    context = _channels_context(request, project, test_form=form)
-    return render(request, "channels/channels.html", context, status=400)
-
-
-@project_view(Role.ADMIN)
-def test_sms_status(request: HttpRequest, project: Project, message_id: str) -> HttpResponse:
-    message = get_object_or_404(ChannelTestMessage, project=project, pk=message_id)
-    return render(
-        request,
-        "channels/_test_sms_status.html",
-        {"project": project, "message": message, "final_statuses": FINAL_TEST_STATUSES},
-    )
 
 
 @login_required

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from campaigns.models import Campaign, Price
+from campaigns.test_sends import TEST_PRODUCER
 from conversions.models import Basis, ConversionBucket, ConversionGoal
 from dispatch.models import SKIP_REASONS, OutboxStats, SendBucket
 from projects.models import Project
@@ -356,6 +357,8 @@ def sends_per_day(project: Project, *, days: int = DASHBOARD_DAYS) -> list[dict[
     since = datetime.combine(first, datetime.min.time(), zone)
     rows = (
         SendBucket.objects.filter(outbox__project=project, minute__gte=since)
+        # Test SMS are in no statistic.
+        .exclude(outbox__producer_kind=TEST_PRODUCER)
         .annotate(day=TruncDate("minute", tzinfo=zone))
         .order_by()
         .values("day")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, TestNumber
-from channels.models import ChannelTestMessage
+from campaigns.test_sends import TEST_PRODUCER
 from dispatch.models import Message, OutboxStats
 from projects.models import AuditLog, Membership
 from tests.test_compose import (
@@ -57,11 +57,12 @@ def test_a_test_send_goes_to_member_phones_and_test_numbers_rendered_for_the_rec
         {"member": [carol.pk], "test_number": [saved.pk], "recipient": "lee"},
     )
     assert response.status_code == 200
-    sent = ChannelTestMessage.objects.filter(project=ready.acme).order_by("to")
-    assert [(m.to, m.body, m.sender_number.number) for m in sent] == [
+    sent = Message.objects.filter(project=ready.acme).order_by("phone_number")
+    assert [(m.phone_number, m.body, m.outbox.sender_number.number) for m in sent] == [
         ("+821088880000", "이영희님, 봄 세일!", "+8215881234"),
         ("+821099990000", "이영희님, 봄 세일!", "+8215881234"),
     ]
+    assert {m.outbox.producer_kind for m in sent} == {TEST_PRODUCER}
     html = response.content.decode()
     for message in sent:
         assert f'id="test-send-{message.id}"' in html
@@ -72,7 +73,7 @@ def test_a_test_send_goes_to_member_phones_and_test_numbers_rendered_for_the_rec
         )
         assert 'data-status="queued"' in status.content.decode()
     # Not a campaign message: the campaign's statistics do not see it.
-    assert not Message.objects.exists()
+    assert not Message.objects.filter(outbox_id=ready.campaign.outbox_id).exists()
     stats = OutboxStats.objects.get(pk=ready.campaign.outbox_id)
     assert (stats.recipients, stats.queued, stats.sent) == (0, 0, 0)
 
@@ -92,7 +93,7 @@ def test_a_promotional_lms_test_send_is_wrapped_and_carries_the_title(client, re
         _url("campaign_test_send", ready, ready.campaign),
         {"test_number": [saved.pk], "recipient": "kim"},
     )
-    message = ChannelTestMessage.objects.get()
+    message = Message.objects.get()
     assert message.body.startswith("(광고)에이크미 주식회사\n김민수님 세일")
     assert message.body.endswith("\n무료수신거부 080-123-4567")
     assert message.title == "봄 세일"
@@ -101,7 +102,7 @@ def test_a_promotional_lms_test_send_is_wrapped_and_carries_the_title(client, re
 def test_a_test_send_needs_a_number(client, ready):
     response = _htmx(client, _url("campaign_test_send", ready, ready.campaign), {})
     assert "Choose at least one number" in response.content.decode()
-    assert not ChannelTestMessage.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_test_numbers_are_validated_added_and_removed(client, ready):

@@ -23,7 +23,7 @@ from channels.actions import (
     do_set_project_gateway,
     sandbox_gateway,
 )
-from channels.models import ChannelTestMessage, SenderNumber
+from channels.models import SenderNumber
 from dispatch.models import Message
 from projects.models import Membership
 from tests.support.browser import DELIVERY_TIMEOUT_MS, log_in
@@ -44,8 +44,8 @@ BODY = "{{ name }}님, 쿠폰 {{ coupon }} 을 받으세요"
 def _diagnose(qcluster, sandbox_carrier) -> str:
     return (
         f"campaigns: {list(Campaign.objects.values('status', 'status_reason', 'started_at'))}\n"
-        f"messages: {list(Message.objects.values('phone_number', 'status', 'error_message'))}\n"
-        f"tests: {list(ChannelTestMessage.objects.values('to', 'status', 'status_reason'))}\n"
+        f"messages (tests too): "
+        f"{list(Message.objects.values('outbox_id', 'phone_number', 'status', 'error_message'))}\n"
         f"carrier: {sandbox_carrier.messages()}\n"
         f"qcluster:\n{qcluster.process.output()[-3000:]}"
     )
@@ -109,9 +109,9 @@ def test_file_audience_to_delivered_campaign_through_compose(
         page.wait_for_selector(".test-send [data-status=delivered]", timeout=DELIVERY_TIMEOUT_MS)
     except Exception:
         pytest.fail("the test send was never delivered\n" + _diagnose(qcluster, sandbox_carrier))
-    test = ChannelTestMessage.objects.get()
-    assert (test.to, test.body) == ("+821099990000", "Lee님, 쿠폰 B-200 을 받으세요")
-    assert not Message.objects.exists()
+    test = Message.objects.get(outbox__producer_kind="test")
+    assert (test.phone_number, test.body) == ("+821099990000", "Lee님, 쿠폰 B-200 을 받으세요")
+    assert not Message.objects.filter(outbox_id=campaign.outbox_id).exists()
 
     # Schedule ~40 s ahead in Asia/Seoul, review the summary and confirm (the
     # margin covers a loaded machine: the time must still be ahead at confirm).

@@ -252,6 +252,19 @@ def test_the_user_page_lists_the_messages_the_user_received_newest_first(client,
     assert "<html" in second
 
 
+def test_a_test_sms_to_the_users_number_is_listed_as_a_test(client, world):
+    from tests.support.processes import make_test_message
+
+    kim = customer(world.acme, "kim/1", name="Kim", phone_number="+821012345678")
+    make_test_message(world.acme, to=kim.phone_number, body="테스트 문자", status="delivered")
+    log_in(client, world.dave)
+    url = reverse("customer_messages", args=[world.acme.id, kim.user_id])
+    row = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "테스트 문자" in row
+    assert "<td>Test SMS</td>" in row
+    assert "<td>API</td>" not in row
+
+
 def test_another_projects_user_messages_are_404(client, world, acme_customers):
     log_in(client, world.carol)
     url = reverse("customer_messages", args=[world.acme.id, "kim-bolt"])

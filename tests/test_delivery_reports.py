@@ -14,9 +14,10 @@ from django.utils import timezone
 from channels.delivery import handle_delivery_reports
 from channels.gateways.base import DeliveryReport
 from channels.gateways.sandbox import SandboxBackend
-from channels.models import ChannelTestMessage, Gateway, OptOutNumber
+from channels.models import Gateway, OptOutNumber
 from channels.signals import delivery_report_received, optout_call_received
 from console.lib.signing import signature_headers, verify
+from dispatch.models import Message
 from tests.support.processes import REQUEST_TIMEOUT, make_project, make_test_message, wait_until
 
 
@@ -30,14 +31,14 @@ def bolt(db):
     return make_project("Bolt")
 
 
-Status = ChannelTestMessage.Status
+Status = Message.Status
 
 
 def report_for(message, status="delivered", **fields) -> DeliveryReport:
     return DeliveryReport(
         gateway_backend="sandbox",
         provider_message_id=fields.pop("provider_message_id", "sbx-1"),
-        reference=message.client_reference,
+        reference=message.reference,
         status=status,
         occurred_at=timezone.now(),
         **fields,
@@ -74,7 +75,7 @@ def test_a_report_moves_a_sent_test_message_to_delivered_once(acme, received):
     message.refresh_from_db()
     assert message.status == Status.DELIVERED
     assert [kind for kind, _ in received] == ["report", "report"]
-    assert received[0][1]["report"].reference == message.client_reference
+    assert received[0][1]["report"].reference == message.reference
 
 
 def test_a_failed_report_records_the_providers_reason(acme):
@@ -86,7 +87,7 @@ def test_a_failed_report_records_the_providers_reason(acme):
     message.refresh_from_db()
     assert message.status == Status.FAILED
     assert message.error_code == "undeliverable"
-    assert message.status_reason == "The handset is off."
+    assert message.error_message == "The handset is off."
 
 
 def test_a_report_for_an_unknown_reference_changes_nothing_but_is_announced(acme, received):
@@ -109,9 +110,7 @@ def signed_post(client, path: str, body: dict, secret: str | None = None):
 def test_inbound_reports_update_the_message(client, acme):
     message = make_test_message(acme, status=Status.SENT)
     body = {
-        "reports": [
-            {"messageId": "sbx-7", "reference": message.client_reference, "status": "delivered"}
-        ]
+        "reports": [{"messageId": "sbx-7", "reference": message.reference, "status": "delivered"}]
     }
     response = signed_post(client, "/inbound/sandbox/reports", body)
     assert response.status_code == 200
@@ -122,7 +121,7 @@ def test_inbound_reports_update_the_message(client, acme):
 
 def test_inbound_reports_with_a_bad_or_missing_signature_are_refused(client, acme):
     message = make_test_message(acme, status=Status.SENT)
-    body = {"reports": [{"reference": message.client_reference, "status": "delivered"}]}
+    body = {"reports": [{"reference": message.reference, "status": "delivered"}]}
     forged = signed_post(client, "/inbound/sandbox/reports", body, secret="not-the-secret")
     assert forged.status_code == 403
     assert forged.json()["error"]["code"] == "invalid_signature"
@@ -185,17 +184,17 @@ def carrier_gateway(sandbox_carrier, live_server, settings):
 def send_through(gateway, message):
     from channels.gateways.base import OutgoingSms
 
-    sms = OutgoingSms(message.client_reference, message.to, "+8215881234", message.body)
+    sms = OutgoingSms(message.reference, message.phone_number, "+8215881234", message.body)
     [result] = SandboxBackend(gateway.config).send_batch([sms])
     assert result.accepted
-    ChannelTestMessage.objects.filter(pk=message.pk).update(
+    Message.objects.filter(pk=message.pk).update(
         status=Status.SENT, provider_message_id=result.provider_message_id
     )
     return result
 
 
 def status_of(message) -> str:
-    return ChannelTestMessage.objects.values_list("status", flat=True).get(pk=message.pk)
+    return Message.objects.values_list("status", flat=True).get(pk=message.pk)
 
 
 @pytest.mark.processes

@@ -15,7 +15,7 @@ import pytest
 from campaigns.actions import do_start_campaign
 from campaigns.models import Campaign
 from channels.models import Gateway
-from dispatch.models import Message, OutboxStats, message_reference
+from dispatch.models import Message, Outbox, OutboxStats, message_reference
 from dispatch.pipeline import BACKOFF_MAX_SECONDS
 from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
 from tests.support.processes import wait_until
@@ -209,3 +209,80 @@ def test_send_api_requests_survive_sigkills_5xx_bursts_and_throttling(qcluster, 
         stats = OutboxStats.objects.get(pk=outbox_id)
         assert (stats.recipients, stats.sent, stats.queued) == (TARGETS_PER_REQUEST,) * 2 + (0,)
         assert stats.delivered + stats.failed == TARGETS_PER_REQUEST
+
+
+TEST_SENDS = 200
+SECOND_SENDER = "+8215885678"
+
+
+@pytest.mark.processes
+def test_test_sms_survive_sigkills_5xx_bursts_and_throttling(qcluster, sandbox_carrier):
+    """The same faults for test SMS: one test send at a time into the open
+    test outboxes of two sender numbers while the cluster is killed; every
+    test once at the carrier, every one final."""
+    from campaigns.test_sends import TEST_PRODUCER, do_send_test_sms
+    from channels.models import SenderNumber
+
+    sandbox_carrier.configure(throttle_rate=0.1, retry_after=1, burst_every=10, burst_length=2)
+    gateway = Gateway.objects.create(
+        name="Fault carrier", backend="sandbox", config={}, messages_per_second=100_000
+    )
+    project = sending_project("Faulty tests", gateway=gateway, rate=10_000_000)
+    SenderNumber.objects.create(
+        project=project,
+        number=SECOND_SENDER,
+        owner_type=SenderNumber.OwnerType.COMPANY,
+        owner_name=project.company_name,
+        status=SenderNumber.Status.APPROVED,
+    )
+    rng = random.Random(7)
+    ids = []
+    open_at_kill = []
+    for i in range(TEST_SENDS):
+        sent = do_send_test_sms(
+            project,
+            None,
+            sender_number=SECOND_SENDER if i % 2 else "+8215881234",
+            to=phone(i),
+            body=f"테스트 {i}",
+        )
+        ids.append(sent.id)
+        if i % 40 == 20 and len(open_at_kill) < KILLS:
+            # Soon after a send, while the latest tests are on their way.
+            time.sleep(rng.uniform(0.0, 0.2))
+            open_at_kill.append(
+                Message.objects.filter(pk__in=ids).exclude(status__in=FINAL).count()
+            )
+            qcluster.restart(crash=True)
+    # The kills must land while tests are pending to prove anything.
+    assert len(open_at_kill) == KILLS
+    assert sum(1 for n in open_at_kill if n > 0) >= 3, open_at_kill
+    messages = Message.objects.filter(pk__in=ids)
+    wait_until(
+        lambda: not messages.exclude(status__in=FINAL).exists(),
+        timeout=BACKOFF_MAX_SECONDS + 120,
+        interval=0.5,
+        what=lambda: (
+            f"every test SMS final; {messages.exclude(status__in=FINAL).count()} not yet: "
+            f"{list(messages.exclude(status__in=FINAL).values_list('status', 'attempts')[:5])}; "
+            f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
+        ),
+    )
+    expected = {m.reference for m in messages}
+    assert len(expected) == TEST_SENDS
+    entries = sandbox_carrier.messages()
+    first_time = Counter(e["reference"] for e in entries if not e["repeat"])
+    assert {ref: n for ref, n in first_time.items() if n > 1} == {}
+    assert set(first_time) == expected
+    assert all(e["reference"] in expected for e in entries)
+    outboxes = set(messages.values_list("outbox_id", flat=True))
+    assert len(outboxes) == 2
+    assert set(Outbox.objects.filter(pk__in=outboxes).values_list("producer_kind", "status")) == {
+        (TEST_PRODUCER, Outbox.Status.OPEN)
+    }
+    for outbox_id in outboxes:
+        stats = OutboxStats.objects.get(pk=outbox_id)
+        half = TEST_SENDS // 2
+        assert (stats.recipients, stats.sent, stats.queued) == (half, half, 0)
+        assert stats.delivered + stats.failed == half
+    print(f"{TEST_SENDS} test SMS, kills with {open_at_kill} pending")

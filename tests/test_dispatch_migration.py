@@ -141,3 +141,100 @@ def test_a_campaign_created_after_the_upgrade_gets_an_outbox_of_its_own():
     assert first.outbox_id != second.outbox_id
     assert Outbox.objects.get(pk=second.outbox_id).producer_id == str(second.pk)
     assert OutboxStats.objects.filter(pk=second.outbox_id).exists()
+
+
+# --- test SMS into the send core (channels 0008) ----------------------------------------
+
+BEFORE_TEST_OUTBOXES = [("channels", "0007_verbose_names_for_the_admin")]
+TEST_MOVE = "channels.tasks.send_test_sms"
+
+
+def _old_test_messages(apps, project) -> dict[str, object]:
+    """With the old model: one test message in each status the old pipeline knew."""
+    TestMessage = apps.get_model("channels", "ChannelTestMessage")
+    sender = project.sender_numbers.get()
+    rows = {}
+    for name, status, attempts in [
+        ("delivered", "delivered", 1),
+        ("failed", "failed", 1),
+        ("sent", "sent", 1),
+        ("fresh", "queued", 0),
+        ("retrying", "queued", 1),
+        ("in flight", "sending", 1),
+    ]:
+        row = TestMessage.objects.create(
+            project_id=project.pk,
+            sender_number_id=sender.pk,
+            to=f"+8210999900{len(rows):02d}",
+            body=f"test {name}",
+            status=status,
+            attempts=attempts,
+            sent_at=MINUTE if status in ("delivered", "failed", "sent") else None,
+            delivered_at=MINUTE if status == "delivered" else None,
+            provider_message_id="p-1" if status != "queued" else "",
+            error_code="undeliverable" if status == "failed" else "",
+            status_reason="The handset is off." if status == "failed" else "",
+        )
+        rows[name] = row
+    return rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_test_messages_move_into_the_test_outbox_and_their_own_pipeline_goes():
+    from campaigns.test_sends import TEST_PRODUCER, find_test_send, recent_test_sends
+
+    console_backend.outbox.clear()
+    gateway = Gateway.objects.create(name="Test console", backend="console")
+    project = sending_project("Upgrade", gateway=gateway)
+    try:
+        executor = _migrate(BEFORE_TEST_OUTBOXES)
+        old_apps = executor.loader.project_state(BEFORE_TEST_OUTBOXES).apps
+        rows = _old_test_messages(old_apps, project)
+        Schedule.objects.create(
+            func=TEST_MOVE,
+            args=f"('{rows['retrying'].pk}',)",
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now(),
+        )
+        assert Schedule.objects.filter(name="channels.reconcile_test_messages").exists()
+    finally:
+        _migrate(None)
+
+    outbox = Outbox.objects.get(project=project, producer_kind=TEST_PRODUCER)
+    assert outbox.status == Outbox.Status.OPEN and outbox.sealed_at is None
+    assert not outbox.counts_towards_cap and not outbox.is_promotional
+    messages = {m.body.removeprefix("test "): m for m in Message.objects.filter(outbox=outbox)}
+    assert {name: m.status for name, m in messages.items()} == {
+        "delivered": "delivered",
+        "failed": "failed",
+        "sent": "sent",
+        "fresh": "queued",
+        # Both may have reached the carrier under the old reference.
+        "retrying": "failed",
+        "in flight": "failed",
+    }
+    assert messages["in flight"].error_code == "interrupted"
+    assert (messages["failed"].error_code, messages["failed"].error_message) == (
+        "undeliverable",
+        "The handset is off.",
+    )
+    delivered = find_test_send(project, messages["delivered"].pk)
+    assert delivered.created_at.date() == rows["delivered"].created_at.date()
+    assert [t.id for t in recent_test_sends(project, 10)] == sorted(
+        (m.pk for m in messages.values()), reverse=True
+    )
+    stats = OutboxStats.objects.get(pk=outbox.pk)
+    assert (stats.recipients, stats.queued, stats.sent, stats.delivered, stats.failed) == (
+        6,
+        1,
+        3,  # delivered, sent, and the one that failed by report
+        1,
+        3,
+    )
+    assert not Schedule.objects.filter(func=TEST_MOVE).exists()
+    assert not Schedule.objects.filter(name="channels.reconcile_test_messages").exists()
+
+    # The one that never left goes now, through the core, once.
+    pipeline.send_batch(outbox.pk)
+    assert [sms.reference for sms in console_backend.outbox] == [messages["fresh"].reference]
+    console_backend.outbox.clear()

@@ -17,7 +17,7 @@ from channels.actions import (
     do_set_project_gateway,
     sandbox_gateway,
 )
-from channels.models import ChannelTestMessage
+from dispatch.models import Message
 from tests.support.browser import DELIVERY_TIMEOUT_MS, log_in
 from tests.support.sender_numbers import PDF_BYTES
 from tests.support.world import PASSWORD
@@ -88,16 +88,16 @@ def test_register_approve_and_send_a_test_sms_that_reaches_delivered(
     try:
         page.wait_for_selector(".test-sms [data-status=delivered]", timeout=DELIVERY_TIMEOUT_MS)
     except Exception:
-        rows = list(ChannelTestMessage.objects.values())
+        rows = list(Message.objects.values())
         pytest.fail(
             f"never delivered: {rows}\ncarrier: {sandbox_carrier.messages()}\n"
             f"qcluster:\n{qcluster.process.output()[-3000:]}"
         )
     assert status.get_attribute("data-status") == "delivered"
 
-    message = ChannelTestMessage.objects.get()
+    message = Message.objects.get(outbox__producer_kind="test")
     assert message.status == "delivered"
-    accepted = sandbox_carrier.messages(message.client_reference)
+    accepted = sandbox_carrier.messages(message.reference)
     assert [(m["to"], m["from"], m["text"]) for m in accepted] == [
         ("+821099998888", "+8215881234", "Munja test 문자")
     ]

@@ -11,7 +11,8 @@ import pytest
 from channels.gateways import backend_class
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.gateways.solapi import SolapiBackend, authorization_header
-from channels.models import ChannelTestMessage, Gateway
+from channels.models import Gateway
+from dispatch.models import Message
 from tests.fixtures.gateways.replay import ReplayServer, load
 from tests.support.processes import make_project, make_test_message
 
@@ -164,9 +165,9 @@ def post_reports(client, events, token="tok-123"):
 
 def test_a_webhook_with_the_right_token_updates_the_message(client, webhook_gateway):
     message = make_test_message(make_project("Acme"), gateway=webhook_gateway)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(status="sent")
+    Message.objects.filter(pk=message.pk).update(status="sent")
     events = copy.deepcopy(RECORDED["webhook_reports"][:1])
-    events[0]["data"]["customFields"]["reference"] = message.client_reference
+    events[0]["data"]["customFields"]["reference"] = message.reference
     response = post_reports(client, events)
     assert response.status_code == 200
     assert response.json() == {"received": 1, "updated": 1}

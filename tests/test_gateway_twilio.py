@@ -8,7 +8,8 @@ import pytest
 
 from channels.gateways.base import GatewayError, OutgoingSms
 from channels.gateways.twilio import TwilioBackend, request_signature
-from channels.models import ChannelTestMessage, Gateway
+from channels.models import Gateway
+from dispatch.models import Message
 from tests.fixtures.gateways.replay import ReplayServer, load
 from tests.support.processes import make_project, make_test_message
 
@@ -162,8 +163,8 @@ def post_callback(client, params, reference, token=TOKEN):
 
 def test_a_signed_delivered_callback_updates_the_message(client, callback_gateway):
     message = make_test_message(make_project("Acme"), gateway=callback_gateway)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(status="sent")
-    response = post_callback(client, RECORDED["callback_delivered"], message.client_reference)
+    Message.objects.filter(pk=message.pk).update(status="sent")
+    response = post_callback(client, RECORDED["callback_delivered"], message.reference)
     assert response.status_code == 200
     assert response.json() == {"received": 1, "updated": 1}
     message.refresh_from_db()
@@ -175,12 +176,12 @@ def test_an_undelivered_callback_fails_the_message_with_twilios_error_code(
     client, callback_gateway
 ):
     message = make_test_message(make_project("Acme"), gateway=callback_gateway)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(status="sent")
-    response = post_callback(client, RECORDED["callback_undelivered"], message.client_reference)
+    Message.objects.filter(pk=message.pk).update(status="sent")
+    response = post_callback(client, RECORDED["callback_undelivered"], message.reference)
     assert response.status_code == 200
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("failed", "30003")
-    assert "undelivered" in message.status_reason
+    assert "undelivered" in message.error_message
 
 
 def test_a_callback_that_is_not_final_changes_nothing(client, callback_gateway):

@@ -15,7 +15,8 @@ from channels.gateways import (
 from channels.gateways import console as console_backend
 from channels.gateways.base import GatewayBackend, GatewayError, OutgoingSms
 from channels.gateways.sandbox import SandboxBackend
-from channels.models import ChannelTestMessage, Gateway, SmsChannel
+from channels.models import Gateway, SmsChannel
+from dispatch.models import Message
 from tests.support.processes import SandboxCarrier, free_port, make_project, make_test_message
 
 
@@ -79,9 +80,9 @@ def test_migrations_create_a_default_sandbox_gateway_and_a_console_gateway():
     assert Gateway.objects.get(name="Console").backend == "console"
     from django_q.models import Schedule
 
-    reconciler = Schedule.objects.get(name="channels.reconcile_test_messages")
-    assert reconciler.func == "channels.tasks.reconcile_test_messages"
-    assert reconciler.minutes == 1
+    # Test SMS are the send core's now: their own reconciler is gone.
+    assert not Schedule.objects.filter(func__startswith="channels.tasks.reconcile").exists()
+    assert Schedule.objects.filter(func="dispatch.tasks.reconcile_outboxes").exists()
 
 
 def test_a_project_uses_its_channel_gateway_else_the_default(acme, bolt):
@@ -99,8 +100,8 @@ def test_console_backend_keeps_an_outbox_and_delivers_at_once(acme):
     console_backend.outbox.clear()
     gateway = Gateway.objects.create(name="Test console", backend="console")
     message = make_test_message(acme, gateway=gateway)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(status="sent")
-    sms = OutgoingSms(message.client_reference, message.to, "+8215881234", message.body)
+    Message.objects.filter(pk=message.pk).update(status="sent")
+    sms = OutgoingSms(message.reference, message.phone_number, "+8215881234", message.body)
     [result] = get_backend(gateway).send_batch([sms])
     assert result.accepted
     assert result.provider_message_id.startswith("console-")

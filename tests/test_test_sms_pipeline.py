@@ -1,5 +1,8 @@
-"""The test-SMS pipeline: claim → gateway → result, retries, reconciliation,
-and the whole path through a real qcluster subprocess and the sandbox carrier."""
+"""Test SMS through the send core: each one a message of the project's test
+outbox, sent by dispatch's pipeline once, its delivery reports applied by the
+core's batched path; neither held by nor counted towards the frequency cap,
+in no statistic; and the whole path through a real qcluster and the sandbox
+carrier (SIGKILLs: tests/test_dispatch_faults.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +10,20 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import async_task
 
-from channels import tasks
+from campaigns.materialise import dedupe_key
+from campaigns.test_sends import TEST_PRODUCER, do_send_test_sms, find_test_send
 from channels.gateways import console as console_backend
-from channels.models import ChannelTestMessage, Gateway, SenderNumber
-from tests.support.processes import free_port, make_project, make_test_message, wait_until
+from channels.models import Gateway, SenderNumber, SmsChannel
+from dispatch import pipeline
+from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
+from dispatch.models import Message, Outbox, OutboxStats, SendBucket, SendingPolicy
+from stats.queries import period_totals, sends_per_day
+from tests.support.campaigns import sending_project
+from tests.support.processes import wait_until
 
-Status = ChannelTestMessage.Status
-
-
-@pytest.fixture
-def acme(db):
-    return make_project("Acme")
+SENDER = "+8215881234"
+Status = Message.Status
 
 
 @pytest.fixture
@@ -31,224 +34,200 @@ def console_gateway(db):
 
 
 @pytest.fixture
-def carrier_gateway(sandbox_carrier):
-    # Nobody listens for the reports: these tests look at the send step only.
-    dead = f"http://127.0.0.1:{free_port()}/inbound/sandbox/reports"
-    return Gateway.objects.create(
-        name="Test carrier",
-        backend="sandbox",
-        config={"url": sandbox_carrier.url, "callback_url": dead},
-    )
+def acme(console_gateway):
+    return sending_project("Acme", gateway=console_gateway)
 
 
-def reload(message: ChannelTestMessage) -> ChannelTestMessage:
+def send(project, to: str = "+821012345678", body: str = "Munja test", **fields) -> Message:
+    sent = do_send_test_sms(project, None, sender_number=SENDER, to=to, body=body, **fields)
+    return Message.objects.select_related("outbox").get(pk=sent.id)
+
+
+def reload(message: Message) -> Message:
     message.refresh_from_db()
     return message
 
 
-def test_a_test_sms_goes_out_through_the_gateway_and_is_delivered(acme, console_gateway):
-    message = make_test_message(acme, gateway=console_gateway, body="안녕하세요")
-    assert tasks.send_test_sms(str(message.pk)) == "sent"
+def test_a_test_sms_goes_out_once_through_the_send_core(acme):
+    message = send(acme, body="안녕하세요")
+    assert message.status == Status.QUEUED
+    assert message.outbox.producer_kind == TEST_PRODUCER
+    pipeline.send_batch(message.outbox_id)
+    # The console gateway reports at once, through the core's report path.
     message = reload(message)
     assert message.status == Status.DELIVERED
-    assert message.sent_at is not None
-    assert message.attempts == 1
+    assert (message.attempts, message.sent_at is not None) == (1, True)
     [sms] = console_backend.outbox
     assert (sms.reference, sms.to, sms.sender, sms.body, sms.kind) == (
-        message.client_reference,
+        message.reference,
         "+821012345678",
-        "+8215881234",
+        SENDER,
         "안녕하세요",
         "SMS",
     )
-
-
-def test_running_the_task_twice_sends_once(acme, console_gateway):
-    message = make_test_message(acme, gateway=console_gateway)
-    tasks.send_test_sms(str(message.pk))
-    assert tasks.send_test_sms(str(message.pk)) == "not claimed"
+    # Nothing is left to claim: a second batch sends nothing.
+    assert pipeline.send_batch(message.outbox_id).claimed == 0
     assert len(console_backend.outbox) == 1
-    assert reload(message).attempts == 1
+    stats = OutboxStats.objects.get(pk=message.outbox_id)
+    assert (stats.recipients, stats.sent, stats.delivered, stats.queued) == (1, 1, 1, 0)
 
 
-def test_a_sender_number_no_longer_approved_is_refused_before_the_gateway(acme, console_gateway):
-    message = make_test_message(
-        acme, gateway=console_gateway, sender_status=SenderNumber.Status.SUSPENDED
+def test_a_long_test_sms_goes_as_an_lms_with_its_title_and_a_short_one_without(acme):
+    long = send(acme, body="가" * 46, title="봄 세일")
+    short = send(acme, body="가", title="봄 세일")
+    assert (long.kind, long.title, short.kind, short.title) == ("LMS", "봄 세일", "SMS", "")
+    assert long.outbox_id == short.outbox_id
+    pipeline.send_batch(long.outbox_id)
+    assert [(s.kind, s.title) for s in console_backend.outbox] == [("LMS", "봄 세일"), ("SMS", "")]
+
+
+def test_a_test_sms_is_neither_held_by_nor_counted_towards_the_frequency_cap(acme):
+    SendingPolicy.objects.create(project=acme, frequency_cap=1, frequency_window_hours=24)
+    sender = SenderNumber.objects.get(project=acme, number=SENDER)
+    campaign_outbox = do_create_outbox(
+        acme, producer_kind="campaign", sender_number_id=sender.pk, status=Outbox.Status.OPEN
     )
-    assert tasks.send_test_sms(str(message.pk)) == "failed"
-    message = reload(message)
-    assert message.status == Status.FAILED
-    assert message.error_code == "sender_not_approved"
-    assert "cannot send" in message.status_reason
+    # +8210…01 already had its one campaign message today: a test still goes.
+    capped = "+821000000001"
+    Message.objects.create(
+        outbox=campaign_outbox,
+        dedupe_key=dedupe_key(capped),
+        project=acme,
+        phone_number=capped,
+        body="earlier",
+        status=Status.SENT,
+        sent_at=timezone.now() - timedelta(hours=1),
+    )
+    test = send(acme, to=capped)
+    pipeline.send_batch(test.outbox_id)
+    assert reload(test).status == Status.DELIVERED
+    # +8210…02 had a test today: its campaign message still goes.
+    tested = "+821000000002"
+    pipeline.send_batch(send(acme, to=tested).outbox_id)
+    do_enqueue_messages(campaign_outbox, [NewMessage(dedupe_key(tested), tested, "sale")])
+    outcome = pipeline.send_batch(campaign_outbox.pk)
+    assert outcome.skipped == 0
+    assert Message.objects.get(outbox=campaign_outbox, phone_number=tested).status == (
+        Status.DELIVERED
+    )
+
+
+def test_test_sms_are_in_no_statistic(acme):
+    for n in range(3):
+        send(acme, to=f"+82100000000{n}")
+    outbox_id = Message.objects.get(phone_number="+821000000000").outbox_id
+    pipeline.send_batch(outbox_id)
+    assert Message.objects.filter(status=Status.DELIVERED).count() == 3
+    # The core counted them in the test outbox's own counters and buckets …
+    assert SendBucket.objects.filter(outbox_id=outbox_id).exists()
+    # … which the project's statistics and the dashboard leave out.
+    assert sum(day["sent"] + day["delivered"] for day in sends_per_day(acme)) == 0
+    now = timezone.now()
+    totals = period_totals(acme, now - timedelta(days=1), now + timedelta(minutes=1))
+    assert (totals["campaigns"], totals["sent"], totals["delivered"]) == (0, 0, 0)
+
+
+def test_a_suspended_sender_skips_the_test_and_the_next_one_gets_a_new_outbox(acme):
+    first = send(acme)
+    SenderNumber.objects.filter(project=acme, number=SENDER).update(
+        status=SenderNumber.Status.SUSPENDED
+    )
+    pipeline.send_batch(first.outbox_id)
+    shown = find_test_send(acme, first.pk)
+    assert (shown.status, shown.status_reason, shown.is_final) == (
+        Status.SKIPPED,
+        "Unapproved sender",
+        True,
+    )
+    assert Outbox.objects.get(pk=first.outbox_id).status == Outbox.Status.CLOSED
     assert console_backend.outbox == []
 
-
-def test_a_message_without_a_gateway_uses_the_default_one(acme, console_gateway):
-    Gateway.objects.update(is_default=False)
-    Gateway.objects.filter(pk=console_gateway.pk).update(is_default=True)
-    message = make_test_message(acme)
-    tasks.send_test_sms(str(message.pk))
-    message = reload(message)
-    assert message.gateway == console_gateway
-    assert message.status == Status.DELIVERED
-
-
-def test_a_long_body_goes_as_lms(acme, console_gateway):
-    message = make_test_message(acme, gateway=console_gateway, body="가" * 46)
-    tasks.send_test_sms(str(message.pk))
-    assert console_backend.outbox[0].kind == "LMS"
-
-
-@pytest.mark.processes
-def test_an_accepted_message_is_sent_with_the_providers_id(acme, carrier_gateway, sandbox_carrier):
-    message = make_test_message(acme, gateway=carrier_gateway)
-    assert tasks.send_test_sms(str(message.pk)) == "sent"
-    message = reload(message)
-    assert message.status == Status.SENT
-    [logged] = sandbox_carrier.messages(reference=message.client_reference)
-    assert message.provider_message_id == logged["messageId"]
-
-
-@pytest.mark.processes
-def test_a_number_the_provider_rejects_fails_with_its_reason(acme, carrier_gateway):
-    message = make_test_message(acme, gateway=carrier_gateway, to="+82")
-    assert tasks.send_test_sms(str(message.pk)) == "failed"
-    message = reload(message)
-    assert message.status == Status.FAILED
-    assert message.error_code == "invalid_number"
-    assert "E.164" in message.status_reason
-
-
-@pytest.mark.processes
-def test_a_5xx_sends_the_message_back_to_the_queue_with_backoff(
-    acme, carrier_gateway, sandbox_carrier
-):
-    sandbox_carrier.configure(burst_every=0, burst_length=1)
-    message = make_test_message(acme, gateway=carrier_gateway)
-    before = timezone.now()
-    assert tasks.send_test_sms(str(message.pk)) == "retry"
-    message = reload(message)
-    assert message.status == Status.QUEUED
-    assert message.attempts == 1
-    assert message.next_attempt_at >= before + timedelta(seconds=tasks.BACKOFF_BASE_SECONDS)
-    assert "503" in message.status_reason
-    retry = Schedule.objects.get(func=tasks.TASK)
-    assert retry.schedule_type == Schedule.ONCE
-    assert retry.next_run == message.next_attempt_at
-    # Not due yet: a duplicate trigger does nothing.
-    assert tasks.send_test_sms(str(message.pk)) == "not claimed"
-
-    sandbox_carrier.configure(burst_length=0)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    assert tasks.send_test_sms(str(message.pk)) == "sent"
-    assert reload(message).attempts == 2
-
-
-@pytest.mark.processes
-def test_a_throttled_message_waits_at_least_retry_after(acme, carrier_gateway, sandbox_carrier):
-    sandbox_carrier.configure(throttle_rate=1, retry_after=120)
-    message = make_test_message(acme, gateway=carrier_gateway)
-    before = timezone.now()
-    tasks.send_test_sms(str(message.pk))
-    assert reload(message).next_attempt_at >= before + timedelta(seconds=120)
-
-
-@pytest.mark.processes
-def test_a_message_fails_after_the_last_attempt(acme, carrier_gateway, sandbox_carrier):
-    sandbox_carrier.configure(burst_every=0, burst_length=1)
-    message = make_test_message(acme, gateway=carrier_gateway, attempts=tasks.MAX_ATTEMPTS - 1)
-    assert tasks.send_test_sms(str(message.pk)) == "failed"
-    message = reload(message)
-    assert message.status == Status.FAILED
-    assert message.error_code == "gave_up"
-    assert f"after {tasks.MAX_ATTEMPTS} attempts" in message.status_reason
-
-
-def test_backoff_grows_and_is_capped():
-    delays = [tasks.backoff_seconds(n) for n in range(1, 12)]
-    assert delays == sorted(delays)
-    assert delays[0] == tasks.BACKOFF_BASE_SECONDS
-    assert delays[-1] == tasks.BACKOFF_MAX_SECONDS
-    assert tasks.backoff_seconds(1, retry_after=60) == 60
-
-
-@pytest.mark.processes
-def test_the_reconciler_resends_a_message_stuck_in_sending_as_a_repeat(
-    acme, carrier_gateway, sandbox_carrier
-):
-    message = make_test_message(acme, gateway=carrier_gateway)
-    # A worker claimed it, the carrier accepted it, then the worker died.
-    tasks.send_test_sms(str(message.pk))
-    long_ago = timezone.now() - timedelta(hours=1)
-    ChannelTestMessage.objects.filter(pk=message.pk).update(
-        status=Status.SENDING, claimed_at=long_ago
+    SenderNumber.objects.filter(project=acme, number=SENDER).update(
+        status=SenderNumber.Status.APPROVED
     )
-    assert tasks.reconcile_test_messages() == {"requeued": 1, "failed": 0}
-    message = reload(message)
-    assert message.status == Status.SENT
-    logged = sandbox_carrier.messages(reference=message.client_reference)
-    assert [e["repeat"] for e in logged] == [False, True]
-    assert {e["messageId"] for e in logged} == {message.provider_message_id}
+    second = send(acme)
+    assert second.outbox_id != first.outbox_id
+    pipeline.send_batch(second.outbox_id)
+    assert reload(second).status == Status.DELIVERED
 
 
-def test_the_reconciler_leaves_recent_claims_alone_and_enqueues_lost_messages(
+def test_a_test_outbox_paused_for_want_of_a_gateway_opens_again_with_the_next_test(
     acme, console_gateway
 ):
-    claimed = make_test_message(acme, gateway=console_gateway)
-    ChannelTestMessage.objects.filter(pk=claimed.pk).update(
-        status=Status.SENDING, claimed_at=timezone.now()
-    )
-    lost = make_test_message(acme, gateway=console_gateway, sender="+8215885678")
-    ChannelTestMessage.objects.filter(pk=lost.pk).update(
-        created_at=timezone.now() - timedelta(minutes=5)
-    )
-    fresh = make_test_message(acme, gateway=console_gateway, sender="+8215889999")
-    assert tasks.reconcile_test_messages() == {"requeued": 1, "failed": 0}
-    assert reload(claimed).status == Status.SENDING
-    assert reload(lost).status == Status.DELIVERED
-    assert reload(fresh).status == Status.QUEUED
+    first = send(acme)
+    SmsChannel.objects.filter(project=acme).update(gateway=None)
+    Gateway.objects.update(is_default=False)
+    pipeline.send_batch(first.outbox_id)
+    shown = find_test_send(acme, first.pk)
+    assert shown.status == Status.QUEUED
+    assert "No gateway is configured" in shown.status_reason
+    assert not shown.is_final
+
+    SmsChannel.objects.filter(project=acme).update(gateway=console_gateway)
+    second = send(acme)
+    assert second.outbox_id == first.outbox_id
+    assert Outbox.objects.get(pk=first.outbox_id).status == Outbox.Status.OPEN
+    pipeline.send_batch(first.outbox_id)
+    assert [reload(m).status for m in (first, second)] == [Status.DELIVERED] * 2
 
 
-# --- the whole pipeline through real processes ---------------------------------
+# --- the whole path through real processes ------------------------------------------
 
 
 @pytest.fixture
-def pipeline_gateway(transactional_db):
+def carrier_project(transactional_db):
     # config {} as in production: the qcluster reaches the carrier through
     # MUNJA_SANDBOX_URL and gets reports at MUNJA_PUBLIC_URL (the live server).
-    return Gateway.objects.create(name="Pipeline carrier", backend="sandbox", config={})
+    gateway = Gateway.objects.create(name="Pipeline carrier", backend="sandbox", config={})
+    return sending_project("Acme", gateway=gateway)
 
 
-def status_of(message) -> str:
-    return ChannelTestMessage.objects.values_list("status", flat=True).get(pk=message.pk)
+def status_of(message: Message) -> str:
+    return Message.objects.values_list("status", flat=True).get(pk=message.pk)
 
 
 @pytest.mark.processes
-def test_a_queued_test_sms_reaches_delivered_through_qcluster_and_the_carrier(
-    qcluster, sandbox_carrier, pipeline_gateway
+def test_a_test_sms_reaches_delivered_through_qcluster_and_the_carrier_once(
+    qcluster, sandbox_carrier, carrier_project
 ):
-    message = make_test_message(make_project("Acme"), gateway=pipeline_gateway)
-    async_task(tasks.TASK, str(message.pk))
+    message = send(carrier_project)
     wait_until(
         lambda: status_of(message) == Status.DELIVERED,
-        what=f"delivered; qcluster log:\n{qcluster.process.output()}",
+        what=lambda: f"delivered; qcluster log:\n{qcluster.process.output()[-3000:]}",
     )
     message = reload(message)
     assert message.sent_at is not None
     assert message.delivered_at is not None
-    [logged] = sandbox_carrier.messages(reference=message.client_reference)
-    assert logged["messageId"] == message.provider_message_id
-    assert logged["to"] == message.to
+    [logged] = sandbox_carrier.messages(reference=message.reference)
+    assert (logged["messageId"], logged["to"], logged["repeat"]) == (
+        message.provider_message_id,
+        "+821012345678",
+        False,
+    )
 
 
 @pytest.mark.processes
-def test_a_task_enqueued_while_the_cluster_is_down_runs_after_a_restart(
-    qcluster, sandbox_carrier, pipeline_gateway
+def test_a_test_sms_sent_while_the_cluster_is_down_goes_after_a_restart(
+    qcluster, sandbox_carrier, carrier_project
 ):
     qcluster.kill()
-    message = make_test_message(make_project("Acme"), gateway=pipeline_gateway)
-    async_task(tasks.TASK, str(message.pk))
+    message = send(carrier_project)
     assert status_of(message) == Status.QUEUED
     qcluster.start()
     wait_until(lambda: status_of(message) == Status.DELIVERED, what="delivered")
-    assert len(sandbox_carrier.messages(reference=message.client_reference)) == 1
+    assert len(sandbox_carrier.messages(reference=message.reference)) == 1
+
+
+@pytest.mark.processes
+def test_a_failed_report_from_the_carrier_fails_the_test_sms_with_its_reason(
+    qcluster, sandbox_carrier, carrier_project
+):
+    sandbox_carrier.configure(failure_rate=1.0)
+    message = send(carrier_project)
+    wait_until(
+        lambda: status_of(message) == Status.FAILED,
+        what=lambda: f"failed; qcluster log:\n{qcluster.process.output()[-3000:]}",
+    )
+    shown = find_test_send(carrier_project, message.pk)
+    assert shown.status_reason == "The handset could not be reached."
+    assert reload(message).error_code == "undeliverable"

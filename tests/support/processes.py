@@ -258,29 +258,48 @@ def qcluster(
         cluster.stop()
 
 
-# --- rows the test-SMS pipeline needs -----------------------------------------
+# --- rows the test-SMS producer makes ----------------------------------------------
 
 
 def make_test_message(project, *, gateway=None, to: str = "+821012345678", **fields: Any):
-    """A queued ChannelTestMessage from an approved sender number of `project`."""
-    from channels.models import ChannelTestMessage, SenderNumber
+    """A test SMS (a message of the project's test outbox, queued unless
+    `status` says otherwise) from an approved sender number of `project`;
+    `gateway` becomes the project's SMS channel gateway. Written directly,
+    so nothing is woken: the caller sends it, if at all."""
+    from django.db import transaction
 
-    sender_status = fields.pop("sender_status", SenderNumber.Status.APPROVED)
-    sender = SenderNumber.objects.create(
+    from campaigns.test_sends import new_dedupe_key, open_test_outbox
+    from channels.models import SenderNumber, SmsChannel
+    from console.lib.sms import cp949_length, sms_kind
+    from dispatch.counters import bump
+    from dispatch.models import Message
+
+    sender, _created = SenderNumber.objects.get_or_create(
         project=project,
         number=fields.pop("sender", "+8215881234"),
-        owner_type=SenderNumber.OwnerType.COMPANY,
-        owner_name=project.company_name,
-        status=sender_status,
+        defaults={
+            "owner_type": SenderNumber.OwnerType.COMPANY,
+            "owner_name": project.company_name,
+            "status": fields.pop("sender_status", SenderNumber.Status.APPROVED),
+        },
     )
-    return ChannelTestMessage.objects.create(
-        project=project,
-        sender_number=sender,
-        to=to,
-        body=fields.pop("body", "Munja test message"),
-        gateway=gateway,
-        **fields,
-    )
+    if gateway is not None:
+        SmsChannel.objects.update_or_create(project=project, defaults={"gateway": gateway})
+    body = fields.pop("body", "Munja test message")
+    with transaction.atomic():
+        outbox = open_test_outbox(project, sender)
+        message = Message.objects.create(
+            outbox=outbox,
+            dedupe_key=new_dedupe_key(),
+            project=project,
+            phone_number=to,
+            body=body,
+            kind=sms_kind(body),
+            bytes=cp949_length(body),
+            **fields,
+        )
+        bump(outbox.pk, recipients=1, queued=int(message.status == Message.Status.QUEUED))
+    return message
 
 
 def make_project(name: str = "Acme"):
