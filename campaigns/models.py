@@ -15,6 +15,10 @@ from channels.models import SenderNumber
 from dispatch.models import Outbox, OutboxStats
 from projects.models import Project
 
+# A campaign's send chains wait this long for the materialiser's next chunk
+# before going idle (dispatch's Outbox.linger_seconds).
+CAMPAIGN_LINGER_SECONDS = 5
+
 
 class Campaign(models.Model):
     """A send to an audience. Console campaigns are composed as drafts (audience,
@@ -146,6 +150,8 @@ class Campaign(models.Model):
                 is_promotional=self.is_promotional,
                 frequency_cap=self.frequency_cap,
                 status=Outbox.Status.OPEN,
+                # The materialiser adds a chunk at a time until it seals.
+                linger_seconds=CAMPAIGN_LINGER_SECONDS,
             )
         super().save(*args, **kwargs)
         if creating:

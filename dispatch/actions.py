@@ -55,6 +55,7 @@ def do_create_outbox(
     counts_towards_cap: bool = True,
     status: str = Outbox.Status.PAUSED,
     sealed: bool = False,
+    linger_seconds: int = 0,
 ) -> Outbox:
     """An outbox with its counters. Paused by default: nothing goes until
     the producer opens it."""
@@ -68,6 +69,7 @@ def do_create_outbox(
         counts_towards_cap=counts_towards_cap,
         status=status,
         sealed_at=timezone.now() if sealed else None,
+        linger_seconds=linger_seconds,
     )
     OutboxStats.objects.create(outbox=outbox)
     return outbox

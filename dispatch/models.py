@@ -69,6 +69,12 @@ class Outbox(models.Model):
     )
     status_reason = models.CharField(max_length=255, blank=True, verbose_name=_("status reason"))
     sealed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sealed at"))
+    # How long a send chain of this outbox, while unsealed, waits for more
+    # after its last claim before it goes idle. A producer that fills the
+    # outbox in chunks (a campaign's materialiser) asks for a few seconds:
+    # staying beats a new task's start. Producers of single messages
+    # (journeys, test SMS, notices) leave it at 0, so no worker idles.
+    linger_seconds = models.PositiveSmallIntegerField(default=0, verbose_name=_("linger (seconds)"))
     # Who fills it, for display and for the producer's own receivers only.
     producer_kind = models.CharField(max_length=20, verbose_name=_("producer kind"))
     producer_id = models.CharField(max_length=64, blank=True, verbose_name=_("producer ID"))

@@ -24,11 +24,6 @@ from dispatch.models import Message, Outbox, RateWindow
 logger = logging.getLogger(__name__)
 
 
-# How long a send chain of an unsealed outbox waits for more after its last
-# claim before it goes idle (the producer's next enqueue wakes a new one).
-IDLE_GRACE_SECONDS = 5.0
-
-
 def time_budget() -> float:
     """Seconds a task may work before handing on: well inside the timeout."""
     timeout = settings.Q_CLUSTER["timeout"]
@@ -60,7 +55,9 @@ def _send_until_done(outbox_id: int, slot: int, owner: str) -> str:
     deadline = time.monotonic() + time_budget()
     last_claim = float("-inf")  # no wait for more before the first claim
     while time.monotonic() < deadline:
-        status, sealed_at = Outbox.objects.values_list("status", "sealed_at").get(pk=outbox_id)
+        status, sealed_at, linger = Outbox.objects.values_list(
+            "status", "sealed_at", "linger_seconds"
+        ).get(pk=outbox_id)
         if status != Outbox.Status.OPEN:
             return status
         if not pipeline.renew_slot(outbox_id, slot, owner):
@@ -87,9 +84,10 @@ def _send_until_done(outbox_id: int, slot: int, owner: str) -> str:
                 continue
             _wake_at(outbox_id, slot, work["next_due"])
             return "waiting"
-        if sealed_at is None and time.monotonic() - last_claim < IDLE_GRACE_SECONDS:
-            # A producer filling the outbox (a campaign's materialiser) adds
-            # the next chunk in a moment: staying beats a new task's start.
+        if sealed_at is None and time.monotonic() - last_claim < linger:
+            # A producer filling the outbox in chunks (a campaign's
+            # materialiser) adds the next one in a moment: staying beats a
+            # new task's start (Outbox.linger_seconds).
             time.sleep(0.2)
             continue
         return "idle"

@@ -680,3 +680,44 @@ def test_the_reconciler_leaves_a_start_of_a_moment_ago_to_its_own_pipeline_task(
     assert tasks.reconcile_campaigns()["enqueued"] >= 1
     assert Outbox.objects.get(pk=campaign.outbox_id).status == Outbox.Status.OPEN
     assert Message.objects.filter(outbox_id=campaign.outbox_id).count() == 3
+
+
+class _Clock:
+    """dispatch.tasks' monotonic clock and sleep, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+@pytest.mark.parametrize("linger", [0, 3])
+def test_a_send_chain_of_an_unsealed_outbox_lingers_only_as_long_as_its_producer_asked(
+    acme, monkeypatch, linger
+):
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise_chunk(campaign.pk, size=10)  # every recipient, not yet sealed
+    Outbox.objects.filter(pk=campaign.outbox_id).update(linger_seconds=linger, sealed_at=None)
+    clock = _Clock()
+    monkeypatch.setattr(dispatch_tasks.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(dispatch_tasks.time, "sleep", clock.sleep)
+    assert dispatch_tasks.send_outbox(campaign.outbox_id, 0) == "idle"
+    assert statuses(campaign) == {S.DELIVERED: 2}
+    # It waited for more only as long as the outbox's linger, in 0.2 s naps.
+    assert linger <= clock.slept < linger + 0.5
+
+
+def test_campaign_outboxes_linger_and_test_sms_outboxes_do_not(acme):
+    from campaigns.models import CAMPAIGN_LINGER_SECONDS
+    from dispatch.actions import do_create_outbox
+
+    campaign = segment_campaign(acme)
+    assert Outbox.objects.get(pk=campaign.outbox_id).linger_seconds == CAMPAIGN_LINGER_SECONDS > 0
+    assert do_create_outbox(acme, producer_kind="test").linger_seconds == 0
