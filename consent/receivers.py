@@ -4,6 +4,7 @@ which it completes with the history."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.http import HttpRequest
@@ -25,6 +26,7 @@ from optout.signals import list_changed
 from projects.models import Project
 
 HISTORY_ON_PAGE = 50
+logger = logging.getLogger(__name__)
 
 
 def record_consent_changes(
@@ -90,7 +92,24 @@ def customer_page_section(
     )
 
 
+def send_on_worker_start(sender: object, proc_name: str = "", **kwargs: object) -> None:
+    """A worker (re)started: a hand-over its predecessor was running died
+    with it. Enqueue the notice task instead of waiting for the next minute."""
+    from django.conf import settings
+    from django_q.tasks import async_task
+
+    if settings.Q_CLUSTER.get("sync"):
+        return
+    try:
+        async_task("consent.tasks.send_notices")
+    except Exception:
+        logger.exception("could not enqueue the consent notice task")
+
+
 def connect() -> None:
+    from django_q.signals import post_spawn
+
+    post_spawn.connect(send_on_worker_start, dispatch_uid="consent.worker_started")
     consents_changed.connect(
         record_consent_changes, sender=Customer, dispatch_uid="consent.record_consent_changes"
     )
