@@ -145,6 +145,8 @@ HANDED_OVER = (Notice.State.QUEUED, Notice.State.SENT, Notice.State.DELIVERED)
 # The notice reached the carrier.
 WENT_OUT = (Notice.State.SENT, Notice.State.DELIVERED)
 NOTICE_KEY_PREFIX = "n"
+# The send core's `producer_kind` of consent notice outboxes.
+PRODUCER = "consent"
 
 
 def notice_key(notice_id: int) -> str:

@@ -75,6 +75,13 @@ def describe_customer(
     return {"consentHistory": [history_item(change) for change in customer_history(customer)]}
 
 
+def _can_change(request: HttpRequest) -> bool:
+    from projects.models import Role
+
+    membership = getattr(request, "membership", None)
+    return membership is not None and membership.can(Role.MARKETER)
+
+
 def customer_page_section(
     sender: object, *, project: Project, customer: Customer, request: HttpRequest, **kwargs: object
 ) -> SafeString:
@@ -87,6 +94,7 @@ def customer_page_section(
             "history": history[:HISTORY_ON_PAGE],
             "more": len(history) > HISTORY_ON_PAGE,
             "notices": customer_notices(customer)[:10],
+            "can_change": _can_change(request),
         },
         request=request,
     )

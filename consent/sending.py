@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from channels.queries import default_sender
 from consent.actions import phone_problem
-from consent.models import NOTICE_KEY_PREFIX, Notice, notice_key
+from consent.models import NOTICE_KEY_PREFIX, PRODUCER, Notice, notice_key
 from consent.queries import NoticeConfig, due_notices, notice_config
 from consent.texts import REMINDER, RESULT, result_words, withdraw_words
 from console.lib.compliance import resolve_time_zone
@@ -52,7 +52,6 @@ from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
-PRODUCER = "consent"
 # Notices per UPDATE/IN list: well under SQLite's bound-parameter limit.
 CHUNK = 500
 # A SENT notice waits this long for its delivery report before the sync stops looking.

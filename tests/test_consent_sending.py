@@ -201,3 +201,37 @@ def test_the_minute_task_hands_over_in_batches_and_syncs(acme, settings, monkeyp
     send_all(Notice.objects.first().outbox_id, DUE)
     result = consent_tasks.send_notices()
     assert (result["synced_delivered"], result["handed_over"]) == (5, 0)
+
+
+def test_the_consent_page_shows_sent_failed_and_the_statistics(acme, client):
+    from django.urls import reverse
+
+    from projects.models import Membership, Role
+    from tests.support.world import make_user
+
+    for i, number in enumerate([PHONE, "+821099990000"]):
+        item = {"userId": f"u{i}", "phoneNumber": number, "promotionalConsent": True}
+        do_track(acme, parse_track({"userAttributes": [item]}, CHANGED), CHANGED)
+    sending.hand_over(acme, DUE)
+    send_all(Notice.objects.first().outbox_id, DUE)
+    Message.objects.filter(phone_number=PHONE).update(status="sent", delivered_at=None)
+    reference = Message.objects.get(phone_number=PHONE).reference
+    apply_delivery_reports([DeliveryReport("console", "p", reference, "failed", "E", "Off")])
+    sending.sync_outcomes(DUE)
+    user = make_user("viewer@acme.test")
+    Membership.objects.create(project=acme, user=user, role=Role.VIEWER)
+    client.force_login(user)
+    page = client.get(reverse("consent", args=[acme.id])).content.decode()
+    counts = page.split('id="notice-counts"')[1].split("</table>")[0]
+    assert '<td data-state="delivered">1</td>' in counts
+    assert '<td data-state="failed">1</td>' in counts
+    sent = page.split('id="sent-notices"')[1].split("</section>")[0]
+    assert 'data-state="delivered"' in sent and ">u1<" in sent
+    failed = page.split('id="failed-notices"')[1].split("</section>")[0]
+    assert ">u0<" in failed and "Off" in failed
+    stats = page.split('id="notice-statistics"')[1].split("</section>")[0]
+    counters = OutboxStats.objects.get(pk=Notice.objects.first().outbox_id)
+    assert (counters.recipients, counters.sent) == (2, 2)
+    for name in ("recipients", "sent", "delivered", "failed"):
+        assert f'data-stat="{name}">{getattr(counters, name)}<' in stats
+    assert 'id="sending-blocked"' not in page
