@@ -148,27 +148,40 @@ class _Renderer:
                 self.templates[kind] = compile_template(config.text(kind))
             except TemplateProblem as problem:
                 self.problems[kind] = problem.message
-        self.cache: dict[tuple, tuple[str, str]] = {}
+        self.cache: dict[tuple, tuple[str, str, str, int]] = {}
 
-    def body(self, kind: str, facts: Mapping[str, object], zone: str) -> tuple[str, str]:
-        """(body, "") or ("", why it cannot be sent)."""
+    def body(self, kind: str, facts: Mapping[str, object], zone: str) -> tuple[str, str, str, int]:
+        """(body, "", SMS/LMS, bytes) or ("", why it cannot be sent, "", 0)."""
+        changes = facts.get("changes") or {}
+        key = (
+            kind,
+            zone,
+            facts.get("changedAt") if kind == RESULT else None,
+            facts.get("consentAt") if kind == REMINDER else None,
+            tuple(sorted(changes.items())) if kind == RESULT else (),  # type: ignore[union-attr]
+        )
+        cached = self.cache.get(key)
+        if cached is None:
+            cached = self._render(kind, facts, zone)
+            self.cache[key] = cached
+        return cached
+
+    def _render(
+        self, kind: str, facts: Mapping[str, object], zone: str
+    ) -> tuple[str, str, str, int]:
         if kind in self.problems:
-            return "", self.problems[kind]
+            return "", self.problems[kind], "", 0
         values = notice_variables(
             kind, facts, zone, self.project.company_name, self.config.optout_number, self.now
         )
-        key = (kind, *sorted(values.items()))
-        cached = self.cache.get(key)
-        if cached is None:
-            try:
-                text = render(self.templates[kind], values).strip()
-            except TemplateProblem as problem:
-                cached = ("", problem.message)
-            else:
-                problems = check_outgoing_message(text)
-                cached = ("", "; ".join(problems.values())) if problems else (text, "")
-            self.cache[key] = cached
-        return cached
+        try:
+            text = render(self.templates[kind], values).strip()
+        except TemplateProblem as problem:
+            return "", problem.message, "", 0
+        problems = check_outgoing_message(text)
+        if problems:
+            return "", "; ".join(problems.values()), "", 0
+        return text, "", sms_kind(text), cp949_length(text)
 
 
 # --- hand-over ------------------------------------------------------------------------
@@ -230,17 +243,17 @@ def _hand_over_batch(
             if problem:
                 impossible.setdefault(problem, []).append(pk)
                 continue
-            body, error = renderer.body(kind, facts, zone)
+            body, error, sms, size = renderer.body(kind, facts, zone)
             if error:
                 failed.setdefault(error[:255], []).append(pk)
                 continue
             messages.append(
                 NewMessage(
-                    notice_key(pk),
+                    NOTICE_KEY_PREFIX + str(pk),
                     phone,
                     body,
-                    kind=sms_kind(body),
-                    bytes=cp949_length(body),
+                    kind=sms,
+                    bytes=size,
                     customer_id=customer_id,
                     time_zone=zone,
                 )
