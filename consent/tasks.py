@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels.gateways import NoGatewayConfigured, default_gateway_for
 from consent.actions import do_schedule_reminders
 from consent.queries import notice_config
 from consent.sending import PRODUCER, hand_over, projects_with_due_notices, sync_outcomes
@@ -50,12 +51,16 @@ def send_notices() -> dict[str, int]:
 
     now = timezone.now()
     result = {f"synced_{state}": n for state, n in sync_outcomes(now).items()}
-    # An outbox the core paused (no gateway then) tries again.
-    for outbox_id in Outbox.objects.filter(
+    # An outbox the core paused (no gateway then) goes on once there is one.
+    for outbox in Outbox.objects.filter(
         producer_kind=PRODUCER, status=Outbox.Status.PAUSED
-    ).values_list("pk", flat=True):
+    ).select_related("project"):
+        try:
+            default_gateway_for(outbox.project)
+        except NoGatewayConfigured:
+            continue
         with transaction.atomic():
-            do_open_outbox(outbox_id)
+            do_open_outbox(outbox.pk)
     deadline = time.monotonic() + time_budget()
     handed = 0
     more = False

@@ -235,3 +235,23 @@ def test_the_consent_page_shows_sent_failed_and_the_statistics(acme, client):
     for name in ("recipients", "sent", "delivered", "failed"):
         assert f'data-stat="{name}">{getattr(counters, name)}<' in stats
     assert 'id="sending-blocked"' not in page
+
+
+def test_a_paused_notice_outbox_goes_on_once_the_project_has_a_gateway(acme, monkeypatch):
+    from channels.models import SmsChannel
+
+    consent(acme, CHANGED, promotionalConsent=True)
+    sending.hand_over(acme, DUE)
+    outbox_id = Notice.objects.get().outbox_id
+    SmsChannel.objects.filter(project=acme).delete()
+    Gateway.objects.update(is_default=False)  # no channel, no default gateway
+    assert pipeline.send_batch(outbox_id, now=DUE).claimed == 0
+    assert Outbox.objects.get(pk=outbox_id).status == "paused"
+    monkeypatch.setattr(consent_tasks.timezone, "now", lambda: DUE)
+    consent_tasks.send_notices()
+    assert Outbox.objects.get(pk=outbox_id).status == "paused"  # still no gateway
+    SmsChannel.objects.create(project=acme, gateway=Gateway.objects.get(name="Test console"))
+    consent_tasks.send_notices()
+    assert Outbox.objects.get(pk=outbox_id).status == "open"
+    send_all(outbox_id, DUE)
+    assert len(console_backend.outbox) == 1
