@@ -255,3 +255,27 @@ def test_a_paused_notice_outbox_goes_on_once_the_project_has_a_gateway(acme, mon
     assert Outbox.objects.get(pk=outbox_id).status == "open"
     send_all(outbox_id, DUE)
     assert len(console_backend.outbox) == 1
+
+
+def test_the_api_gives_the_notice_settings_counts_and_statistics(acme, client):
+    from projects.actions import do_create_api_token
+
+    _, token = do_create_api_token(acme, "t", None)
+    consent(acme, CHANGED, promotionalConsent=True)
+    consent(acme, CHANGED, user_id="u2", promotionalConsent=True)
+    Customer.objects.filter(user_id="u2").update(phone_number="")
+    sending.hand_over(acme, DUE)
+    send_all(Notice.objects.filter(state="queued").get().outbox_id, DUE)
+    sending.sync_outcomes(DUE)
+    response = client.get(
+        f"/v1/projects/{acme.id}/consent/notices", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["result"]["enabled"] and not body["result"]["customised"]
+    assert "{{ company_name }}" in body["reminder"]["text"]
+    assert body["result"]["counts"] == {
+        "due": 0, "queued": 0, "sent": 0, "delivered": 1, "failed": 0, "impossible": 1
+    }  # fmt: skip
+    assert body["statistics"]["recipients"] == 1 and body["statistics"]["delivered"] == 1
+    assert body["sendingBlocked"] is False
