@@ -279,3 +279,14 @@ def test_the_api_gives_the_notice_settings_counts_and_statistics(acme, client):
     }  # fmt: skip
     assert body["statistics"]["recipients"] == 1 and body["statistics"]["delivered"] == 1
     assert body["sendingBlocked"] is False
+
+
+def test_a_promotional_outbox_may_not_ignore_the_optout_list(acme):
+    from dispatch.actions import do_create_outbox, do_update_outbox
+
+    with pytest.raises(ValueError, match="opted-out"):
+        do_create_outbox(acme, producer_kind="x", is_promotional=True, ignores_optout_list=True)
+    outbox = do_create_outbox(acme, producer_kind="x", ignores_optout_list=True)
+    do_update_outbox(outbox.pk, is_promotional=True)
+    outbox.refresh_from_db()
+    assert outbox.is_promotional and not outbox.ignores_optout_list
