@@ -251,3 +251,46 @@ def do_delete_customer(project: Project, customer: Customer, actor: object) -> N
     user_id = customer.user_id
     customer.delete()
     record_audit(project, actor, "customer.deleted", user_id, events=events)
+
+
+@transaction.atomic
+def do_set_consents(
+    project: Project,
+    customer: Customer,
+    *,
+    promotional: bool,
+    night: bool,
+    actor: object,
+    now: datetime | None = None,
+) -> list[ConsentFlagChange]:
+    """A member changes a user's consents on the console: the same rules as
+    the Track API (a consent kept keeps its date; withdrawing clears it),
+    told (`consents_changed`, source "console", the member as the actor)
+    only when a flag changed. Returns the changes."""
+    if customer.project_id != project.pk:
+        raise ValueError("customer belongs to another project")
+    now = now or timezone.now()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes: list[ConsentFlagChange] = []
+    fields: set[str] = set()
+    for flag, granted in (("promotional_consent", promotional), ("night_consent", night)):
+        fields |= _apply_consent(customer, flag, ConsentInput(granted, None), now, changes)
+    if fields:
+        customer.save(update_fields=sorted(fields))
+        consents_changed.send(
+            sender=Customer,
+            project=project,
+            changes=changes,
+            source="console",
+            actor_label=actor_label_for(actor),
+            at=now,
+        )
+        record_audit(
+            project,
+            actor,
+            "customer.consents_changed",
+            customer.user_id,
+            promotional=promotional,
+            night=night,
+        )
+    return changes

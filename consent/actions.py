@@ -6,8 +6,7 @@ a history entry and its scheduled notice commit or roll back with the
 change. Everything is set-based: a Track call or an opt-out batch costs a
 few statements whatever its size, never one per row.
 
-Sending is not wired yet: notices are scheduled (`due`) and selected by
-`consent.queries.due_notices`; the send core will send them.
+Notices are scheduled here (`due`); consent.sending hands them to the send core.
 """
 
 from __future__ import annotations
@@ -22,7 +21,15 @@ from django.utils import timezone
 
 from audiences.models import Customer
 from audiences.signals import ConsentFlagChange
-from consent.models import ConsentChange, ConsentField, Notice, NoticeSettings, Source
+from consent.models import (
+    HANDED_OVER,
+    WENT_OUT,
+    ConsentChange,
+    ConsentField,
+    Notice,
+    NoticeSettings,
+    Source,
+)
 from consent.schedule import next_notice_time, reminder_anchor_cutoff, reminder_due_at
 from consent.texts import REMINDER, RESULT, check_notice_template
 from console.lib import fastphone
@@ -210,7 +217,7 @@ def _schedule_results(
                 kind=Notice.Kind.RESULT,
                 superseded=False,
             )
-            .exclude(state=Notice.State.SENT)
+            .exclude(state__in=HANDED_OVER)
             .values_list("pk", "customer_id", "state", "due_at", "facts")
         ):
             open_notices[customer_id] = (pk, state, due_at, facts)
@@ -251,7 +258,7 @@ def _supersede_reminders(customer_ids: list[int], reason: str) -> None:
             customer_id__in=customer_ids[start : start + CHUNK],
             kind=Notice.Kind.REMINDER,
             superseded=False,
-        ).exclude(state=Notice.State.SENT).update(superseded=True, reason=reason)
+        ).exclude(state__in=HANDED_OVER).update(superseded=True, reason=reason)
 
 
 @transaction.atomic
@@ -264,9 +271,9 @@ def do_schedule_reminders(project: Project, until: datetime, now: datetime | Non
     _retry_impossible_reminders(project)
     reminders = Notice.objects.filter(customer=OuterRef("pk"), kind=Notice.Kind.REMINDER)
     last_sent = Subquery(
-        reminders.filter(state=Notice.State.SENT).order_by("-sent_at").values("sent_at")[:1]
+        reminders.filter(state__in=WENT_OUT).order_by("-sent_at").values("sent_at")[:1]
     )
-    has_open = Exists(reminders.filter(superseded=False).exclude(state=Notice.State.SENT))
+    has_open = Exists(reminders.filter(superseded=False).exclude(state__in=WENT_OUT))
     candidates = (
         Customer.objects.filter(
             project=project,
@@ -316,12 +323,12 @@ def _insert_notices(
     _insert_rows(
         Notice,
         ["project", "customer", "kind", "state", "reason", "due_at", "facts", "superseded",
-         "created_at"],
+         "created_at", "error"],
         [
             (project_id, customer_id, kind,
              Notice.State.IMPOSSIBLE.value if reason else Notice.State.DUE.value, reason,
              due_field.get_db_prep_save(due_at, connection),
-             facts_field.get_db_prep_save(facts, connection), False, created_at)
+             facts_field.get_db_prep_save(facts, connection), False, created_at, "")
             for customer_id, kind, reason, due_at, facts in rows
         ],
     )  # fmt: skip

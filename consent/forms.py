@@ -15,3 +15,10 @@ class NoticeSettingsForm(forms.Form):
     reminder_text = forms.CharField(
         label=_("Reminder text"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000
     )
+
+
+class ConsentChangeForm(forms.Form):
+    """A member changes a user's consents on the user's page."""
+
+    promotional = forms.BooleanField(label=_("Promotional messages"), required=False)
+    night = forms.BooleanField(label=_("Night-time messages (21:00–08:00)"), required=False)

@@ -1,9 +1,11 @@
 """Consent history (one row per change of a consent or of the opt-out list
 for a known user), the notices the law asks for, and their per-project texts.
 
-Sending is not wired yet: a notice is scheduled here (`due`), and the send
-core will move it to `sent` or `failed` once consent notices become one of
-its producers.
+A notice is scheduled here (`due`); `consent.sending` hands the due ones
+to the send core (`queued`, with the outbox that carries it, in the same
+transaction) and reads the outcome back from the core's message (`sent`,
+`delivered`, `failed`, or `impossible` when the core found the number
+invalid).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Customer
+from dispatch.models import Outbox
 from projects.models import Project
 
 
@@ -78,7 +81,10 @@ class Notice(models.Model):
 
     class State(models.TextChoices):
         DUE = "due", _("Due")
+        # Handed to the send core: its message is queued or being sent.
+        QUEUED = "queued", _("Sending")
         SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
         IMPOSSIBLE = "impossible", _("Impossible")
 
@@ -88,6 +94,7 @@ class Notice(models.Model):
         CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent was withdrawn before the reminder.")
         CONSENT_DATE_CHANGED = "consent_date_changed", _("The date of consent changed.")
         COMBINED = "combined", _("Combined with a later change into one notice.")
+        NO_SENDER = "no_sender", _("The project has no approved sender number.")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     customer = models.ForeignKey(
@@ -105,6 +112,12 @@ class Notice(models.Model):
     superseded = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The outbox its message went to (key NOTICE_KEY_PREFIX + id), once queued.
+    outbox = models.ForeignKey(
+        Outbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(_("error"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("consent notice")
@@ -114,10 +127,32 @@ class Notice(models.Model):
                 fields=["project", "state", "superseded", "due_at"], name="consent_notice_due"
             ),
             models.Index(fields=["customer", "kind", "superseded"], name="consent_notice_user"),
+            # The outcome sync: notices whose message is still out.
+            models.Index(fields=["state", "outbox"], name="consent_notice_sending"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.customer_id} ({self.state})"
+
+    @property
+    def dedupe_key(self) -> str:
+        return notice_key(self.pk)
+
+
+# Handed to the send core: never combined with a later change, superseded
+# or handed over again.
+HANDED_OVER = (Notice.State.QUEUED, Notice.State.SENT, Notice.State.DELIVERED)
+# The notice reached the carrier.
+WENT_OUT = (Notice.State.SENT, Notice.State.DELIVERED)
+NOTICE_KEY_PREFIX = "n"
+# The send core's `producer_kind` of consent notice outboxes.
+PRODUCER = "consent"
+
+
+def notice_key(notice_id: int) -> str:
+    """The notice's message key in its outbox (so its gateway reference is
+    `c<outbox>-n<id>`)."""
+    return f"{NOTICE_KEY_PREFIX}{notice_id}"
 
 
 class NoticeSettings(models.Model):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from audiences.models import Customer
-from channels.queries import project_optout_number
-from consent.models import ConsentChange, Notice, NoticeSettings
+from channels.queries import default_sender, project_optout_number
+from consent.models import PRODUCER, ConsentChange, Notice, NoticeSettings
 from consent.texts import DEFAULT_TEXTS, REMINDER, RESULT
+from dispatch.models import SKIP_REASONS, OutboxStats
 from projects.models import Project
 
 PAGE_NOTICES = 50
@@ -110,3 +111,35 @@ def notice_counts(project: Project) -> dict[str, dict[str, int]]:
     for row in rows:
         counts[row["kind"]][row["state"]] = row["n"]
     return counts
+
+
+def notices_in(project: Project, states: list[str]) -> QuerySet[Notice]:
+    """Notices that count in these states, latest first (sent, failed lists)."""
+    return (
+        Notice.objects.filter(project=project, state__in=states, superseded=False)
+        .select_related("customer")
+        .order_by("-sent_at", "-due_at", "-id")
+    )
+
+
+STAT_FIELDS = ("recipients", "queued", "sent", "delivered", "failed", "held_night_time", "sent_lms")
+
+
+def notice_statistics(project: Project) -> dict[str, int]:
+    """The send core's counters over the project's consent outboxes, as for
+    any message: handed over, still to go, sent, delivered, failed, skipped,
+    held at night."""
+    stats = OutboxStats.objects.filter(
+        outbox__project=project, outbox__producer_kind=PRODUCER
+    ).aggregate(
+        **{name: Sum(name) for name in STAT_FIELDS},
+        **{f"skipped_{r}": Sum(f"skipped_{r}") for r in SKIP_REASONS},
+    )
+    totals = {name: stats[name] or 0 for name in STAT_FIELDS}
+    totals["skipped"] = sum(stats[f"skipped_{r}"] or 0 for r in SKIP_REASONS)
+    return totals
+
+
+def sending_blocked(project: Project) -> bool:
+    """True when due notices cannot go: no approved sender number."""
+    return default_sender(project) is None

@@ -4,6 +4,7 @@ which it completes with the history."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.http import HttpRequest
@@ -25,6 +26,7 @@ from optout.signals import list_changed
 from projects.models import Project
 
 HISTORY_ON_PAGE = 50
+logger = logging.getLogger(__name__)
 
 
 def record_consent_changes(
@@ -73,6 +75,13 @@ def describe_customer(
     return {"consentHistory": [history_item(change) for change in customer_history(customer)]}
 
 
+def _can_change(request: HttpRequest) -> bool:
+    from projects.models import Role
+
+    membership = getattr(request, "membership", None)
+    return membership is not None and membership.can(Role.MARKETER)
+
+
 def customer_page_section(
     sender: object, *, project: Project, customer: Customer, request: HttpRequest, **kwargs: object
 ) -> SafeString:
@@ -85,12 +94,30 @@ def customer_page_section(
             "history": history[:HISTORY_ON_PAGE],
             "more": len(history) > HISTORY_ON_PAGE,
             "notices": customer_notices(customer)[:10],
+            "can_change": _can_change(request),
         },
         request=request,
     )
 
 
+def send_on_worker_start(sender: object, proc_name: str = "", **kwargs: object) -> None:
+    """A worker (re)started: a hand-over its predecessor was running died
+    with it. Enqueue the notice task instead of waiting for the next minute."""
+    from django.conf import settings
+    from django_q.tasks import async_task
+
+    if settings.Q_CLUSTER.get("sync"):
+        return
+    try:
+        async_task("consent.tasks.send_notices")
+    except Exception:
+        logger.exception("could not enqueue the consent notice task")
+
+
 def connect() -> None:
+    from django_q.signals import post_spawn
+
+    post_spawn.connect(send_on_worker_start, dispatch_uid="consent.worker_started")
     consents_changed.connect(
         record_consent_changes, sender=Customer, dispatch_uid="consent.record_consent_changes"
     )

@@ -9,4 +9,9 @@ urlpatterns = [
     path(
         "p/<uuid:project_id>/consent/history.csv", views.export_history, name="consent_history_csv"
     ),
+    path(
+        "p/<uuid:project_id>/consent/users/<path:user_id>/",
+        views.change_consents,
+        name="consent_change",
+    ),
 ]

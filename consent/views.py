@@ -10,24 +10,32 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from audiences.actions import do_set_consents
 from audiences.queries import customer_by_user_id
 from consent import exports
 from consent.actions import do_save_notice_settings
-from consent.forms import NoticeSettingsForm
+from consent.forms import ConsentChangeForm, NoticeSettingsForm
+from consent.models import Notice
 from consent.queries import (
     PAGE_NOTICES,
     customer_history,
     impossible_notices,
     notice_config,
     notice_counts,
+    notice_statistics,
+    notices_in,
     project_history,
+    sending_blocked,
     upcoming_notices,
 )
 from consent.texts import REMINDER, RESULT, NoticeTemplateError, check_notice_template
 from projects.access import project_view
 from projects.models import Project, Role
+
+STAT_CELLS = ("recipients", "queued", "sent", "delivered", "failed", "skipped", "held_night_time",
+              "sent_lms")  # fmt: skip
 
 
 def _previews(project: Project, texts: dict[str, str], optout_number: str) -> dict[str, dict]:
@@ -79,6 +87,8 @@ def consent_page(request: HttpRequest, project: Project) -> HttpResponse:
         form = NoticeSettingsForm(initial=initial)
         texts = {RESULT: config.result_text, REMINDER: config.reminder_text}
     previews = _previews(project, texts, config.optout_number)
+    counts = notice_counts(project)
+    statistics = notice_statistics(project)
     if request.method == "POST" and any("problems" in p for p in previews.values()):
         status = 400
     context = {
@@ -88,9 +98,16 @@ def consent_page(request: HttpRequest, project: Project) -> HttpResponse:
             (RESULT, form["result_text"], form["result_enabled"], previews[RESULT]),
             (REMINDER, form["reminder_text"], form["reminder_enabled"], previews[REMINDER]),
         ],
-        "counts": notice_counts(project),
+        "counts": counts,
+        "count_rows": [
+            (kind, Notice.Kind(kind).label, counts[kind]) for kind in (RESULT, REMINDER)
+        ],
         "upcoming": upcoming_notices(project)[:PAGE_NOTICES],
         "impossible": impossible_notices(project)[:PAGE_NOTICES],
+        "sent": notices_in(project, [Notice.State.SENT, Notice.State.DELIVERED])[:PAGE_NOTICES],
+        "failed": notices_in(project, [Notice.State.FAILED])[:PAGE_NOTICES],
+        "stat_cells": [(name, statistics[name]) for name in STAT_CELLS],
+        "blocked": sending_blocked(project),
         "can_edit": request.membership.can(Role.ADMIN),
         "now": timezone.now(),
     }
@@ -114,3 +131,29 @@ def export_history(request: HttpRequest, project: Project) -> HttpResponse:
     response = StreamingHttpResponse(exports.csv_lines(changes), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@project_view()
+@require_POST
+def change_consents(request: HttpRequest, project: Project, user_id: str) -> HttpResponse:
+    """A member changes a user's promotional and night-time consent; the
+    history records it with source "console" and the member."""
+    if not request.membership.can(Role.MARKETER):
+        raise PermissionDenied(_("Only marketers and admins may change a user's consent."))
+    customer = customer_by_user_id(project, user_id)
+    if customer is None:
+        raise Http404
+    form = ConsentChangeForm(request.POST)
+    form.is_valid()  # two optional checkboxes: always valid
+    changes = do_set_consents(
+        project,
+        customer,
+        promotional=form.cleaned_data["promotional"],
+        night=form.cleaned_data["night"],
+        actor=request.user,
+    )
+    if changes:
+        messages.success(request, _("The consents were changed; a result notice is scheduled."))
+    else:
+        messages.info(request, _("Nothing changed."))
+    return redirect("customer", project_id=project.id, user_id=customer.user_id)

@@ -175,6 +175,10 @@ DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1, maxim
 DISPATCH_CHUNK_SIZE = env_int("MUNJA_DISPATCH_CHUNK_SIZE", 5000, minimum=1)
 DISPATCH_SENDERS = env_int("MUNJA_DISPATCH_SENDERS", Q_CLUSTER["workers"], minimum=1)
 DISPATCH_CLAIM_SECONDS = env_int("MUNJA_DISPATCH_CLAIM_SECONDS", 60, minimum=5)
+# Consent notices handed to the send core per transaction (consent/sending.py).
+CONSENT_NOTICE_BATCH_SIZE = env_int(
+    "MUNJA_CONSENT_NOTICE_BATCH_SIZE", 2000, minimum=1, maximum=10_000
+)
 
 # --- Auth and security ---------------------------------------------------------
 LOGIN_URL = "login"

@@ -53,12 +53,17 @@ def do_create_outbox(
     is_promotional: bool = False,
     frequency_cap: int | None = None,
     counts_towards_cap: bool = True,
+    ignores_optout_list: bool = False,
+    never_at_night: bool = False,
     status: str = Outbox.Status.PAUSED,
     sealed: bool = False,
     linger_seconds: int = 0,
 ) -> Outbox:
     """An outbox with its counters. Paused by default: nothing goes until
-    the producer opens it."""
+    the producer opens it. `ignores_optout_list` (legally required
+    informational messages only) is refused on a promotional outbox."""
+    if is_promotional and ignores_optout_list:
+        raise ValueError("a promotional outbox always skips opted-out numbers")
     outbox = Outbox.objects.create(
         project=project,
         producer_kind=producer_kind,
@@ -67,6 +72,8 @@ def do_create_outbox(
         is_promotional=is_promotional,
         frequency_cap=frequency_cap,
         counts_towards_cap=counts_towards_cap,
+        ignores_optout_list=ignores_optout_list,
+        never_at_night=never_at_night,
         status=status,
         sealed_at=timezone.now() if sealed else None,
         linger_seconds=linger_seconds,
@@ -81,6 +88,9 @@ def do_update_outbox(outbox_id: int, **fields: Any) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"do_update_outbox: unknown fields {sorted(unknown)}")
+    if fields.get("is_promotional"):
+        # Promotional messages always skip the opt-out list.
+        fields["ignores_optout_list"] = False
     Outbox.objects.filter(pk=outbox_id).update(**fields)
 
 

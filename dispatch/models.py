@@ -64,6 +64,15 @@ class Outbox(models.Model):
     # Messages of an outbox that is not counted (test SMS) neither count
     # towards nor are held by the frequency cap.
     counts_towards_cap = models.BooleanField(default=True, verbose_name=_("counts towards the cap"))
+    # Informational messages the law requires (consent notices, Art. 50 ⑦ ⑧)
+    # reach numbers on the opt-out list: a withdrawal must still be
+    # confirmed. Never on a promotional outbox (do_create_outbox refuses it).
+    ignores_optout_list = models.BooleanField(
+        default=False, verbose_name=_("reaches opted-out numbers")
+    )
+    # Held until 08:00 in the recipient's zone at night (21:00–08:00) even
+    # when not promotional, whatever the recipient's night-time consent.
+    never_at_night = models.BooleanField(default=False, verbose_name=_("never at night"))
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.PAUSED, verbose_name=_("status")
     )

@@ -328,14 +328,15 @@ def send_batch(
 
     # Opt-outs are read now, not when the message was enqueued: a number
     # that opted out meanwhile gets nothing more.
-    if applies_to(project, outbox.is_promotional):
+    # Legally required notices (ignores_optout_list) reach listed numbers.
+    if applies_to(project, outbox.is_promotional) and not outbox.ignores_optout_list:
         out = opted_out_numbers(project, [r.phone_number for r in rows])
         if out:
             ids = [r.id for r in rows if r.phone_number in out]
             outcome.skipped += _skip(outbox_id, token, ids, Reason.OPTED_OUT)
             rows = [r for r in rows if r.phone_number not in out]
 
-    if outbox.is_promotional and rows:
+    if (outbox.is_promotional or outbox.never_at_night) and rows:
         rows, held = _hold_night_time(outbox, token, rows, now)
         outcome.held = held
 
@@ -407,7 +408,8 @@ def _hold_night_time(
     outbox: Outbox, token: str, rows: list[ClaimedMessage], now: datetime
 ) -> tuple[list[ClaimedMessage], int]:
     """Promotional messages wait until 08:00 in the recipient's zone unless
-    the recipient gave night-time consent (SPEC §5)."""
+    the recipient gave night-time consent (SPEC §5); those of a
+    `never_at_night` outbox wait whatever the consent."""
     default_zone = outbox.project.time_zone or "Asia/Seoul"
     releases = {}
     for zone in {r.time_zone or default_zone for r in rows}:
@@ -418,10 +420,15 @@ def _hold_night_time(
     night = [r for r in rows if releases[r.time_zone or default_zone] is not None]
     if not night:
         return rows, 0
-    consenting = set(
-        Customer.objects.filter(
-            id__in=[r.customer_id for r in night if r.customer_id is not None], night_consent=True
-        ).values_list("id", flat=True)
+    consenting = (
+        set()
+        if outbox.never_at_night
+        else set(
+            Customer.objects.filter(
+                id__in=[r.customer_id for r in night if r.customer_id is not None],
+                night_consent=True,
+            ).values_list("id", flat=True)
+        )
     )
     held_rows = [r for r in night if r.customer_id not in consenting]
     held = 0

@@ -162,7 +162,43 @@ def test_the_users_page_shows_the_history_and_the_pending_notice(client, world):
     assert 'id="consent-history"' in page
     assert 'data-field="promotional" data-new="true"' in page
     assert 'data-kind="result" data-state="due"' in page
-    assert "not wired yet" in page
+    # A viewer sees no consent form.
+    assert 'id="consent-change"' not in page
+
+
+def test_a_member_changes_consent_on_the_users_page_recorded_as_console(client, world):
+    track(
+        client,
+        world.acme,
+        world.acme_token,
+        attributes(phoneNumber="+821012345678", promotionalConsent=True),
+    )
+    customer_url = reverse("customer", args=[world.acme.id, "u1"])
+    assert client.login(username=world.carol.username, password=PASSWORD)
+    assert 'id="consent-change"' in client.get(customer_url).content.decode()
+    url = reverse("consent_change", args=[world.acme.id, "u1"])
+    response = client.post(url, {"night": "on"})  # promotional unticked: withdrawn
+    assert response.status_code == 302 and response["Location"] == customer_url
+    customer = Customer.objects.get(user_id="u1")
+    assert (customer.promotional_consent, customer.night_consent) == (False, True)
+    latest = ConsentChange.objects.order_by("-id")[:2]
+    assert {(c.field, c.new, c.source, c.actor_label) for c in latest} == {
+        ("promotional", False, "console", world.carol.email),
+        ("night", True, "console", world.carol.email),
+    }
+    (notice,) = Notice.objects.filter(customer=customer, superseded=False, kind="result")
+    assert notice.facts["changes"] == {"promotional": False, "night": True}
+    # The same state again changes nothing.
+    client.post(url, {"night": "on"})
+    assert ConsentChange.objects.count() == 3
+
+
+def test_a_viewer_may_not_change_consent(client, world):
+    track(client, world.acme, world.acme_token, attributes(promotionalConsent=True))
+    assert client.login(username=world.dave.username, password=PASSWORD)
+    url = reverse("consent_change", args=[world.acme.id, "u1"])
+    assert client.post(url, {}).status_code == 403
+    assert Customer.objects.get(user_id="u1").promotional_consent
 
 
 def test_the_history_exports_as_csv_with_neutralised_cells(client, world):

@@ -69,14 +69,15 @@ def page(world):
     return reverse("consent", args=[world.acme.id])
 
 
-def test_the_consent_page_shows_previews_byte_counts_and_that_sending_is_not_wired(client, world):
+def test_the_consent_page_shows_previews_byte_counts_and_a_missing_sender(client, world):
     assert client.login(username=world.dave.username, password=PASSWORD)
     response = client.get(page(world))
     text = response.content.decode()
     assert response.status_code == 200
     assert 'data-preview="result"' in text and 'data-preview="reminder"' in text
     assert "[에이크미 주식회사]" in text
-    assert 'id="sending-not-wired"' in text
+    # Acme has no approved sender number: the page says notices cannot go.
+    assert 'id="sending-blocked"' in text
     # No 080 number: a project without promotional sending starts switched off.
     assert (
         'name="result_enabled"' in text

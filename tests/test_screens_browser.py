@@ -48,6 +48,7 @@ def screens(project_id, sent_id: int, draft_id: int) -> list[tuple[str, str]]:
         ("segment-new", reverse("segment_new", args=p)),
         ("audience-files", reverse("audience_files", args=p)),
         ("optouts", reverse("optouts", args=p)),
+        ("consent", reverse("consent", args=p)),
         ("channels", reverse("channels", args=p)),
         ("sms-settings", reverse("sms_settings", args=p)),
         ("members", reverse("members", args=p)),

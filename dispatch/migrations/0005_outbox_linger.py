@@ -15,7 +15,7 @@ def campaigns_linger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dispatch", "0003_verbose_names_for_the_admin"),
+        ("dispatch", "0004_outbox_informational_settings"),
     ]
 
     operations = [
