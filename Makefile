@@ -29,13 +29,16 @@ run: install messages
 	$(PY) manage.py run_console
 
 # What the suite needs besides Python: Chromium for the browser tests
-# (MUNJA_CHROMIUM, default /usr/bin/chromium) and gettext for the catalogue.
+# (MUNJA_CHROMIUM, default /usr/bin/chromium), a Korean font so screens are
+# drawn (and measured for overflow) with real Hangul glyphs, not boxes, and
+# gettext for the catalogue.
 # Missing ones are installed with apt-get when running as root (MUNJA_APT=0
 # forbids it); otherwise this stops at once with the one command to run.
 test-deps:
 	@missing=""; \
 	test -x "$${MUNJA_CHROMIUM:-/usr/bin/chromium}" || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	fc-list :lang=ko 2>/dev/null | grep -q . || missing="$$missing fonts-nanum"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && [ "$${MUNJA_APT:-1}" != 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "== installing$$missing (apt-get)"; \
