@@ -100,8 +100,18 @@ class Context:
 # --- arrival --------------------------------------------------------------------------
 
 
-def arrival(node: dict, run: Run, project: Project, now: datetime, customer: Any) -> Arrival:
-    """The state and due time of a run that reaches `node` at `now`."""
+def arrival(
+    node: dict,
+    run: Run,
+    project: Project,
+    now: datetime,
+    customer: Any,
+    scheduled: datetime | None = None,
+) -> Arrival:
+    """The state and due time of a run that reaches `node` at `now`.
+    `scheduled`: when the step that brought it was due; a node that goes at
+    once is due then, so a send after an overdue delay (a pause) is seen to
+    be late."""
     kind = node.get("kind")
     config = node.get("config") or {}
     if kind == "delay":
@@ -122,7 +132,7 @@ def arrival(node: dict, run: Run, project: Project, now: datetime, customer: Any
             str(config.get("event", ""))[:255],
             match[:255],
         )
-    return Arrival(now)
+    return Arrival(min(scheduled or now, now))
 
 
 def _as_match(value: Any) -> str:

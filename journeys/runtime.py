@@ -222,8 +222,9 @@ def commit_step(
 ) -> bool:
     """Write one step of `run` (as last read: its `step` and `state` are what
     the conditional UPDATE checks). Returns whether this step won; the run
-    object then holds the new position. `token`: keep the claim when the
-    next node is due at once."""
+    object then holds the new position. `token` (the runner's claim): keep
+    the claim when the next node is due at once; a node that goes at once is
+    due when this step was due. Without it (an event's step) it is due now."""
     seen_step, seen_state = run.step, run.state
     project = loaded.projects[run.project_id]
     guard = Run.objects.filter(pk=run.pk, step=seen_step, state=seen_state)
@@ -253,7 +254,8 @@ def commit_step(
             "claimed_at": None,
         }
     else:
-        arrival = nodes.arrival(graph[next_key], run, project, now, customer)
+        scheduled = run.due_at if (run.due_at is not None and token) else now
+        arrival = nodes.arrival(graph[next_key], run, project, now, customer, scheduled)
         goes_on = bool(token) and arrival.state == Run.State.ACTIVE and arrival.due_at <= now
         fields = {
             "step": seen_step + 1,
