@@ -94,6 +94,7 @@ class Loaded:
     graphs: dict[int, dict[str, dict]] = field(default_factory=dict)
     journeys: dict[int, Journey] = field(default_factory=dict)
     projects: dict[Any, Project] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
 
     def load(self, runs: Iterable[Run]) -> None:
         runs = list(runs)
@@ -421,6 +422,7 @@ def take_steps(run: Run, loaded: Loaded, token: str, now: datetime | None = None
                     settings=loaded.settings(run.version_id),
                     now=now,
                     customer=run.customer,
+                    cache=loaded.cache,
                 )
                 outcome = nodes.execute(ctx)
             won = commit_step(run, node, outcome, loaded, now, token=token, customer=run.customer)
