@@ -26,6 +26,7 @@ from channels.queries import SenderNotAllowed, sendable_sender
 from console.lib import compliance, liquid
 from console.lib.phone import check_e164
 from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
+from dispatch.checks import check_outgoing_message
 from dispatch.models import Message, Outbox, SendingPolicy
 from journeys import conditions
 from journeys import counters as metrics
@@ -422,6 +423,13 @@ def _send(ctx: Context) -> Outcome:
             rendered = renderer.render(context, customer.pk)
             if rendered.skip_reason:
                 reason, error = rendered.skip_reason, rendered.error
+            else:
+                # The one check of an outgoing text (EUC-KR, size): a user's
+                # data may bring characters no carrier takes.
+                title = (config.get("title") or "") if rendered.kind == "LMS" else ""
+                problems = check_outgoing_message(rendered.body, title)
+                if problems:
+                    reason, error = Reason.RENDER_ERROR, "; ".join(problems.values())
     outbox = ctx.cached(
         ("outbox", run.version_id, ctx.node["key"]),
         lambda: node_outbox(ctx.project, run, ctx.node, ctx.settings),

@@ -377,3 +377,14 @@ def test_claims_never_overlap_and_stale_claims_are_released(acme):
         first[0].pk,
         first[1].pk,
     }
+
+
+def test_a_message_whose_rendered_text_no_carrier_takes_is_not_sent_as_a_render_error(acme, sender):
+    journey = live_journey(acme, chain(send_node(sender, body="{{ entry_event.data.note }}")))
+    run = enter(journey, user(acme), data={"note": "할인 🎉"})
+    runtime.run_due(NOON)
+    step = Step.objects.get(run=run, number=2)
+    assert (step.port, step.detail["reason"]) == ("not_sent", "render_error")
+    message = Message.objects.get(dedupe_key=f"r{run.pk}-2")
+    assert (message.status, message.skip_reason) == ("skipped", "render_error")
+    assert "EUC-KR" in message.error_message
