@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class JourneysConfig(AppConfig):
     name = "journeys"
     verbose_name = _("Journeys")
+
+    def ready(self) -> None:
+        from journeys import receivers  # noqa: F401 - connects the signal receivers

@@ -18,6 +18,7 @@ OUR_APPS = {
     "campaigns",
     "conversions",
     "dispatch",
+    "journeys",
 }
 SAME_IN_BOTH = {"URL", "ID", "SMS", "LMS"}
 
