@@ -33,12 +33,19 @@ a nested group needs at least one condition.
 
 Evaluation is a single query over the project's customers; nothing loops over
 users in Python. It works on SQLite and PostgreSQL.
+
+For triggers that follow users one by one (journeys' segment entry),
+``members_among()`` answers the same question for a handful of users with the
+subqueries narrowed to them (an index lookup per user, not a pass over the
+segment), and ``boundary_candidates()`` names the users whose membership may
+change only because time passes ("within N days" conditions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -313,10 +320,100 @@ def count(project: Project, definition: Any, *, now: dt.datetime | None = None) 
     return segment_queryset(project, definition, now=now).count()
 
 
+# Ids per query in members_among(): well under SQLite's bound on variables.
+MEMBERS_CHUNK = 500
+
+
+def members_among(
+    project: Project,
+    definition: Any,
+    customer_ids: Iterable[int],
+    *,
+    now: dt.datetime | None = None,
+) -> set[int]:
+    """Which of `customer_ids` (the project's customers) the definition matches.
+
+    One query per MEMBERS_CHUNK ids, the tag and event subqueries narrowed to
+    those ids, so its cost follows the number of users asked about, not the
+    segment's size. The answer equals filtering `segment_queryset()` to the ids."""
+    errors = validate_definition(definition)
+    if errors:
+        raise InvalidDefinition(errors)
+    ids = sorted(set(customer_ids))
+    moment = now or timezone.now()
+    members: set[int] = set()
+    for start in range(0, len(ids), MEMBERS_CHUNK):
+        chunk = ids[start : start + MEMBERS_CHUNK]
+        compiler = _Compiler(project, moment, customer_ids=chunk)
+        members.update(
+            Customer.objects.filter(project=project, pk__in=chunk)
+            .filter(compiler.group(definition))
+            .values_list("pk", flat=True)
+        )
+    return members
+
+
+def is_time_relative(definition: Any) -> bool:
+    """Whether membership can change by time passing alone ("within N days")."""
+    return bool(_time_conditions(definition))
+
+
+def boundary_candidates(
+    project: Project, definition: Any, since: dt.datetime, until: dt.datetime
+) -> QuerySet:
+    """Ids of the project's customers whose membership may have changed between
+    `since` and `until` only because time passed: a "within N days" window
+    (createdAt, lastSeenAt, events) whose edge moved past their time. Changes
+    of the users' data are not in it (they are told by `customers_changed`).
+    A superset: re-evaluate them with members_among(now=until)."""
+    errors = validate_definition(definition)
+    if errors:
+        raise InvalidDefinition(errors)
+    nodes = _time_conditions(definition)
+    if not nodes:
+        return Customer.objects.none().values_list("pk", flat=True)
+    condition = Q()
+    for node in nodes:
+        days = dt.timedelta(days=node["within_days"] if node["kind"] == "event" else node["value"])
+        edge = {"gte": since - days, "lt": until - days}
+        if node["kind"] == "attribute":
+            column = ATTRIBUTE_FIELDS[node["field"]][0]
+            condition |= Q(**{f"{column}__gte": edge["gte"], f"{column}__lt": edge["lt"]})
+        else:
+            events = Event.objects.filter(
+                project=project,
+                type=node["type"],
+                created_at__gte=edge["gte"],
+                created_at__lt=edge["lt"],
+            )
+            if node.get("where") is not None:
+                events = events.filter(_event_data_q(node["where"]))
+            condition |= Q(pk__in=events.values("customer_id"))
+    return Customer.objects.filter(project=project).filter(condition).values_list("pk", flat=True)
+
+
+def _time_conditions(node: dict) -> list[dict]:
+    found = []
+    for child in node.get("conditions", []):
+        if _is_group(child):
+            found += _time_conditions(child)
+        elif (child.get("kind") == "attribute" and child.get("op") == "within_days") or (
+            child.get("kind") == "event" and child.get("within_days") is not None
+        ):
+            found.append(child)
+    return found
+
+
 class _Compiler:
-    def __init__(self, project: Project, now: dt.datetime) -> None:
+    def __init__(
+        self, project: Project, now: dt.datetime, *, customer_ids: list[int] | None = None
+    ) -> None:
         self.project = project
         self.now = now
+        # When set, the outer query keeps to these customers, so the tag and
+        # event subqueries may too: an index lookup instead of a pass over
+        # every matching row of the project.
+        self.customer_ids = customer_ids
 
     def group(self, node: dict) -> Q:
         parts = [
@@ -363,6 +460,8 @@ class _Compiler:
         op = node["op"]
         # No project join here: the outer query keeps to the project already.
         tags = CustomerTag.objects.filter(key=node["key"])
+        if self.customer_ids is not None:
+            tags = tags.filter(customer_id__in=self.customer_ids)
         if op in ("eq", "neq"):
             tags = tags.filter(value=node["value"])
         elif op == "contains":
@@ -372,6 +471,8 @@ class _Compiler:
 
     def compile_event(self, node: dict) -> Q:
         events = Event.objects.filter(project=self.project, type=node["type"])
+        if self.customer_ids is not None:
+            events = events.filter(customer_id__in=self.customer_ids)
         if node.get("within_days") is not None:
             events = events.filter(
                 created_at__gte=self.now - dt.timedelta(days=node["within_days"])
