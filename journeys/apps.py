@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class JourneysConfig(AppConfig):
     name = "journeys"
     verbose_name = _("Journeys")
+
+    def ready(self) -> None:
+        from journeys import triggers
+
+        # Segment-entry journeys hear which users changed (audiences, optout).
+        triggers.connect()
