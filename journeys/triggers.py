@@ -36,18 +36,25 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from audiences.models import Customer, Event, Segment
 from audiences.segments import (
     InvalidDefinition,
     boundary_candidates,
+    ids_parameter,
     is_time_relative,
     members_among,
 )
 from audiences.signals import customers_changed
-from journeys.models import Journey, ScheduleOccurrence, SegmentMember, TriggerCursor
+from journeys.models import (
+    Journey,
+    JourneyVersion,
+    ScheduleOccurrence,
+    SegmentMember,
+    TriggerCursor,
+)
 from optout.models import OptOutChange
 from optout.signals import list_changed
 from projects.models import Project
@@ -70,24 +77,58 @@ MAX_OCCURRENCES_PER_SCAN = 1000
 # --- Reading a journey's trigger -------------------------------------------------------
 
 
+# Trigger configs by version (id and creation time, as a rolled-back id can
+# come again): a published version never changes, so a Track call need not
+# read and decode every live journey's graph.
+_TRIGGERS: dict[tuple, dict[str, Any]] = {}
+_TRIGGERS_SIZE = 1000
+
+
 def trigger_config(journey: Journey) -> dict[str, Any]:
     """The trigger node's config of the journey's live version ({} without one)."""
-    version = journey.live_version
-    if version is None:
+    if journey.live_version_id is None:
         return {}
+    version = journey.live_version  # loaded without its graph by _live_journeys
+    key = (version.pk, version.created_at)
+    cached = _TRIGGERS.get(key)
+    if cached is not None:
+        return cached
+    version = JourneyVersion.objects.get(pk=version.pk)
+    config: dict[str, Any] = {}
     for node in (version.graph or {}).get("nodes", []):
         if isinstance(node, dict) and node.get("kind") == "trigger":
-            return node.get("config") or {}
-    return {}
+            config = node.get("config") or {}
+            break
+    if version.state != JourneyVersion.State.DRAFT:
+        if len(_TRIGGERS) >= _TRIGGERS_SIZE:
+            _TRIGGERS.clear()
+        _TRIGGERS[key] = config
+    return config
+
+
+def _live_journeys(**filters: Any) -> QuerySet[Journey]:
+    return (
+        Journey.objects.filter(status=Journey.Status.ACTIVE, live_version__isnull=False, **filters)
+        .select_related("live_version")
+        .only(
+            "id",
+            "project_id",
+            "name",
+            "status",
+            "activated_at",
+            "live_version__id",
+            "live_version__created_at",
+        )
+    )
 
 
 def active_journeys(project: Project, kind: str) -> list[tuple[Journey, dict[str, Any]]]:
     """The project's active journeys whose trigger is of `kind`, with the
     trigger config: one query on the (project, status) index, so a project
     without journeys pays one cheap lookup per Track call."""
-    journeys = Journey.objects.filter(
-        project=project, status=Journey.Status.ACTIVE, live_version__isnull=False
-    ).select_related("live_version")
+    journeys = list(_live_journeys(project=project))
+    for journey in journeys:
+        journey.project = project
     return _of_kind(journeys, kind)
 
 
@@ -181,14 +222,14 @@ def reconcile_members(
     users: newcomers are recorded (and entered, when `enter`), leavers removed.
     How many users entered."""
     now = now or timezone.now()
-    project = journey.project
+    project = journey.project  # the callers' select_related or set it
     entered = 0
     for chunk in _chunks(sorted(set(customer_ids)), BATCH):
         inside = _members(project, definition, chunk, now)
         known = set(
-            SegmentMember.objects.filter(journey=journey, customer_id__in=chunk).values_list(
-                "customer_id", flat=True
-            )
+            SegmentMember.objects.filter(
+                journey=journey, customer_id__in=ids_parameter(chunk)
+            ).values_list("customer_id", flat=True)
         )
         leaving = known - inside
         if leaving:
@@ -284,9 +325,7 @@ def scan_boundaries(*, now: dt.datetime | None = None) -> int:
     re-evaluate only the users whose window edge passed since the last scan;
     how many entered."""
     now = now or timezone.now()
-    journeys = Journey.objects.filter(
-        status=Journey.Status.ACTIVE, live_version__isnull=False
-    ).select_related("live_version", "project")
+    journeys = _live_journeys().select_related("project")
     entered = 0
     for journey, config in _of_kind(journeys, SEGMENT):
         definition = _definition(journey.project, config.get("segment_id"))
@@ -367,9 +406,7 @@ def scan_schedules(*, now: dt.datetime | None = None) -> int:
     """Run the due occurrences of every active schedule journey; how many users
     entered."""
     now = now or timezone.now()
-    journeys = Journey.objects.filter(
-        status=Journey.Status.ACTIVE, live_version__isnull=False
-    ).select_related("live_version", "project")
+    journeys = _live_journeys().select_related("project")
     entered = 0
     for journey, config in _of_kind(journeys, SCHEDULE):
         try:
