@@ -281,6 +281,27 @@ class SendNodeOutbox(models.Model):
         return f"{self.node} → outbox {self.outbox_id}"
 
 
+class RunnerLease(models.Model):
+    """The journey runner's wake-up flag and lease (one row, `name="runner"`).
+
+    `pending`: a runner task is queued or running and will look at due runs,
+    so a wake-up enqueues nothing more. `owner` (`host:pid:nonce`) holds the
+    lease while a runner task works and renews `renewed_at`; a dead or silent
+    owner's lease may be taken over (journeys/runtime.py)."""
+
+    name = models.CharField(_("name"), max_length=20, unique=True)
+    pending = models.BooleanField(_("wake-up pending"), default=False)
+    woken_at = models.DateTimeField(_("woken at"), null=True, blank=True)
+    owner = models.CharField(_("owner"), max_length=100, blank=True)
+    renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("journey runner lease")
+        verbose_name_plural = _("journey runner leases")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.owner or '-'}"
+
 # --- Trigger state (journeys/triggers.py) -------------------------------------------
 
 

@@ -18,6 +18,7 @@ OUR_APPS = {
     "campaigns",
     "conversions",
     "dispatch",
+    "journeys",
 }
 # Campaign fields are still being changed by other work in this release;
 # their labels follow separately (the model names are translated).

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
         ('audiences', '0008_verbose_names_for_the_admin'),
-        ('journeys', '0001_journeys_versions_runs_steps'),
+        ('journeys', '0002_runner_lease'),
     ]
 
     operations = [

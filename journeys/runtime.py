@@ -1,0 +1,719 @@
+"""The journey runtime (docs/journeys.md "Runs and steps", SPEC §10, §11).
+
+- `do_enter_journey`: the re-entry policy, then a run at the trigger node,
+  due now; the runner is woken once the entry commits.
+- The runner (`run_due`): claims due runs in batches with a claim token (one
+  conditional UPDATE), and takes their steps. Each step is ONE transaction:
+  the run's UPDATE conditional on its step counter (and state) comes first,
+  then the Step row, the step's effects (a message for the send core, a
+  webhook event) and its counters; a lost UPDATE writes nothing. A run whose
+  next node is due at once takes that step too (its own transaction) while
+  its claim is held. Stale claims (a dead process, or older than the claim
+  timeout) are released as dispatch releases its messages' claims.
+- `on_events`: exit events take matching runs out at once (also from a delay
+  or a wait) and cancel their messages not yet handed to a gateway; a
+  waited-for event moves a waiting run on by its `event` port. The event and
+  the timeout race through the same conditional UPDATE: exactly one wins.
+- `wake_runner`: at most one pending runner task (`RunnerLease.pending`),
+  enqueued after the caller's transaction commits; the periodic schedule
+  (`journeys.run_due`, every minute) and the worker start-up catch the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from audiences.models import Customer, Event
+from dispatch.counters import bump as bump_outbox
+from dispatch.models import Message
+from dispatch.pipeline import owner_is_dead, token_is_dead
+from journeys import conditions, nodes
+from journeys import counters as metrics
+from journeys.models import Journey, JourneyVersion, Run, RunnerLease, Step
+from projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "journeys.tasks.run_due"
+LEASE = "runner"
+LIVE = (Run.State.ACTIVE, Run.State.WAITING)
+# Journeys whose runs the runner takes: active ones step, stopped ones end.
+RUNNABLE = (Journey.Status.ACTIVE, Journey.Status.STOPPED)
+BATCH_SIZE = 200
+# A graph is acyclic; a run takes at most one step per node in one go.
+MAX_STEPS_IN_A_ROW = 200
+# A run whose step raised is tried again this much later.
+ERROR_RETRY_SECONDS = 30
+END_METRICS = {
+    Run.EndReason.END: metrics.EXITED_END,
+    Run.EndReason.EXIT_NODE: metrics.EXITED_EXIT_NODE,
+    Run.EndReason.EXIT_EVENT: metrics.EXITED_EXIT_EVENT,
+    Run.EndReason.STOPPED: metrics.EXITED_STOPPED,
+    Run.EndReason.MIGRATION_EXIT: metrics.EXITED_MIGRATION,
+    Run.EndReason.LATE: "exited:late",
+}
+DEFAULT_REENTRY = "after_end"
+
+
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=django_settings.DISPATCH_CLAIM_SECONDS)
+
+
+# --- graphs ------------------------------------------------------------------------------
+
+
+def node_map(graph: dict) -> dict[str, dict]:
+    return {node["key"]: node for node in (graph or {}).get("nodes", []) if "key" in node}
+
+
+def trigger_key(graph: dict) -> str | None:
+    for node in (graph or {}).get("nodes", []):
+        if node.get("kind") == "trigger":
+            return node.get("key")
+    return None
+
+
+@dataclass
+class Loaded:
+    """Versions, journeys and projects read once per batch."""
+
+    versions: dict[int, JourneyVersion] = field(default_factory=dict)
+    graphs: dict[int, dict[str, dict]] = field(default_factory=dict)
+    journeys: dict[int, Journey] = field(default_factory=dict)
+    projects: dict[Any, Project] = field(default_factory=dict)
+
+    def load(self, runs: Iterable[Run]) -> None:
+        runs = list(runs)
+        missing = {r.version_id for r in runs} - set(self.versions)
+        for version in JourneyVersion.objects.filter(pk__in=missing):
+            self.versions[version.pk] = version
+            self.graphs[version.pk] = node_map(version.graph)
+        wanted = {r.journey_id for r in runs}
+        for journey in Journey.objects.filter(pk__in=wanted).select_related("project"):
+            self.journeys[journey.pk] = journey
+            self.projects[journey.project_id] = journey.project
+
+    def settings(self, version_id: int) -> dict:
+        return self.versions[version_id].settings or {}
+
+
+# --- entry -------------------------------------------------------------------------------
+
+
+def do_enter_journey(
+    journey: Journey,
+    customer: Customer,
+    *,
+    entry_key: str,
+    entry_event: Event | None = None,
+    now: datetime | None = None,
+) -> Run | None:
+    """Enter the user into the journey's live version at its trigger node,
+    due now, unless the journey is not active or the re-entry policy says
+    no. Idempotent per (journey, customer, entry_key): a repeat returns None.
+    Wakes the runner once the caller's transaction commits."""
+    now = now or timezone.now()
+    if journey.status != Journey.Status.ACTIVE or journey.live_version_id is None:
+        return None
+    version = journey.live_version
+    start = trigger_key(version.graph)
+    if start is None:
+        return None
+    entry_data = dict(entry_event.data or {}) if entry_event is not None else {}
+    reentry = (version.settings or {}).get("reentry") or {}
+    mode = reentry.get("mode") or DEFAULT_REENTRY
+    reentry_key = ""
+    if mode == "keyed":
+        value = conditions.data_value(entry_data, reentry.get("key_field") or "")
+        if value is None:
+            return None
+        reentry_key = str(value)[:255]
+    with transaction.atomic():
+        # One entry decision at a time per user (PostgreSQL; SQLite's
+        # IMMEDIATE transactions are one at a time anyway).
+        if connection.features.has_select_for_update:
+            list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+        if not _may_enter(journey, customer, mode, reentry, reentry_key, now):
+            return None
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(
+                    project_id=journey.project_id,
+                    journey=journey,
+                    version=version,
+                    customer=customer,
+                    entry_key=entry_key[:100],
+                    entry_event=entry_event,
+                    entry_data=entry_data,
+                    reentry_key=reentry_key,
+                    node=start,
+                    step=0,
+                    state=Run.State.ACTIVE,
+                    due_at=now,
+                    started_at=now,
+                )
+        except IntegrityError:
+            return None
+        metrics.bump(
+            journey.pk, version.pk, [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
+        )
+        wake_runner()
+    return run
+
+
+def _may_enter(
+    journey: Journey, customer: Customer, mode: str, reentry: dict, key: str, now: datetime
+) -> bool:
+    runs = Run.objects.filter(journey=journey, customer=customer)
+    if mode == "once":
+        return not runs.exists()
+    if mode == "keyed":
+        return not runs.filter(state__in=LIVE, reentry_key=key).exists()
+    if runs.filter(state__in=LIVE).exists():
+        return False
+    if mode == "cooldown":
+        seconds = int(reentry.get("cooldown_seconds") or 0)
+        last = runs.aggregate(latest=Max("started_at"))["latest"]
+        return last is None or last <= now - timedelta(seconds=seconds)
+    if mode == "max":
+        return runs.count() < int(reentry.get("max") or 1)
+    return True  # after_end
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+def _step_bumps(
+    node_key: str, outcome: nodes.Outcome, next_key: str | None, end_reason: str
+) -> list[metrics.Delta]:
+    deltas: list[metrics.Delta] = [(node_key, metrics.WAITING, -1)]
+    if outcome.port:
+        deltas.append((node_key, metrics.port(outcome.port), 1))
+    deltas += [(node_key, metric, n) for metric, n in outcome.bumps]
+    if end_reason:
+        deltas.append((node_key, END_METRICS.get(end_reason, f"exited:{end_reason}"), 1))
+    elif next_key:
+        deltas += [(next_key, metrics.ENTERED, 1), (next_key, metrics.WAITING, 1)]
+    return deltas
+
+
+def commit_step(
+    run: Run,
+    node: dict,
+    outcome: nodes.Outcome,
+    loaded: Loaded,
+    now: datetime,
+    *,
+    token: str = "",
+    customer: Customer | None = None,
+) -> bool:
+    """Write one step of `run` (as last read: its `step` and `state` are what
+    the conditional UPDATE checks). Returns whether this step won; the run
+    object then holds the new position. `token` (the runner's claim): keep
+    the claim when the next node is due at once; a node that goes at once is
+    due when this step was due. Without it (an event's step) it is due now."""
+    seen_step, seen_state = run.step, run.state
+    project = loaded.projects[run.project_id]
+    guard = Run.objects.filter(pk=run.pk, step=seen_step, state=seen_state)
+    if outcome.hold_until is not None:
+        with transaction.atomic():
+            guard.update(due_at=outcome.hold_until, claim_token="", claimed_at=None)
+        run.due_at, run.claim_token = outcome.hold_until, ""
+        return False
+    graph = loaded.graphs[run.version_id]
+    end_reason = outcome.end_reason
+    next_key = None
+    if not end_reason:
+        next_key = (node.get("next") or {}).get(outcome.port)
+        if not next_key or next_key not in graph:
+            end_reason = Run.EndReason.END
+            next_key = None
+    if end_reason:
+        fields: dict[str, Any] = {
+            "step": seen_step + 1,
+            "state": Run.State.ENDED,
+            "ended_at": now,
+            "end_reason": end_reason,
+            "due_at": None,
+            "wait_event_type": "",
+            "wait_match": "",
+            "claim_token": "",
+            "claimed_at": None,
+        }
+    else:
+        scheduled = run.due_at if (run.due_at is not None and token) else now
+        arrival = nodes.arrival(graph[next_key], run, project, now, customer, scheduled)
+        goes_on = bool(token) and arrival.state == Run.State.ACTIVE and arrival.due_at <= now
+        fields = {
+            "step": seen_step + 1,
+            "node": next_key,
+            "state": arrival.state,
+            "due_at": arrival.due_at,
+            "wait_event_type": arrival.wait_event_type,
+            "wait_match": arrival.wait_match,
+            "claim_token": token if goes_on else "",
+            "claimed_at": now if goes_on else None,
+        }
+    with transaction.atomic():
+        if not guard.update(**fields):
+            return False
+        # Effects first: they may add to the step's detail.
+        for effect in outcome.effects:
+            effect(seen_step + 1)
+        Step.objects.create(
+            run_id=run.pk,
+            number=seen_step + 1,
+            version_id=run.version_id,
+            node=node["key"],
+            kind=node.get("kind", ""),
+            port=outcome.port,
+            detail=outcome.detail,
+            at=now,
+        )
+        metrics.bump(
+            run.journey_id, run.version_id, _step_bumps(node["key"], outcome, next_key, end_reason)
+        )
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return True
+
+
+def cancel_queued_messages(run_id: int) -> int:
+    """Skip (cancelled) the run's messages the core has not handed to a
+    gateway yet: those of its send steps still `queued`. Call inside the
+    step's transaction. Returns how many."""
+    cancelled = 0
+    sends = Step.objects.filter(run_id=run_id, kind="send", port="sent").values_list(
+        "detail", flat=True
+    )
+    for detail in sends:
+        outbox_id, key = detail.get("outbox"), detail.get("dedupe_key")
+        if not outbox_id or not key:
+            continue
+        n = Message.objects.filter(
+            outbox_id=outbox_id, dedupe_key=key, status=Message.Status.QUEUED
+        ).update(status=Message.Status.SKIPPED, skip_reason=Message.SkipReason.CANCELLED)
+        if n:
+            bump_outbox(outbox_id, queued=-n, skipped_cancelled=n)
+            cancelled += n
+    return cancelled
+
+
+def _leave(run: Run, reason: str, detail: dict) -> nodes.Outcome:
+    """An outcome that ends the run where it is and cancels its queued messages."""
+    outcome = nodes.Outcome("", {"exit": reason, **detail}, end_reason=reason)
+
+    def cancel(_step: int) -> None:
+        n = cancel_queued_messages(run.pk)
+        if n:
+            outcome.detail["cancelled_messages"] = n
+
+    outcome.effects.append(cancel)
+    return outcome
+
+
+# --- the runner --------------------------------------------------------------------------
+
+
+def _host_tag() -> str:
+    return uuid.uuid5(uuid.NAMESPACE_DNS, socket.gethostname()).hex[:8]
+
+
+def new_token() -> str:
+    """A claim token naming its process, in dispatch's format
+    (`pid:hosttag:nonce`), so `token_is_dead` recognises a dead claimer."""
+    return f"{os.getpid()}:{_host_tag()}:{uuid.uuid4().hex[:12]}"
+
+
+def _runnable_journeys() -> list[int]:
+    return list(Journey.objects.filter(status__in=RUNNABLE).values_list("pk", flat=True))
+
+
+def claim(limit: int, now: datetime, token: str) -> list[Run]:
+    """Claim up to `limit` due runs of active or stopped journeys."""
+    journeys = _runnable_journeys()
+    if not journeys:
+        return []
+    candidates = (
+        Run.objects.filter(state__in=LIVE, due_at__lte=now, claim_token="", journey_id__in=journeys)
+        .order_by("due_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        ids = list(candidates)
+        if not ids:
+            return []
+        Run.objects.filter(pk__in=ids, claim_token="").update(claim_token=token, claimed_at=now)
+    return list(Run.objects.filter(pk__in=ids, claim_token=token).select_related("customer"))
+
+
+def release_stale_claims(now: datetime | None = None) -> int:
+    """Claims of a dead process, or older than the claim timeout, go back."""
+    now = now or timezone.now()
+    claimed = Run.objects.filter(state__in=LIVE).exclude(claim_token="")
+    released = claimed.filter(claimed_at__lt=now - claim_timeout()).update(
+        claim_token="", claimed_at=None
+    )
+    for token in set(claimed.values_list("claim_token", flat=True).distinct()):
+        if token and token_is_dead(token):
+            released += claimed.filter(claim_token=token).update(claim_token="", claimed_at=None)
+    if released:
+        logger.info("journeys: %d stale run claims released", released)
+    return released
+
+
+def sweep_stopped(now: datetime | None = None) -> int:
+    """Runs of stopped journeys become due at once: the runner ends them."""
+    now = now or timezone.now()
+    stopped = list(
+        Journey.objects.filter(status=Journey.Status.STOPPED).values_list("pk", flat=True)
+    )
+    if not stopped:
+        return 0
+    return Run.objects.filter(journey_id__in=stopped, state__in=LIVE, due_at__gt=now).update(
+        due_at=now
+    )
+
+
+def _release(run: Run, token: str, *, retry_at: datetime | None = None) -> None:
+    fields: dict[str, Any] = {"claim_token": "", "claimed_at": None}
+    if retry_at is not None:
+        fields["due_at"] = retry_at
+    Run.objects.filter(pk=run.pk, claim_token=token).update(**fields)
+
+
+def take_steps(run: Run, loaded: Loaded, token: str, now: datetime | None = None) -> int:
+    """Steps of one claimed run while it stays due; returns how many won."""
+    taken = 0
+    fixed = now
+    for _ in range(MAX_STEPS_IN_A_ROW):
+        now = fixed or timezone.now()
+        journey = loaded.journeys.get(run.journey_id)
+        if journey is None or journey.status not in RUNNABLE:
+            break
+        node = loaded.graphs.get(run.version_id, {}).get(run.node)
+        try:
+            if journey.status == Journey.Status.STOPPED:
+                outcome = _leave(run, Run.EndReason.STOPPED, {})
+                node = node or {"key": run.node, "kind": ""}
+            elif node is None:
+                outcome = nodes.Outcome("", {"error": "node not in the version"}, end_reason="end")
+                node = {"key": run.node, "kind": ""}
+            else:
+                ctx = nodes.Context(
+                    run=run,
+                    node=node,
+                    project=loaded.projects[run.project_id],
+                    settings=loaded.settings(run.version_id),
+                    now=now,
+                    customer=run.customer,
+                )
+                outcome = nodes.execute(ctx)
+            won = commit_step(run, node, outcome, loaded, now, token=token, customer=run.customer)
+        except Exception:
+            logger.exception("journeys: run %s failed a step at %s", run.pk, run.node)
+            _release(run, token, retry_at=now + timedelta(seconds=ERROR_RETRY_SECONDS))
+            return taken
+        if not won:
+            break
+        taken += 1
+        if run.claim_token != token:
+            return taken
+    _release(run, token)
+    return taken
+
+
+@dataclass
+class Pass:
+    claimed: int = 0
+    steps: int = 0
+
+
+def run_batch(now: datetime | None = None, *, limit: int = BATCH_SIZE, token: str = "") -> Pass:
+    """Claim one batch of due runs and take their steps."""
+    token = token or new_token()
+    result = Pass()
+    runs = claim(limit, now or timezone.now(), token)
+    if not runs:
+        return result
+    result.claimed = len(runs)
+    loaded = Loaded()
+    loaded.load(runs)
+    for run in runs:
+        result.steps += take_steps(run, loaded, token, now)
+    return result
+
+
+def run_due(now: datetime | None = None, *, limit: int = BATCH_SIZE) -> Pass:
+    """Batches until nothing is due at `now` (tests and the task's inner loop)."""
+    total = Pass()
+    sweep_stopped(now)
+    while True:
+        result = run_batch(now, limit=limit)
+        if not result.claimed:
+            return total
+        total.claimed += result.claimed
+        total.steps += result.steps
+
+
+def next_due() -> datetime | None:
+    """When the next run of a runnable journey is due."""
+    journeys = _runnable_journeys()
+    if not journeys:
+        return None
+    return Run.objects.filter(state__in=LIVE, journey_id__in=journeys).aggregate(at=Min("due_at"))[
+        "at"
+    ]
+
+
+def has_due(now: datetime | None = None) -> bool:
+    journeys = _runnable_journeys()
+    return (
+        bool(journeys)
+        and Run.objects.filter(
+            state__in=LIVE,
+            journey_id__in=journeys,
+            due_at__lte=now or timezone.now(),
+            claim_token="",
+        ).exists()
+    )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def _exit_event_matches(exit_event: dict, event: Event, run: Run) -> bool:
+    if event.type != exit_event.get("event"):
+        return False
+    if not conditions.data_matches(exit_event.get("where") or [], event.data or {}):
+        return False
+    field_name = exit_event.get("match_field")
+    if field_name:
+        value = conditions.data_value(event.data or {}, field_name)
+        return value is not None and value == conditions.data_value(run.entry_data, field_name)
+    return True
+
+
+def on_events(project: Project, events: list[Event]) -> None:
+    """Exit events and waited-for events of freshly tracked events (call
+    after the events committed). One query when no user of the events is
+    in a journey."""
+    events = [e for e in events if e.customer_id is not None]
+    if not events:
+        return
+    runs = list(
+        Run.objects.filter(
+            project_id=project.pk,
+            customer_id__in={e.customer_id for e in events},
+            state__in=LIVE,
+        ).select_related("customer")
+    )
+    if not runs:
+        return
+    loaded = Loaded()
+    loaded.load(runs)
+    woke = False
+    events = sorted(events, key=lambda e: (e.created_at, e.pk))
+    for event in events:
+        for run in runs:
+            if run.customer_id != event.customer_id or run.state == Run.State.ENDED:
+                continue
+            if run.entry_event_id == event.pk:
+                continue
+            journey = loaded.journeys[run.journey_id]
+            if journey.status != Journey.Status.ACTIVE:
+                continue
+            woke |= _apply_event(run, event, loaded)
+    if woke:
+        wake_runner()
+
+
+def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
+    """Exit or move on one run for one event; True when the run moved on to
+    a node the runner must now take."""
+    settings = loaded.settings(run.version_id)
+    node = loaded.graphs[run.version_id].get(run.node) or {"key": run.node, "kind": ""}
+    now = timezone.now()
+    for exit_event in settings.get("exit_events") or []:
+        if _exit_event_matches(exit_event, event, run):
+            _commit_fresh(
+                run, node, _leave(run, Run.EndReason.EXIT_EVENT, {"event": event.pk}), loaded, now
+            )
+            return False
+    if (
+        run.state == Run.State.WAITING
+        and run.wait_event_type == event.type
+        and node.get("kind") == "wait_event"
+        and nodes.event_matches_wait(node, run, event.type, event.data or {})
+    ):
+        return _commit_fresh(run, node, nodes.event_step(event.pk), loaded, now)
+    return False
+
+
+def _commit_fresh(
+    run: Run, node: dict, outcome: nodes.Outcome, loaded: Loaded, now: datetime
+) -> bool:
+    """A step taken outside the runner: against the run as read, so a runner
+    (a timeout) that took the step first makes this one lose, and the other
+    way round."""
+    try:
+        return commit_step(run, node, outcome, loaded, now, customer=run.customer)
+    except Exception:
+        logger.exception("journeys: event step of run %s failed", run.pk)
+        return False
+
+
+# --- wake-up -----------------------------------------------------------------------------
+
+
+class _Wake:
+    """One on-commit wake-up per transaction, however many runs it enters."""
+
+    def __call__(self) -> None:
+        wake_now()
+
+
+def wake_runner() -> None:
+    """Make sure a runner task will look at due runs: after the caller's
+    transaction commits, set the pending flag and enqueue a task only if
+    none is pending (one UPDATE that matches nothing in the usual case)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        for _savepoints, callback, _robust in conn.run_on_commit:
+            if isinstance(callback, _Wake):
+                return
+        transaction.on_commit(_Wake())
+    else:
+        wake_now()
+
+
+def _lease() -> Any:
+    rows = RunnerLease.objects.filter(name=LEASE)
+    if not rows.exists():
+        RunnerLease.objects.bulk_create([RunnerLease(name=LEASE)], ignore_conflicts=True)
+    return rows
+
+
+def wake_now(*, force: bool = False) -> bool:
+    """Set the pending flag and enqueue the runner when no task is pending
+    (or the pending one is stale: no live owner for a claim timeout)."""
+    from django_q.tasks import async_task
+
+    now = timezone.now()
+    stale = now - claim_timeout()
+    due = Q(pending=False) | (
+        Q(woken_at__lt=stale) & (Q(owner="") | Q(renewed_at__lt=stale) | Q(renewed_at=None))
+    )
+    rows = _lease()
+    if not force and not rows.filter(due).update(pending=True, woken_at=now):
+        return False
+    if force:
+        rows.update(pending=True, woken_at=now)
+    async_task(RUN_TASK)
+    return True
+
+
+def take_lease(owner: str, now: datetime) -> bool:
+    rows = _lease()
+    free = Q(owner="") | Q(owner=owner) | Q(renewed_at__lt=now - claim_timeout())
+    if rows.filter(free).update(owner=owner, renewed_at=now, pending=True):
+        return True
+    current = rows.values_list("owner", flat=True).first() or ""
+    return bool(
+        current
+        and owner_is_dead(current)
+        and rows.filter(owner=current).update(owner=owner, renewed_at=now, pending=True)
+    )
+
+
+def renew_lease(owner: str) -> bool:
+    return bool(
+        RunnerLease.objects.filter(name=LEASE, owner=owner).update(renewed_at=timezone.now())
+    )
+
+
+def give_up_lease(owner: str, *, keep_pending: bool = False) -> bool:
+    """Release the lease; unless `keep_pending` (a successor is enqueued),
+    also clear the pending flag and look once more: a run that became due
+    while the flag was still set got no task of its own. Returns True when
+    this runner took the lease back to go on."""
+    fields: dict[str, Any] = {"owner": "", "renewed_at": None}
+    if not keep_pending:
+        fields["pending"] = False
+    RunnerLease.objects.filter(name=LEASE, owner=owner).update(**fields)
+    if keep_pending or not has_due():
+        return False
+    return take_lease(owner, timezone.now())
+
+
+def idle_grace() -> float:
+    """Seconds an idle runner waits for more before it leaves (0 when tasks
+    run inline)."""
+    if django_settings.Q_CLUSTER.get("sync"):
+        return 0.0
+    return float(getattr(django_settings, "JOURNEY_IDLE_SECONDS", 2.0))
+
+
+def run_until_idle(owner: str, budget: float) -> str:
+    """The runner task's loop: batches while anything is due, housekeeping
+    every claim timeout, then waits briefly for more. Returns "idle",
+    "continues" (budget spent, work left) or "lease lost"."""
+    deadline = time.monotonic() + budget
+    housekeeping_at = 0.0
+    last_work = time.monotonic()
+    token = new_token()
+    while time.monotonic() < deadline:
+        if not renew_lease(owner):
+            return "lease lost"
+        if time.monotonic() >= housekeeping_at:
+            release_stale_claims()
+            sweep_stopped()
+            housekeeping_at = time.monotonic() + claim_timeout().total_seconds() / 2
+        result = run_batch(limit=BATCH_SIZE, token=token)
+        if result.claimed:
+            last_work = time.monotonic()
+            continue
+        upcoming = next_due()
+        now = timezone.now()
+        if upcoming is not None and upcoming <= now:
+            # Due but claimed by another runner (or a stale claim).
+            if django_settings.Q_CLUSTER.get("sync"):
+                return "idle"
+            time.sleep(0.1)
+            continue
+        wait = (upcoming - now).total_seconds() if upcoming is not None else None
+        if wait is not None and wait < min(deadline - time.monotonic(), 10.0):
+            time.sleep(max(wait, 0.02))
+            continue
+        if time.monotonic() - last_work < idle_grace():
+            time.sleep(0.1)
+            continue
+        if upcoming is not None:
+            wake_at(upcoming)
+        return "idle"
+    return "continues"
+
+
+def wake_at(when: datetime) -> None:
+    """A one-off schedule for the next due run (on top of the minute's)."""
+    from django_q.models import Schedule
+    from django_q.tasks import schedule
+
+    name = f"journeys-run-{int(when.timestamp())}"
+    if Schedule.objects.filter(name=name).exists():
+        return
+    schedule(RUN_TASK, name=name, schedule_type=Schedule.ONCE, repeats=-1, next_run=when)
