@@ -302,6 +302,7 @@ class RunnerLease(models.Model):
     def __str__(self) -> str:
         return f"{self.name}: {self.owner or '-'}"
 
+
 # --- Trigger state (journeys/triggers.py) -------------------------------------------
 
 
