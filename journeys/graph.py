@@ -182,6 +182,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class _Validator:
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -498,7 +502,15 @@ class _Validator:
                         "or both."
                     ),
                 )
-            if segment:
+            if _is_int(segment) or (
+                isinstance(segment, dict)
+                and "segment_id" in segment
+                and "conditions" not in segment
+            ):
+                # A saved segment, by id (conditions.segment_definition reads both).
+                saved = segment if _is_int(segment) else segment["segment_id"]
+                self.segment(key, f"{path}.segment", saved, required=True)
+            elif segment:
                 for error in validate_definition(segment):
                     self.add(key, _join(f"{path}.segment", error.path), error.message)
             if entry_data:
@@ -513,7 +525,7 @@ class _Validator:
                 _("An A/B split needs from 2 to %(count)d variants.") % {"count": MAX_VARIANTS},
             )
             return
-        total, keys = 0, set()
+        total, keys = 0.0, set()
         for index, variant in enumerate(variants):
             path = f"config.variants[{index}]"
             if not isinstance(variant, dict):
@@ -532,16 +544,16 @@ class _Validator:
                 )
             keys.add(name)
             percent = variant.get("percent")
-            if not _is_int(percent) or not 0 <= percent <= 100:
-                self.add(key, f"{path}.percent", _("Must be a whole percentage from 0 to 100."))
+            if not _is_number(percent) or not 0 <= percent <= 100:
+                self.add(key, f"{path}.percent", _("Must be a percentage from 0 to 100."))
             else:
                 total += percent
-        if total != 100:
+        if abs(total - 100) > 1e-9:
             self.add(
                 key,
                 "config.variants",
-                _("The variants' percentages add up to %(total)d; they must add up to 100.")
-                % {"total": total},
+                _("The variants' percentages add up to %(total)s; they must add up to 100.")
+                % {"total": f"{total:g}"},
             )
 
     def check_webhook(self, key: str, config: dict) -> None:
