@@ -247,7 +247,10 @@ def journey_node(request: HttpRequest, project: Project, journey_id: int, key: s
     context = _graph_context(request, journey, draft, key)
     context.update(_node_panel(request, journey, draft, key, form))
     context.update(saved=saved, oob=True)
-    return render(request, "journeys/_node_panel.html", context)
+    response = render(request, "journeys/_node_edit.html", context)
+    if saved:
+        response["HX-Trigger"] = "node-saved"
+    return response
 
 
 @project_view(Role.MARKETER)
