@@ -384,3 +384,34 @@ class ScheduleOccurrence(models.Model):
 
     def __str__(self) -> str:
         return f"journey {self.journey_id} at {self.occurrence}"
+
+
+class VersionMigration(models.Model):
+    """Moving a journey's runs from one published version to the next, as
+    the admin chose when publishing (journeys/versions.py). Kept so a
+    migration interrupted by a crash is finished by the next batch."""
+
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="migrations", verbose_name=_("journey")
+    )
+    from_version = models.ForeignKey(
+        JourneyVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("from version")
+    )
+    to_version = models.ForeignKey(
+        JourneyVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("to version")
+    )
+    # Removed node key → "finish_old" | "move:<node key>" | "exit".
+    removed = models.JSONField(_("removed nodes"), default=dict, blank=True)
+    # Changed delay node key → "retime" | "keep".
+    delays = models.JSONField(_("changed delays"), default=dict, blank=True)
+    moved = models.PositiveIntegerField(_("runs moved"), default=0)
+    exited = models.PositiveIntegerField(_("runs exited"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("version migration")
+        verbose_name_plural = _("version migrations")
+
+    def __str__(self) -> str:
+        return f"{self.journey_id}: v{self.from_version_id} → v{self.to_version_id}"

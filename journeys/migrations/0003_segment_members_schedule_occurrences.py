@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
         ('audiences', '0008_verbose_names_for_the_admin'),
         ('journeys', '0002_runner_lease'),
+        ('journeys', '0002_version_migrations'),
     ]
 
     operations = [
