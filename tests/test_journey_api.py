@@ -112,7 +112,7 @@ def test_publish_then_a_new_draft_then_publish_with_a_migration_choice(api: Api)
     assert second.status_code == 200, second.content
     fetched = api.get(f"/journeys/{journey['id']}").json()
     assert (fetched["liveVersion"], fetched["draftVersion"]) == (2, None)
-    versions = api.get(f"/journeys/{journey['id']}/versions").json()
+    versions = api.get(f"/journeys/{journey['id']}/versions").json()["results"]
     assert [(v["number"], v["state"]) for v in versions] == [(2, "published"), (1, "retired")]
     assert api.get(f"/journeys/{journey['id']}/versions/1").json()["graph"] == GRAPH
     assert_error(api.get(f"/journeys/{journey['id']}/versions/9"), 404, "not_found")

@@ -14,12 +14,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from console.api.fields import StrictStringField
 from journeys.actions import allowed_actions
 from journeys.models import Journey, JourneyVersion, Run, Step
 
 
 class JourneyCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictStringField(max_length=200)
     graph = serializers.DictField(
         required=False,
         help_text="The first draft's graph (docs/journeys.md); default: a trigger and an exit.",
@@ -34,7 +35,7 @@ class DraftWriteSerializer(serializers.Serializer):
 
 class PublishSerializer(serializers.Serializer):
     choices = serializers.DictField(
-        child=serializers.CharField(),
+        child=StrictStringField(),
         required=False,
         help_text="Per removed node key: finish_old, exit or move:<node key>; per changed "
         "delay node key: retime or keep. Defaults: finish_old and retime.",
@@ -51,9 +52,13 @@ class ActivateSerializer(serializers.Serializer):
 
 
 class DryRunRequestSerializer(serializers.Serializer):
-    userId = serializers.CharField(max_length=255)
-    event = serializers.CharField(
-        max_length=255, required=False, default="", help_text="The entry event's type."
+    userId = StrictStringField(max_length=255)
+    event = StrictStringField(
+        max_length=255,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The entry event's type.",
     )
     data = serializers.DictField(required=False, default=dict, help_text="The entry event's data.")
     version = serializers.IntegerField(

@@ -171,8 +171,10 @@ class JourneyVersionListView(JourneyView):
         tags=TAGS,
     )
     def get(self, request: Request, project_id: object, journey_id: int) -> Response:
-        versions = JourneyVersion.objects.filter(journey=self.journey()).order_by("-number")
-        return Response(VersionSerializer(versions, many=True).data)
+        versions = JourneyVersion.objects.filter(journey=self.journey())
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(versions, request, view=self)
+        return paginator.get_paginated_response(VersionSerializer(page, many=True).data)
 
 
 class JourneyVersionView(JourneyView):
