@@ -10,7 +10,9 @@ plan gold AND purchase at least twice in 30 days) as a segment, activates a
 segment-entry journey on it (recording the ~3,800 current members: timed),
 then makes the same Track calls of 100 purchase events by random users twice,
 alternating: once with the journey paused (no segment journey: the cost of
-the Track call alone) and once with it active. Each call is do_track() in its
+the Track call alone) and once with it active. The verdict is on the process
+CPU time added per call (median difference), since on this shared machine the
+wall time mostly measures waiting for a core; both are printed. Each call is do_track() in its
 transaction followed by its after-commit callbacks (events_tracked,
 customers_changed), as a request would run them. Entry itself (the runtime's
 do_enter_journey) is replaced by a counter: this measures the trigger's
@@ -141,7 +143,8 @@ def main() -> int:
 
     for _ in range(10):  # warm the caches
         call()
-    alone, with_journey, reevaluation = [], [], []
+    alone, with_journey, reevaluation, reevaluation_cpu = [], [], [], []
+    calls_entered = entered["n"]
     for _ in range(args.calls):
         set_status("paused")
         alone.append(call("alone"))
@@ -154,9 +157,12 @@ def main() -> int:
                 project=project, user_id__in=[rng.choice(user_ids) for _ in range(100)]
             ).values_list("pk", flat=True)
         )
-        began = time.perf_counter()
+        before = entered["n"]
+        began, began_cpu = time.perf_counter(), time.process_time()
         triggers.on_customers_changed(project, ids)
         reevaluation.append((time.perf_counter() - began) * 1000)
+        if entered["n"] == before:  # the evaluation alone, no entry
+            reevaluation_cpu.append((time.process_time() - began_cpu) * 1000)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
 
     def describe(values: list[float]) -> str:
@@ -164,6 +170,7 @@ def main() -> int:
         p95 = ordered[int(len(ordered) * 0.95) - 1]
         return f"median {statistics.median(values):.2f} ms, p95 {p95:.2f} ms"
 
+    calls_entered = entered["n"] - calls_entered
     added = statistics.median(with_journey) - statistics.median(alone)
     added_cpu = statistics.median(cpu["journey"]) - statistics.median(cpu["alone"])
     print(f"Track call of 100 events, no segment journey: {describe(alone)}")
@@ -175,8 +182,13 @@ def main() -> int:
     )
     print(f"re-evaluation of 100 users (on_customers_changed): {describe(reevaluation)}")
     print(
+        f"re-evaluation of 100 users that entered nobody, process CPU: "
+        f"{describe(reevaluation_cpu)} ({len(reevaluation_cpu)} of {len(reevaluation)} calls)"
+    )
+    print(
         f"added per Track call (median difference): {added:.2f} ms; target ≤ {TARGET_MS:.1f} ms"
-        f" (added/target = {added / TARGET_MS:.2f}); entries counted: {entered['n']}"
+        f" (added/target = {added / TARGET_MS:.2f}); users entered by those calls: "
+        f"{calls_entered} ({calls_entered / args.calls:.1f} per call)"
     )
 
     # Boundary scans: the users whose 30-day purchase edge passed.
@@ -198,8 +210,8 @@ def main() -> int:
     connection.close()
     if not args.keep:
         shutil.rmtree(OUT, ignore_errors=True)
-    if added > TARGET_MS:
-        print("FAIL: over the target")
+    if added_cpu > TARGET_MS:
+        print("FAIL: over the target (process CPU time added per call)")
         return 1
     print("OK")
     return 0

@@ -35,7 +35,7 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -243,24 +243,46 @@ def reconcile_members(
                 ignore_conflicts=True,
             )
             continue
-        for customer in Customer.objects.filter(pk__in=newcomers).order_by("pk"):
-            entered += _record_and_enter(journey, customer, now)
+        entered += _record_and_enter(journey, sorted(newcomers), now)
     return entered
 
 
-def _record_and_enter(journey: Journey, customer: Customer, now: dt.datetime) -> bool:
-    """Insert the membership and enter in one transaction: the insert that
-    wins is the one entry, and a failed entry leaves the user unrecorded, so
-    the next look tries again."""
-    try:
-        with transaction.atomic():
-            SegmentMember.objects.create(journey=journey, customer=customer, since=now)
-            return _enter(journey, customer, entry_key=f"s{now:%Y%m%d%H%M%S%f}")
-    except IntegrityError:
-        return False  # another evaluation recorded (and entered) them first
-    except Exception:
-        logger.exception("journey %s: segment entry of %s failed", journey.pk, customer.pk)
-        return False
+def _record_and_enter(journey: Journey, customer_ids: list[int], now: dt.datetime) -> int:
+    """Record the newcomers and enter them, in one transaction: only the users
+    whose row this insert created enter (a concurrent evaluation that won
+    enters the others), and a crash records nobody, so the next look tries
+    again. A user whose entry fails is unrecorded again, for the same reason."""
+    entered = 0
+    with transaction.atomic():
+        won = _claim_members(journey, customer_ids, now)
+        for customer in Customer.objects.filter(pk__in=won).order_by("pk"):
+            try:
+                with transaction.atomic():
+                    entered += _enter(journey, customer, entry_key=f"s{now:%Y%m%d%H%M%S%f}")
+            except Exception:
+                logger.exception("journey %s: segment entry of %s failed", journey.pk, customer.pk)
+                SegmentMember.objects.filter(journey=journey, customer=customer).delete()
+    return entered
+
+
+def _claim_members(journey: Journey, customer_ids: list[int], now: dt.datetime) -> list[int]:
+    """Insert the membership rows; the ids whose row this statement created
+    (one INSERT … ON CONFLICT DO NOTHING RETURNING, SQLite ≥ 3.35 and PostgreSQL)."""
+    meta = SegmentMember._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name).column for name in ("journey", "customer", "since")]
+    since = meta.get_field("since").get_db_prep_save(now, connection)
+    rows = ", ".join(["(%s, %s, %s)"] * len(customer_ids))
+    params: list[object] = []
+    for customer_id in customer_ids:
+        params += [journey.pk, customer_id, since]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES {rows} ON CONFLICT DO NOTHING RETURNING {quote(columns[1])}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def on_customers_changed(
