@@ -339,3 +339,53 @@ def test_a_crashed_occurrence_is_finished_by_a_later_scan_without_repeating_user
 
 def _ids(*user_ids):
     return list(Customer.objects.filter(user_id__in=user_ids).values_list("pk", flat=True))
+
+
+# --- Through the Track API, with the real runtime ------------------------------------------
+
+
+def test_a_track_call_enters_event_and_segment_journeys_with_the_runtime(
+    client, world, django_capture_on_commit_callbacks
+):
+    from journeys.models import Run
+
+    acme = world.acme
+    carts = make_journey(
+        acme,
+        {"type": "event", "event": "cart_abandoned", "where": [
+            {"field": "total", "op": "gt", "value": 100}
+        ]},
+    )  # fmt: skip
+    gold_members = make_journey(acme, {"type": "segment", "segment_id": segment(acme, GOLD).pk})
+    triggers.on_activated(gold_members)
+    body = {
+        "tags": [gold("ann")],
+        "events": [
+            ev("ann", "cart_abandoned", total=150, cartId="c1"),
+            ev("ben", "cart_abandoned"),
+        ],
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/v1/projects/{acme.id}/track",
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
+        )
+    assert response.status_code == 200, response.content
+    event = Event.objects.get(customer__user_id="ann")
+    cart_run = Run.objects.get(journey=carts)
+    assert (cart_run.customer.user_id, cart_run.entry_key) == ("ann", f"e{event.pk}")
+    assert cart_run.entry_data == {"total": 150, "cartId": "c1"}
+    assert cart_run.version_id == carts.live_version_id
+    member_run = Run.objects.get(journey=gold_members)
+    assert member_run.customer.user_id == "ann" and member_run.entry_key.startswith("s")
+    # The same events again (a retried call) start nothing new for the segment journey.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/v1/projects/{acme.id}/track",
+            data={"tags": [gold("ann")]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
+        )
+    assert Run.objects.filter(journey=gold_members).count() == 1
