@@ -223,19 +223,45 @@ def _give_back(key: str, amount: int) -> None:
         RateWindow.objects.filter(key=key, count__gte=amount).update(count=F("count") - amount)
 
 
+# Of each rate window, the share other producers leave to journeys while the
+# project has an open journey outbox, so a large campaign cannot starve them.
+JOURNEY_RATE_SHARE = 0.1
+
+
+def journey_reserve(outbox: Outbox) -> float:
+    """The share of the rate limits this outbox must leave unused: none for
+    a journey's own outbox or a project without an open journey outbox."""
+    share = float(getattr(settings, "DISPATCH_JOURNEY_RATE_SHARE", JOURNEY_RATE_SHARE))
+    if share <= 0 or outbox.producer_kind == "journey":
+        return 0.0
+    journeys = Outbox.objects.filter(
+        project_id=outbox.project_id, producer_kind="journey", status=Outbox.Status.OPEN
+    )
+    return share if journeys.exists() else 0.0
+
+
+def _leaving(limit: int, reserve: float) -> int:
+    """`limit` less the reserved share (rounded down, so a tiny limit keeps it all)."""
+    return limit - int(limit * reserve)
+
+
 def acquire_rate(
-    project: Project, gateway: Gateway, wanted: int, now: datetime
+    project: Project, gateway: Gateway, wanted: int, now: datetime, *, reserve: float = 0.0
 ) -> tuple[int, Callable[[int], None]]:
     """How many messages may go now under the project's per-minute and the
     gateway's per-second limits, shared by all workers. Returns (granted,
-    give_back) where give_back(n) returns what a smaller claim did not use."""
+    give_back) where give_back(n) returns what a smaller claim did not use.
+    `reserve`: the share of both limits this caller may not take (left to
+    journeys, `journey_reserve`)."""
     minute = now.replace(second=0, microsecond=0)
     second = now.replace(microsecond=0)
     project_key = f"p:{project.pk.hex}:{minute:%Y%m%d%H%M}"
     gateway_key = f"g:{gateway.pk}:{second:%Y%m%d%H%M%S}"
-    granted = _take(project_key, minute, project.send_rate_per_minute, wanted)
+    project_limit = _leaving(project.send_rate_per_minute, reserve)
+    granted = _take(project_key, minute, project_limit, wanted)
     if granted:
-        gateway_granted = _take(gateway_key, second, gateway.messages_per_second, granted)
+        gateway_limit = _leaving(gateway.messages_per_second, reserve)
+        gateway_granted = _take(gateway_key, second, gateway_limit, granted)
         _give_back(project_key, granted - gateway_granted)
         granted = gateway_granted
 
@@ -296,7 +322,9 @@ def send_batch(
         pause_outbox(outbox_id, str(exc))
         return outcome
     wanted = limit or batch_size()
-    granted, give_back = acquire_rate(project, gateway, wanted, now)
+    granted, give_back = acquire_rate(
+        project, gateway, wanted, now, reserve=journey_reserve(outbox)
+    )
     if not granted:
         outcome.rate_limited = True
         return outcome

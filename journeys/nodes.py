@@ -78,6 +78,14 @@ class Context:
     settings: dict
     now: datetime
     customer: Customer | None = None
+    # Lookups shared by the runs of one batch (a sender's status, a node's
+    # outbox, the project's cap): read once per batch, not once per step.
+    cache: dict = field(default_factory=dict)
+
+    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
     @property
     def config(self) -> dict:
@@ -237,11 +245,13 @@ def _exit(ctx: Context) -> Outcome:
     return Outcome("", end_reason=Run.EndReason.EXIT_NODE)
 
 
-def liquid_context(ctx: Context) -> dict[str, Any]:
-    """The user's fields (as campaigns name them) and `entry_event.data.*`."""
+def liquid_context(ctx: Context, *, tags: bool = True) -> dict[str, Any]:
+    """The user's fields (as campaigns name them) and `entry_event.data.*`;
+    `tags.*` read only when asked for."""
     customer = ctx.user()
     values = tuple(getattr(customer, name) for name in CUSTOMER_FIELDS)
-    context = customer_context(values, customer_tags([customer.pk]).get(customer.pk))
+    user_tags = customer_tags([customer.pk]).get(customer.pk) if tags else None
+    context = customer_context(values, user_tags)
     context["entry_event"] = {"data": ctx.run.entry_data or {}}
     return context
 
@@ -336,13 +346,17 @@ def _renderer(ctx: Context) -> Renderer:
     return renderer
 
 
+def _policy(project: Project) -> tuple[int, int]:
+    policy = SendingPolicy.objects.filter(project_id=project.pk).first()
+    return (policy.frequency_cap, policy.frequency_window_hours) if policy else (0, 24)
+
+
 def _over_cap(ctx: Context, phone: str) -> bool:
     override = ctx.settings.get("frequency_cap")
-    policy = SendingPolicy.objects.filter(project_id=ctx.project.pk).first()
-    cap = override if override is not None else (policy.frequency_cap if policy else 0)
+    project_cap, window = ctx.cached(("policy", ctx.project.pk), lambda: _policy(ctx.project))
+    cap = override if override is not None else project_cap
     if not cap:
         return False
-    window = policy.frequency_window_hours if policy else 24
     sent = Message.objects.filter(
         project_id=ctx.project.pk,
         phone_number=phone,
@@ -350,6 +364,14 @@ def _over_cap(ctx: Context, phone: str) -> bool:
         outbox__counts_towards_cap=True,
     ).aggregate(n=Count("id"))["n"]
     return sent >= cap
+
+
+def _sender_problem(project: Project, sender_id: Any) -> str:
+    try:
+        sendable_sender(project, sender_id)
+    except SenderNotAllowed as exc:
+        return str(exc)
+    return ""
 
 
 def _not_sent(reason: str, **detail: Any) -> Outcome:
@@ -376,13 +398,18 @@ def _send(ctx: Context) -> Outcome:
         reason = Reason.INVALID_NUMBER
     elif promotional and not customer.promotional_consent:
         reason = Reason.NO_CONSENT
-    elif applies_to(ctx.project, promotional) and is_opted_out(ctx.project, customer.phone_number):
+    elif ctx.cached(
+        ("optout applies", ctx.project.pk, promotional),
+        lambda: applies_to(ctx.project, promotional),
+    ) and is_opted_out(ctx.project, customer.phone_number):
         reason = Reason.OPTED_OUT
     else:
-        try:
-            sendable_sender(ctx.project, config.get("sender_number_id"))
-        except SenderNotAllowed as exc:
-            reason, error = Reason.UNAPPROVED_SENDER, str(exc)
+        error = ctx.cached(
+            ("sender", ctx.project.pk, config.get("sender_number_id")),
+            lambda: _sender_problem(ctx.project, config.get("sender_number_id")),
+        )
+        if error:
+            reason = Reason.UNAPPROVED_SENDER
     if not reason and _over_cap(ctx, customer.phone_number):
         reason = Reason.FREQUENCY_CAP
     if not reason:
@@ -391,10 +418,14 @@ def _send(ctx: Context) -> Outcome:
         except liquid.TemplateProblem as exc:
             reason, error = Reason.RENDER_ERROR, str(exc)
         else:
-            rendered = renderer.render(liquid_context(ctx), customer.pk)
+            context = liquid_context(ctx, tags=renderer.uses_tags)
+            rendered = renderer.render(context, customer.pk)
             if rendered.skip_reason:
                 reason, error = rendered.skip_reason, rendered.error
-    outbox = node_outbox(ctx.project, run, ctx.node, ctx.settings)
+    outbox = ctx.cached(
+        ("outbox", run.version_id, ctx.node["key"]),
+        lambda: node_outbox(ctx.project, run, ctx.node, ctx.settings),
+    )
     dedupe_key = f"r{run.pk}-{ctx.step}"
     if reason:
         message = NewMessage(
