@@ -105,6 +105,7 @@ def render_svg(
     graph: dict,
     *,
     node_url: Callable[[str], str] | None = None,
+    panel_url: Callable[[str], str] | None = None,
     insert_url: Callable[[str, str], str] | None = None,
     counters: Mapping[str, Mapping[str, int]] | None = None,
     problems: set[str] | frozenset[str] = frozenset(),
@@ -197,9 +198,10 @@ def render_svg(
             f'data-kind="{escape(str(kind))}">' + "".join(body) + "</g>"
         )
         if node_url is not None:
+            panel = f' data-panel="{escape(panel_url(key))}"' if panel_url else ""
             group = (
-                f'<a href="{escape(node_url(key))}" class="node-link" data-node="{escape(key)}">'
-                f"{group}</a>"
+                f'<a href="{escape(node_url(key))}" class="node-link" '
+                f'data-node="{escape(key)}"{panel}>{group}</a>'
             )
         out.append(group)
     out.insert(

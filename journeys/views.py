@@ -115,9 +115,13 @@ def _graph_context(
     def insert_url(key: str, port: str) -> str:
         return _builder_url(journey, insert=f"{key}:{port}")
 
+    def panel_url(key: str) -> str:
+        return reverse("journey_node", args=[journey.project_id, journey.pk, key])
+
     svg = render_svg(
         graph,
         node_url=node_url,
+        panel_url=panel_url,
         insert_url=insert_url if editing else None,
         counters=_counters(journey.live_version),
         problems={key for key in grouped if key},
@@ -134,6 +138,13 @@ def _graph_context(
         "problems": problems,
         "kind_labels": kind_labels(),
         "allowed": [a.value for a in actions.allowed_actions(journey.status)],
+        # Counters move while users go through a live journey: redraw them.
+        "live_refresh": (
+            reverse("journey_graph", args=[journey.project_id, journey.pk])
+            + (f"?node={selected}" if selected else "")
+            if journey.status in (Journey.Status.ACTIVE, Journey.Status.PAUSED)
+            else ""
+        ),
     }
 
 
@@ -193,6 +204,15 @@ def _node_panel(
     }
 
 
+@project_view()
+def journey_graph(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
+    """The graph alone, with fresh counters (polled while the journey is live)."""
+    journey = _journey(project, journey_id)
+    version = _shown_version(journey)
+    context = _graph_context(request, journey, version, request.GET.get("node", ""))
+    return render(request, "journeys/_graph.html", context)
+
+
 @project_view(Role.MARKETER)
 @require_POST
 def journey_edit(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
@@ -222,6 +242,8 @@ def journey_node(request: HttpRequest, project: Project, journey_id: int, key: s
             raise Http404
         context = _graph_context(request, journey, version, key)
         context.update(_node_panel(request, journey, version, key))
+        # Over htmx the graph is redrawn with this node selected.
+        context["oob"] = bool(request.htmx)
         return render(request, "journeys/_node_panel.html", context)
     journey = _editable(request, project, journey_id)
     draft = _draft(journey)

@@ -351,3 +351,27 @@ def test_the_send_preview_renders_entry_event_data(client, world, journey, kim, 
     )
     html = response.content.decode()
     assert "김철수 c-7" in html and 'id="preview-bytes"' in html
+
+
+def test_a_node_panel_over_htmx_redraws_the_graph_with_the_node_selected(client, world, journey):
+    client_for(client, world.carol)
+    url = reverse("journey_node", args=[world.acme.id, journey.pk, "wait"])
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="node-panel" data-node="wait"' in html
+    assert 'id="journey-graph" hx-swap-oob="true"' in html
+    assert 'class="node kind-wait_event selected" data-node="wait"' in html
+    assert 'id="journey-graph"' not in client.get(url).content.decode()
+
+
+def test_a_live_journeys_graph_polls_for_fresh_counters(client, world, journey):
+    do_publish(journey, world.carol)
+    client_for(client, world.dave)
+    assert "every 10s" not in client.get(builder(journey)).content.decode()
+    do_activate(journey, world.carol)
+    assert "every 10s" in client.get(builder(journey)).content.decode()
+    NodeCounter.objects.create(
+        journey=journey, version=journey.live_version, node="remind", metric="entered", value=3
+    )
+    html = client.get(reverse("journey_graph", args=[world.acme.id, journey.pk])).content.decode()
+    assert html.startswith('<div class="journey-canvas card" id="journey-graph"')
+    assert "in 3" in html
