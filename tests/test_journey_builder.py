@@ -375,3 +375,20 @@ def test_a_live_journeys_graph_polls_for_fresh_counters(client, world, journey):
     html = client.get(reverse("journey_graph", args=[world.acme.id, journey.pk])).content.decode()
     assert html.startswith('<div class="journey-canvas card" id="journey-graph"')
     assert "in 3" in html
+
+
+def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, journey, kim):
+    from channels.models import ChannelTestMessage
+
+    client_for(client, world.carol)
+    url = reverse("journey_test_send", args=[world.acme.id, journey.pk, "remind"])
+    response = client.post(
+        url, {"to": "+821099998888", "recipient": "kim", "entry_data": '{"cartId": "c-5"}'}
+    )
+    assert 'class="ok"' in response.content.decode()
+    sent = ChannelTestMessage.objects.get(project=world.acme)
+    assert sent.body == "김철수님, 장바구니 c-5"
+    bad = client.post(url, {"to": "12", "recipient": "kim"}).content.decode()
+    assert 'class="problem"' in bad
+    client_for(client, world.dave)
+    assert client.post(url, {"to": "+821099998888"}).status_code == 403
