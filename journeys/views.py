@@ -31,7 +31,7 @@ from journeys import actions, versions
 from journeys.dryrun import dry_run
 from journeys.forms import NODE_FORMS, DryRunForm, InsertForm, SettingsForm, default_config
 from journeys.graph import edges, kind_labels, node_map, ports_of, problems_by_node, validate
-from journeys.models import Journey, JourneyVersion, NodeCounter
+from journeys.models import Journey, JourneyVersion, NodeCounter, VersionMigration
 from journeys.svg import render_svg
 from projects.access import load_membership, project_view
 from projects.models import Project, Role
@@ -138,6 +138,7 @@ def _graph_context(
         "problems": problems,
         "kind_labels": kind_labels(),
         "allowed": [a.value for a in actions.allowed_actions(journey.status)],
+        "migration": _migration_status(journey),
         # Counters move while users go through a live journey: redraw them.
         "live_refresh": (
             reverse("journey_graph", args=[journey.project_id, journey.pk])
@@ -145,6 +146,26 @@ def _graph_context(
             if journey.status in (Journey.Status.ACTIVE, Journey.Status.PAUSED)
             else ""
         ),
+    }
+
+
+def _migration_status(journey: Journey) -> dict[str, Any] | None:
+    """The latest move of runs between versions, while it runs and after."""
+    migration = (
+        VersionMigration.objects.filter(journey=journey)
+        .select_related("from_version", "to_version")
+        .order_by("-pk")
+        .first()
+    )
+    if migration is None:
+        return None
+    return {
+        "from": migration.from_version.number,
+        "to": migration.to_version.number,
+        "moved": migration.moved,
+        "exited": migration.exited,
+        "finished": migration.finished_at is not None,
+        "remaining": 0 if migration.finished_at else versions.remaining(migration),
     }
 
 
