@@ -392,3 +392,36 @@ def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, jou
     assert 'class="problem"' in bad
     client_for(client, world.dave)
     assert client.post(url, {"to": "+821099998888"}).status_code == 403
+
+
+def test_dry_run_tells_no_consent_and_the_frequency_cap(world, journey, kim, sender):
+    from django.utils import timezone
+
+    from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
+    from dispatch.models import Message, SendingPolicy
+
+    OptOutNumber.objects.create(number="+82801234567", project=world.acme)
+    draft = journey.versions.get()
+    graph = copy.deepcopy(draft.graph)
+    node_map(graph)["remind"]["config"]["is_promotional"] = True
+    do_save_draft(journey, graph)
+    version = journey.versions.get()
+    noon = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 12:00 in Seoul
+    kim.promotional_consent = False
+    kim.save()
+    step = dry_run(version, kim, data={"total": 500}, now=noon).paths[1].steps[3]
+    assert step.compliance == "skipped: no promotional consent" and step.port == "not_sent"
+
+    kim.promotional_consent = True
+    kim.save()
+    SendingPolicy.objects.create(project=world.acme, frequency_cap=1, frequency_window_hours=24)
+    outbox = do_create_outbox(world.acme, producer_kind="campaign", sender_number_id=sender.pk)
+    do_enqueue_messages(outbox, [NewMessage("m1", kim.phone_number, "earlier")])
+    Message.objects.filter(outbox=outbox).update(status=Message.Status.SENT, sent_at=timezone.now())
+    step = dry_run(version, kim, data={"total": 500}).paths[1].steps[3]
+    assert step.compliance.startswith("skipped: frequency cap (1 of 1")
+    # A journey that overrides the cap upward lets it through.
+    do_save_draft(journey, settings={"frequency_cap": 5})
+    version = journey.versions.get()
+    step = dry_run(version, kim, data={"total": 500}, now=noon).paths[1].steps[3]
+    assert step.outcome == "sent"
