@@ -81,7 +81,8 @@ def layout(graph: dict) -> tuple[dict[str, Box], int, int]:
             boxes[key] = Box(
                 key, left + index * (BOX_W + GAP_X), MARGIN + level * (BOX_H + GAP_Y), level
             )
-    height = MARGIN * 2 + len(rows) * BOX_H + max(len(rows) - 1, 0) * GAP_Y
+    # Room under the last layer for the stubs of open ports.
+    height = MARGIN * 2 + len(rows) * BOX_H + max(len(rows) - 1, 0) * GAP_Y + 34
     return boxes, width, max(height, BOX_H + 2 * MARGIN)
 
 
@@ -170,6 +171,27 @@ def render_svg(
                     "</a>"
                 )
             out.append("</g>")
+        if insert_url is None:
+            continue
+        # An open port (it ends the run there) gets a stub with its own "+",
+        # so a node can be added after it.
+        connected = {port for port, target in edges(nodes[key]) if target in boxes}
+        for index, port in enumerate(ports):
+            if port in connected:
+                continue
+            x1 = box.x + BOX_W * (index + 1) // (len(ports) + 1)
+            y1 = box.y + BOX_H
+            out.append(
+                f'<g class="edge open" data-from="{escape(key)}" data-port="{escape(port)}">'
+                f'<path d="M{x1},{y1} L{x1},{y1 + 22}" class="edge-line open-line"/>'
+                f'<text x="{x1 + 4}" y="{y1 + 13}" class="port-label">{escape(port)}</text>'
+                f'<a href="{escape(insert_url(key, port))}" class="insert" '
+                f'data-from="{escape(key)}" data-port="{escape(port)}">'
+                f"<title>{escape(_('Insert a node here'))}</title>"
+                f'<circle cx="{x1}" cy="{y1 + 31}" r="9" class="insert-dot"/>'
+                f'<text x="{x1}" y="{y1 + 35}" text-anchor="middle" class="insert-plus">+</text>'
+                "</a></g>"
+            )
     for key, box in boxes.items():
         node = nodes[key]
         kind = node.get("kind", "")

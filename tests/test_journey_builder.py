@@ -425,3 +425,17 @@ def test_dry_run_tells_no_consent_and_the_frequency_cap(world, journey, kim, sen
     version = journey.versions.get()
     step = dry_run(version, kim, data={"total": 500}, now=noon).paths[1].steps[3]
     assert step.outcome == "sent"
+
+
+def test_an_open_port_has_its_own_plus_to_add_a_node_after_it(client, world, journey):
+    client_for(client, world.carol)
+    html = client.get(builder(journey)).content.decode()
+    assert 'class="insert" data-from="remind" data-port="not_sent"' in html
+    client.post(
+        reverse("journey_insert", args=[world.acme.id, journey.pk]),
+        {"from": "remind", "port": "not_sent", "kind": "webhook"},
+    )
+    graph = journey.versions.get().graph
+    new_key = node_map(graph)["remind"]["next"]["not_sent"]
+    assert node_map(graph)[new_key]["kind"] == "webhook"
+    assert node_map(graph)[new_key]["next"] == {}
