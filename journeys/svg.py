@@ -17,7 +17,7 @@ from html import escape
 
 from django.utils.translation import gettext as _
 
-from journeys.graph import edges, kind_labels, node_map, reachable
+from journeys.graph import edges, kind_labels, node_map, ports_of, reachable
 
 BOX_W, BOX_H = 176, 64
 GAP_X, GAP_Y = 28, 70
@@ -30,6 +30,7 @@ class Box:
     key: str
     x: int
     y: int
+    level: int = 0
 
 
 def layers(graph: dict) -> list[list[str]]:
@@ -77,8 +78,11 @@ def layout(graph: dict) -> tuple[dict[str, Box], int, int]:
         row_width = len(row) * BOX_W + (len(row) - 1) * GAP_X
         left = (width - row_width) // 2
         for index, key in enumerate(row):
-            boxes[key] = Box(key, left + index * (BOX_W + GAP_X), MARGIN + level * (BOX_H + GAP_Y))
-    height = MARGIN * 2 + len(rows) * BOX_H + max(len(rows) - 1, 0) * GAP_Y
+            boxes[key] = Box(
+                key, left + index * (BOX_W + GAP_X), MARGIN + level * (BOX_H + GAP_Y), level
+            )
+    # Room under the last layer for the stubs of open ports.
+    height = MARGIN * 2 + len(rows) * BOX_H + max(len(rows) - 1, 0) * GAP_Y + 34
     return boxes, width, max(height, BOX_H + 2 * MARGIN)
 
 
@@ -102,6 +106,7 @@ def render_svg(
     graph: dict,
     *,
     node_url: Callable[[str], str] | None = None,
+    panel_url: Callable[[str], str] | None = None,
     insert_url: Callable[[str, str], str] | None = None,
     counters: Mapping[str, Mapping[str, int]] | None = None,
     problems: set[str] | frozenset[str] = frozenset(),
@@ -110,6 +115,14 @@ def render_svg(
     """The graph as an <svg> element (safe to mark safe: every text is escaped)."""
     boxes, width, height = layout(graph)
     nodes = node_map(graph)
+    long_edges = sum(
+        1
+        for key, box in boxes.items()
+        for _port, target in edges(nodes[key])
+        if target in boxes and boxes[target].level != box.level + 1
+    )
+    lanes_left = width - MARGIN
+    width += 14 * long_edges + (12 if long_edges else 0)
     labels = kind_labels()
     counters = counters or {}
     out = [
@@ -117,28 +130,38 @@ def render_svg(
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(_("Journey graph"))}">'
     ]
-    # Edges first, so the boxes cover their ends.
+    # Edges first, so the boxes cover their ends. An edge to the next layer
+    # is a curve; one that skips layers (or goes back up, in a broken draft)
+    # runs down a lane right of the boxes, so it never crosses a box.
+    lanes = 0
     for key, box in boxes.items():
+        ports = ports_of(nodes[key])
         for port, target in edges(nodes[key]):
             if target not in boxes:
                 continue
             end = boxes[target]
-            x1, y1 = box.x + BOX_W // 2, box.y + BOX_H
+            index = ports.index(port) if port in ports else 0
+            x1 = box.x + BOX_W * (index + 1) // (len(ports) + 1)
+            y1 = box.y + BOX_H
             x2, y2 = end.x + BOX_W // 2, end.y
-            upward = y2 <= y1
-            path = (
-                f"M{x1},{y1} C{x1},{y1 + 40} {x2},{y2 - 40} {x2},{y2}"
-                if not upward
-                else f"M{x1},{y1} C{x1},{y1 + 80} {x2},{y2 - 80} {x2},{y2}"
-            )
+            if end.level == box.level + 1:
+                path = f"M{x1},{y1} C{x1},{y1 + 40} {x2},{y2 - 40} {x2},{y2}"
+                mx, my = (x1 + x2) // 2, (y1 + y2) // 2
+            else:
+                lane = lanes_left + 18 + 14 * lanes
+                lanes += 1
+                path = (
+                    f"M{x1},{y1} C{x1},{y1 + 24} {lane},{y1 + 8} {lane},{y1 + 36} "
+                    f"L{lane},{y2 - 36} C{lane},{y2 - 8} {x2},{y2 - 24} {x2},{y2}"
+                )
+                mx, my = lane, (y1 + y2) // 2
             out.append(
                 f'<g class="edge" data-from="{escape(key)}" data-port="{escape(port)}" '
                 f'data-to="{escape(target)}">'
                 f'<path d="{path}" fill="none" class="edge-line" marker-end="url(#arrow)"/>'
             )
-            out.append(f'<text x="{x1 + 6}" y="{y1 + 14}" class="port-label">{escape(port)}</text>')
+            out.append(f'<text x="{x1 + 4}" y="{y1 + 13}" class="port-label">{escape(port)}</text>')
             if insert_url is not None:
-                mx, my = (x1 + x2) // 2, (y1 + y2) // 2
                 out.append(
                     f'<a href="{escape(insert_url(key, port))}" class="insert" '
                     f'data-from="{escape(key)}" data-port="{escape(port)}">'
@@ -148,6 +171,27 @@ def render_svg(
                     "</a>"
                 )
             out.append("</g>")
+        if insert_url is None:
+            continue
+        # An open port (it ends the run there) gets a stub with its own "+",
+        # so a node can be added after it.
+        connected = {port for port, target in edges(nodes[key]) if target in boxes}
+        for index, port in enumerate(ports):
+            if port in connected:
+                continue
+            x1 = box.x + BOX_W * (index + 1) // (len(ports) + 1)
+            y1 = box.y + BOX_H
+            out.append(
+                f'<g class="edge open" data-from="{escape(key)}" data-port="{escape(port)}">'
+                f'<path d="M{x1},{y1} L{x1},{y1 + 22}" class="edge-line open-line"/>'
+                f'<text x="{x1 + 4}" y="{y1 + 13}" class="port-label">{escape(port)}</text>'
+                f'<a href="{escape(insert_url(key, port))}" class="insert" '
+                f'data-from="{escape(key)}" data-port="{escape(port)}">'
+                f"<title>{escape(_('Insert a node here'))}</title>"
+                f'<circle cx="{x1}" cy="{y1 + 31}" r="9" class="insert-dot"/>'
+                f'<text x="{x1}" y="{y1 + 35}" text-anchor="middle" class="insert-plus">+</text>'
+                "</a></g>"
+            )
     for key, box in boxes.items():
         node = nodes[key]
         kind = node.get("kind", "")
@@ -176,9 +220,10 @@ def render_svg(
             f'data-kind="{escape(str(kind))}">' + "".join(body) + "</g>"
         )
         if node_url is not None:
+            panel = f' data-panel="{escape(panel_url(key))}"' if panel_url else ""
             group = (
-                f'<a href="{escape(node_url(key))}" class="node-link" data-node="{escape(key)}">'
-                f"{group}</a>"
+                f'<a href="{escape(node_url(key))}" class="node-link" '
+                f'data-node="{escape(key)}"{panel}>{group}</a>'
             )
         out.append(group)
     out.insert(

@@ -31,7 +31,7 @@ from journeys import actions, versions
 from journeys.dryrun import dry_run
 from journeys.forms import NODE_FORMS, DryRunForm, InsertForm, SettingsForm, default_config
 from journeys.graph import edges, kind_labels, node_map, ports_of, problems_by_node, validate
-from journeys.models import Journey, JourneyVersion, NodeCounter
+from journeys.models import Journey, JourneyVersion, NodeCounter, VersionMigration
 from journeys.svg import render_svg
 from projects.access import load_membership, project_view
 from projects.models import Project, Role
@@ -115,9 +115,13 @@ def _graph_context(
     def insert_url(key: str, port: str) -> str:
         return _builder_url(journey, insert=f"{key}:{port}")
 
+    def panel_url(key: str) -> str:
+        return reverse("journey_node", args=[journey.project_id, journey.pk, key])
+
     svg = render_svg(
         graph,
         node_url=node_url,
+        panel_url=panel_url,
         insert_url=insert_url if editing else None,
         counters=_counters(journey.live_version),
         problems={key for key in grouped if key},
@@ -134,6 +138,34 @@ def _graph_context(
         "problems": problems,
         "kind_labels": kind_labels(),
         "allowed": [a.value for a in actions.allowed_actions(journey.status)],
+        "migration": _migration_status(journey),
+        # Counters move while users go through a live journey: redraw them.
+        "live_refresh": (
+            reverse("journey_graph", args=[journey.project_id, journey.pk])
+            + (f"?node={selected}" if selected else "")
+            if journey.status in (Journey.Status.ACTIVE, Journey.Status.PAUSED)
+            else ""
+        ),
+    }
+
+
+def _migration_status(journey: Journey) -> dict[str, Any] | None:
+    """The latest move of runs between versions, while it runs and after."""
+    migration = (
+        VersionMigration.objects.filter(journey=journey)
+        .select_related("from_version", "to_version")
+        .order_by("-pk")
+        .first()
+    )
+    if migration is None:
+        return None
+    return {
+        "from": migration.from_version.number,
+        "to": migration.to_version.number,
+        "moved": migration.moved,
+        "exited": migration.exited,
+        "finished": migration.finished_at is not None,
+        "remaining": 0 if migration.finished_at else versions.remaining(migration),
     }
 
 
@@ -193,6 +225,15 @@ def _node_panel(
     }
 
 
+@project_view()
+def journey_graph(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
+    """The graph alone, with fresh counters (polled while the journey is live)."""
+    journey = _journey(project, journey_id)
+    version = _shown_version(journey)
+    context = _graph_context(request, journey, version, request.GET.get("node", ""))
+    return render(request, "journeys/_graph.html", context)
+
+
 @project_view(Role.MARKETER)
 @require_POST
 def journey_edit(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
@@ -222,6 +263,8 @@ def journey_node(request: HttpRequest, project: Project, journey_id: int, key: s
             raise Http404
         context = _graph_context(request, journey, version, key)
         context.update(_node_panel(request, journey, version, key))
+        # Over htmx the graph is redrawn with this node selected.
+        context["oob"] = bool(request.htmx)
         return render(request, "journeys/_node_panel.html", context)
     journey = _editable(request, project, journey_id)
     draft = _draft(journey)

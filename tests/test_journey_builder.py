@@ -351,3 +351,91 @@ def test_the_send_preview_renders_entry_event_data(client, world, journey, kim, 
     )
     html = response.content.decode()
     assert "김철수 c-7" in html and 'id="preview-bytes"' in html
+
+
+def test_a_node_panel_over_htmx_redraws_the_graph_with_the_node_selected(client, world, journey):
+    client_for(client, world.carol)
+    url = reverse("journey_node", args=[world.acme.id, journey.pk, "wait"])
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="node-panel" data-node="wait"' in html
+    assert 'id="journey-graph" hx-swap-oob="true"' in html
+    assert 'class="node kind-wait_event selected" data-node="wait"' in html
+    assert 'id="journey-graph"' not in client.get(url).content.decode()
+
+
+def test_a_live_journeys_graph_polls_for_fresh_counters(client, world, journey):
+    do_publish(journey, world.carol)
+    client_for(client, world.dave)
+    assert "every 10s" not in client.get(builder(journey)).content.decode()
+    do_activate(journey, world.carol)
+    assert "every 10s" in client.get(builder(journey)).content.decode()
+    NodeCounter.objects.create(
+        journey=journey, version=journey.live_version, node="remind", metric="entered", value=3
+    )
+    html = client.get(reverse("journey_graph", args=[world.acme.id, journey.pk])).content.decode()
+    assert html.startswith('<div class="journey-canvas card" id="journey-graph"')
+    assert "in 3" in html
+
+
+def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, journey, kim):
+    from channels.models import ChannelTestMessage
+
+    client_for(client, world.carol)
+    url = reverse("journey_test_send", args=[world.acme.id, journey.pk, "remind"])
+    response = client.post(
+        url, {"to": "+821099998888", "recipient": "kim", "entry_data": '{"cartId": "c-5"}'}
+    )
+    assert 'class="ok"' in response.content.decode()
+    sent = ChannelTestMessage.objects.get(project=world.acme)
+    assert sent.body == "김철수님, 장바구니 c-5"
+    bad = client.post(url, {"to": "12", "recipient": "kim"}).content.decode()
+    assert 'class="problem"' in bad
+    client_for(client, world.dave)
+    assert client.post(url, {"to": "+821099998888"}).status_code == 403
+
+
+def test_dry_run_tells_no_consent_and_the_frequency_cap(world, journey, kim, sender):
+    from django.utils import timezone
+
+    from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
+    from dispatch.models import Message, SendingPolicy
+
+    OptOutNumber.objects.create(number="+82801234567", project=world.acme)
+    draft = journey.versions.get()
+    graph = copy.deepcopy(draft.graph)
+    node_map(graph)["remind"]["config"]["is_promotional"] = True
+    do_save_draft(journey, graph)
+    version = journey.versions.get()
+    noon = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 12:00 in Seoul
+    kim.promotional_consent = False
+    kim.save()
+    step = dry_run(version, kim, data={"total": 500}, now=noon).paths[1].steps[3]
+    assert step.compliance == "skipped: no promotional consent" and step.port == "not_sent"
+
+    kim.promotional_consent = True
+    kim.save()
+    SendingPolicy.objects.create(project=world.acme, frequency_cap=1, frequency_window_hours=24)
+    outbox = do_create_outbox(world.acme, producer_kind="campaign", sender_number_id=sender.pk)
+    do_enqueue_messages(outbox, [NewMessage("m1", kim.phone_number, "earlier")])
+    Message.objects.filter(outbox=outbox).update(status=Message.Status.SENT, sent_at=timezone.now())
+    step = dry_run(version, kim, data={"total": 500}).paths[1].steps[3]
+    assert step.compliance.startswith("skipped: frequency cap (1 of 1")
+    # A journey that overrides the cap upward lets it through.
+    do_save_draft(journey, settings={"frequency_cap": 5})
+    version = journey.versions.get()
+    step = dry_run(version, kim, data={"total": 500}, now=noon).paths[1].steps[3]
+    assert step.outcome == "sent"
+
+
+def test_an_open_port_has_its_own_plus_to_add_a_node_after_it(client, world, journey):
+    client_for(client, world.carol)
+    html = client.get(builder(journey)).content.decode()
+    assert 'class="insert" data-from="remind" data-port="not_sent"' in html
+    client.post(
+        reverse("journey_insert", args=[world.acme.id, journey.pk]),
+        {"from": "remind", "port": "not_sent", "kind": "webhook"},
+    )
+    graph = journey.versions.get().graph
+    new_key = node_map(graph)["remind"]["next"]["not_sent"]
+    assert node_map(graph)[new_key]["kind"] == "webhook"
+    assert node_map(graph)[new_key]["next"] == {}

@@ -104,3 +104,71 @@ def test_build_fix_dry_run_and_activate_a_journey(page, acme):
     journey.refresh_from_db()
     assert journey.status == Journey.Status.ACTIVE and journey.live_version.number == 1
     assert not errors, errors
+
+
+def test_edit_a_live_journey_and_move_the_users_of_a_removed_node(page, acme):
+    from datetime import UTC, datetime
+
+    from journeys.actions import do_activate, do_create_journey, do_publish, do_save_draft
+    from journeys.models import Run
+    from journeys.versions import resume_migrations
+
+    sender = SenderNumber.objects.get(project=acme.acme)
+    journey = do_create_journey(acme.acme, "Welcome", acme.carol)
+    graph = {
+        "nodes": [
+            {
+                "key": "start",
+                "kind": "trigger",
+                "config": {"type": "event", "event": "signup"},
+                "next": {"next": "wait"},
+            },
+            {"key": "wait", "kind": "delay", "config": {"seconds": 86400}, "next": {"next": "hi"}},
+            {
+                "key": "hi",
+                "kind": "send",
+                "config": {"sender_number_id": sender.pk, "body": "안녕 {{ name }}"},
+                "next": {"sent": "end"},
+            },
+            {"key": "end", "kind": "exit", "config": {}, "next": {}},
+        ]
+    }
+    do_save_draft(journey, graph, {}, acme.carol)
+    do_publish(journey, acme.carol)
+    do_activate(journey, acme.carol)
+    journey.refresh_from_db()
+    kim = Customer.objects.get(user_id="kim")
+    run = Run.objects.create(
+        project=acme.acme,
+        journey=journey,
+        version=journey.live_version,
+        customer=kim,
+        entry_key="e1",
+        node="wait",
+        step=1,
+        started_at=datetime.now(UTC),
+        due_at=datetime.now(UTC),
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, "carol@acme.test", PASSWORD)
+    page.goto(f"/p/{acme.acme.id}/journeys/{journey.pk}/")
+    page.click("#journey-edit")
+    page.wait_for_selector("#journey-publish-link")
+    # Remove the delay that kim waits in.
+    page.click('a.node-link[data-node="wait"]')
+    page.wait_for_selector('#node-panel[data-node="wait"]')
+    page.click("#node-delete")
+    page.wait_for_selector("#journey-valid")
+    expect(page.locator('g.node[data-node="wait"]')).to_have_count(0)
+    page.click("#journey-publish-link")
+    removed = page.locator('#diff-removed li[data-node="wait"]')
+    expect(removed).to_contain_text("1 user waiting here")
+    page.select_option("#choice-wait", "move:hi")
+    page.click("#publish")
+    page.wait_for_selector("#migration-status")
+    resume_migrations()
+    page.reload()
+    expect(page.locator("#migration-status")).to_have_attribute("data-finished", "true")
+    expect(page.locator("#migration-status")).to_have_attribute("data-moved", "1")
+    run.refresh_from_db()
+    assert (run.version.number, run.node) == (2, "hi")
