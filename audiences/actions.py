@@ -16,7 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import Customer, CustomerTag, Event
-from audiences.signals import ConsentFlagChange, consents_changed, events_tracked
+from audiences.signals import (
+    ConsentFlagChange,
+    consents_changed,
+    customers_changed,
+    events_tracked,
+)
 from audiences.track import AttributeItem, ConsentInput, TrackBatch
 from projects.actions import actor_label_for, record_audit
 from projects.models import Project
@@ -36,7 +41,9 @@ def do_track(
 
     A subject not seen before becomes a customer. Consent changes are told
     (`consents_changed`, once per call, only when a flag or its date changed)
-    inside the transaction; `events_tracked` goes out once it commits.
+    inside the transaction; `events_tracked` and then `customers_changed` (the
+    users created or whose attributes, tags or events changed) go out once it
+    commits.
     `actor` is who made the call (the API token), for the consent history.
     """
     now = now or timezone.now()
@@ -44,7 +51,7 @@ def do_track(
     user_ids = batch.user_ids()
     if not user_ids:
         return result
-    customers, result.created_users = _customers_for(project, user_ids)
+    customers, result.created_users, created = _customers_for(project, user_ids)
     changed: dict[int, Customer] = {}
     changed_fields: set[str] = set()
     consent_changes: list[ConsentFlagChange] = []
@@ -86,6 +93,15 @@ def do_track(
         event_ids = result.event_ids
         transaction.on_commit(
             lambda: events_tracked.send(sender=Customer, project=project, event_ids=event_ids)
+        )
+    touched = set(changed) | set(created)
+    touched.update(customers[item.user_id].pk for item in (*batch.tags, *batch.events))
+    if touched:
+        customer_ids = sorted(touched)
+        transaction.on_commit(
+            lambda: customers_changed.send(
+                sender=Customer, project=project, customer_ids=customer_ids, at=now
+            )
         )
     return result
 
@@ -134,8 +150,11 @@ def _move_last_seen(events: list[Event]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Customer], int]:
-    """The project's customers by user id, creating the ones not seen before."""
+def _customers_for(
+    project: Project, user_ids: list[str]
+) -> tuple[dict[str, Customer], int, list[int]]:
+    """The project's customers by user id, creating the ones not seen before;
+    how many were created, and their ids."""
     # Locked in pk order (PostgreSQL) so two calls about the same users queue
     # instead of overwriting each other's attributes; SQLite's IMMEDIATE
     # transactions already serialise writers.
@@ -148,7 +167,7 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
     existing = {customer.user_id: customer for customer in rows}
     missing = [user_id for user_id in user_ids if user_id not in existing]
     if not missing:
-        return existing, 0
+        return existing, 0, []
     new = [Customer(project=project, user_id=user_id) for user_id in missing]
     try:
         with transaction.atomic():
@@ -158,7 +177,7 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
     else:
         if all(customer.pk is not None for customer in new):
             existing.update((customer.user_id, customer) for customer in new)
-            return existing, len(new)
+            return existing, len(new), [customer.pk for customer in new]
     Customer.objects.bulk_create(
         [Customer(project=project, user_id=user_id) for user_id in missing],
         ignore_conflicts=True,
@@ -167,7 +186,7 @@ def _customers_for(project: Project, user_ids: list[str]) -> tuple[dict[str, Cus
         project=project, user_id__in=missing
     ):
         existing[customer.user_id] = customer
-    return existing, len(missing)
+    return existing, len(missing), [existing[user_id].pk for user_id in missing]
 
 
 def _apply_attributes(

@@ -33,16 +33,26 @@ a nested group needs at least one condition.
 
 Evaluation is a single query over the project's customers; nothing loops over
 users in Python. It works on SQLite and PostgreSQL.
+
+For triggers that follow users one by one (journeys' segment entry),
+``members_among()`` answers the same question for a handful of users with the
+subqueries narrowed to them (an index lookup per user, not a pass over the
+segment), and ``boundary_candidates()`` names the users whose membership may
+change only because time passes ("within N days" conditions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -313,10 +323,144 @@ def count(project: Project, definition: Any, *, now: dt.datetime | None = None) 
     return segment_queryset(project, definition, now=now).count()
 
 
+# Ids per query in members_among(): well under SQLite's bound on variables.
+MEMBERS_CHUNK = 500
+# members_among() compiles a definition once per second of `now` and reuses
+# the SQL with the ids swapped in: Django building the query (three IN
+# clauses, the subqueries) cost several times more than SQLite running it.
+_MEMBERS_SQL: dict[tuple, tuple[str, list[Any], list[int]]] = {}
+_MEMBERS_SQL_SIZE = 64
+_SENTINEL_IDS = [-424242424242]
+
+
+def members_among(
+    project: Project,
+    definition: Any,
+    customer_ids: Iterable[int],
+    *,
+    now: dt.datetime | None = None,
+) -> set[int]:
+    """Which of `customer_ids` (the project's customers) the definition matches.
+
+    One query per MEMBERS_CHUNK ids, the tag and event subqueries narrowed to
+    those ids, so its cost follows the number of users asked about, not the
+    segment's size. The answer equals filtering `segment_queryset()` to the
+    ids; "within N days" is anchored at `now` to the second."""
+    ids = sorted(set(customer_ids))
+    moment = (now or timezone.now()).replace(microsecond=0)
+    sql, template, positions = _members_sql(project, definition, moment)
+    members: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), MEMBERS_CHUNK):
+            params = list(template)
+            bound = _ids_value(ids[start : start + MEMBERS_CHUNK])
+            for position in positions:
+                params[position] = bound
+            cursor.execute(sql, params)
+            members.update(row[0] for row in cursor.fetchall())
+    return members
+
+
+def _members_sql(
+    project: Project, definition: Any, moment: dt.datetime
+) -> tuple[str, list[Any], list[int]]:
+    """The members query's SQL and parameters, and where the ids go in them."""
+    key = (connection.alias, project.pk, json.dumps(definition, sort_keys=True), moment)
+    cached = _MEMBERS_SQL.get(key)
+    if cached is not None:
+        return cached
+    errors = validate_definition(definition)
+    if errors:
+        raise InvalidDefinition(errors)
+    sentinel = _ids_value(_SENTINEL_IDS)
+    compiler = _Compiler(project, moment, customer_ids=ids_parameter(_SENTINEL_IDS))
+    query = (
+        Customer.objects.filter(project=project, pk__in=compiler.customer_ids)
+        .filter(compiler.group(definition))
+        .values_list("pk", flat=True)
+    ).query
+    sql, params = query.get_compiler(connection.alias).as_sql()
+    positions = [index for index, value in enumerate(params) if value == sentinel]
+    if len(_MEMBERS_SQL) >= _MEMBERS_SQL_SIZE:
+        _MEMBERS_SQL.clear()
+    _MEMBERS_SQL[key] = (sql, list(params), positions)
+    return _MEMBERS_SQL[key]
+
+
+def _ids_value(ids: list[int]) -> object:
+    return ids if connection.vendor == "postgresql" else json.dumps(ids)
+
+
+def ids_parameter(ids: list[int]) -> RawSQL:
+    """A subquery of the ids bound as ONE parameter (a JSON array on SQLite,
+    an array on PostgreSQL), for `field__in=`: an IN list of hundreds of ids
+    costs Django more to build than the database to run."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (_ids_value(ids),))
+    return RawSQL("SELECT value FROM json_each(%s)", (_ids_value(ids),))
+
+
+def is_time_relative(definition: Any) -> bool:
+    """Whether membership can change by time passing alone ("within N days")."""
+    return bool(_time_conditions(definition))
+
+
+def boundary_candidates(
+    project: Project, definition: Any, since: dt.datetime, until: dt.datetime
+) -> QuerySet:
+    """Ids of the project's customers whose membership may have changed between
+    `since` and `until` only because time passed: a "within N days" window
+    (createdAt, lastSeenAt, events) whose edge moved past their time. Changes
+    of the users' data are not in it (they are told by `customers_changed`).
+    A superset: re-evaluate them with members_among(now=until)."""
+    errors = validate_definition(definition)
+    if errors:
+        raise InvalidDefinition(errors)
+    nodes = _time_conditions(definition)
+    if not nodes:
+        return Customer.objects.none().values_list("pk", flat=True)
+    condition = Q()
+    for node in nodes:
+        days = dt.timedelta(days=node["within_days"] if node["kind"] == "event" else node["value"])
+        edge = {"gte": since - days, "lt": until - days}
+        if node["kind"] == "attribute":
+            column = ATTRIBUTE_FIELDS[node["field"]][0]
+            condition |= Q(**{f"{column}__gte": edge["gte"], f"{column}__lt": edge["lt"]})
+        else:
+            events = Event.objects.filter(
+                project=project,
+                type=node["type"],
+                created_at__gte=edge["gte"],
+                created_at__lt=edge["lt"],
+            )
+            if node.get("where") is not None:
+                events = events.filter(_event_data_q(node["where"]))
+            condition |= Q(pk__in=events.values("customer_id"))
+    return Customer.objects.filter(project=project).filter(condition).values_list("pk", flat=True)
+
+
+def _time_conditions(node: dict) -> list[dict]:
+    found = []
+    for child in node.get("conditions", []):
+        if _is_group(child):
+            found += _time_conditions(child)
+        elif (child.get("kind") == "attribute" and child.get("op") == "within_days") or (
+            child.get("kind") == "event" and child.get("within_days") is not None
+        ):
+            found.append(child)
+    return found
+
+
 class _Compiler:
-    def __init__(self, project: Project, now: dt.datetime) -> None:
+    def __init__(
+        self, project: Project, now: dt.datetime, *, customer_ids: RawSQL | None = None
+    ) -> None:
         self.project = project
         self.now = now
+        # When set, the outer query keeps to these customers, so the tag and
+        # event subqueries may too: an index lookup instead of a pass over
+        # every matching row of the project.
+        self.customer_ids = customer_ids
 
     def group(self, node: dict) -> Q:
         parts = [
@@ -363,6 +507,8 @@ class _Compiler:
         op = node["op"]
         # No project join here: the outer query keeps to the project already.
         tags = CustomerTag.objects.filter(key=node["key"])
+        if self.customer_ids is not None:
+            tags = tags.filter(customer_id__in=self.customer_ids)
         if op in ("eq", "neq"):
             tags = tags.filter(value=node["value"])
         elif op == "contains":
@@ -372,6 +518,8 @@ class _Compiler:
 
     def compile_event(self, node: dict) -> Q:
         events = Event.objects.filter(project=self.project, type=node["type"])
+        if self.customer_ids is not None:
+            events = events.filter(customer_id__in=self.customer_ids)
         if node.get("within_days") is not None:
             events = events.filter(
                 created_at__gte=self.now - dt.timedelta(days=node["within_days"])

@@ -8,6 +8,11 @@
   that changed the flags (only when a flag or its date actually changed), so
   a receiver's records (the consent history) commit or roll back with them.
   `source` is "track", "console" or "seed".
+- `customers_changed(sender=Customer, project, customer_ids: list[int], at)`,
+  sent after the transaction commits, once per write, naming the users whose
+  attributes, tags, events or consent flags changed (or who were created), so
+  journeys can re-evaluate segment membership for only them. Opt-out list
+  changes are optout's `list_changed`; audiences does not repeat them.
 - `customer_described(sender=Customer, project, customer)`: a user's API
   resource is being built; each receiver returns a dict of extra fields.
 - `customer_page_sections(sender=Customer, project, customer, request)`: the
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
 events_tracked = Signal()
 consents_changed = Signal()
+customers_changed = Signal()
 customer_described = Signal()
 customer_page_sections = Signal()
 

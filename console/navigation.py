@@ -35,8 +35,7 @@ SECTIONS: tuple[Section, ...] = (
         _("Overview"),
         (Entry(_("Dashboard"), "dashboard", exact=True), Entry(_("Statistics"), "project_stats")),
     ),
-    # Journeys join here as one Entry when they exist.
-    Section(_("Messaging"), (Entry(_("Campaigns"), "campaigns"),)),
+    Section(_("Messaging"), (Entry(_("Campaigns"), "campaigns"), Entry(_("Journeys"), "journeys"))),
     Section(
         _("Audience"),
         (

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("consent.urls")),
     path("", include("webhooks.urls")),
     path("", include("campaigns.urls")),
+    path("", include("journeys.urls")),
     path("", include("stats.urls")),
     path("", include("conversions.urls")),
 ]

@@ -7,4 +7,10 @@ class JourneysConfig(AppConfig):
     verbose_name = _("Journeys")
 
     def ready(self) -> None:
-        from journeys import receivers  # noqa: F401 - connects the signal receivers
+        from journeys import (
+            receivers,  # noqa: F401 - connects the signal receivers
+            triggers,
+        )
+
+        # Segment-entry journeys hear which users changed (audiences, optout).
+        triggers.connect()

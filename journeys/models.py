@@ -301,3 +301,117 @@ class RunnerLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.owner or '-'}"
+
+
+# --- Trigger state (journeys/triggers.py) -------------------------------------------
+
+
+class SegmentMember(models.Model):
+    """A user inside the segment of a segment-entry journey, as last evaluated.
+
+    Only a user who is not here and now matches enters the journey (the row is
+    inserted first: the insert that wins is the one entry); a user who no
+    longer matches is removed, so a later match is a new entry."""
+
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="+", verbose_name=_("journey")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    since = models.DateTimeField(_("member since"))
+
+    class Meta:
+        verbose_name = _("journey segment member")
+        verbose_name_plural = _("journey segment members")
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "customer"], name="journey_segment_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in journey {self.journey_id}"
+
+
+class TriggerCursor(models.Model):
+    """How far a journey's periodic trigger work has got: the boundary scan of a
+    segment-entry journey, the occurrences of a schedule journey."""
+
+    journey = models.OneToOneField(
+        Journey, on_delete=models.CASCADE, related_name="+", verbose_name=_("journey")
+    )
+    scanned_until = models.DateTimeField(_("scanned until"))
+
+    class Meta:
+        verbose_name = _("journey trigger cursor")
+        verbose_name_plural = _("journey trigger cursors")
+
+    def __str__(self) -> str:
+        return f"journey {self.journey_id} until {self.scanned_until}"
+
+
+class ScheduleOccurrence(models.Model):
+    """One occurrence of a schedule journey's cron, claimed by inserting it:
+    the unique row makes each occurrence run once, however many workers look."""
+
+    class State(models.TextChoices):
+        ENTERING = "entering", _("Entering users")
+        DONE = "done", _("Done")
+        # Missed by more than the catch-up window (the workers were down).
+        SKIPPED = "skipped", _("Skipped: too late")
+
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="+", verbose_name=_("journey")
+    )
+    occurrence = models.DateTimeField(_("occurrence"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    entered = models.PositiveIntegerField(_("users entered"), default=0)
+    # The last user id handed to entry, so a crashed occurrence resumes there.
+    last_customer_id = models.BigIntegerField(_("last user id"), default=0)
+    # Moved on by the scanner entering its users; a stale one is taken over.
+    claimed_at = models.DateTimeField(_("claimed at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("journey schedule occurrence")
+        verbose_name_plural = _("journey schedule occurrences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "occurrence"], name="journey_schedule_occurrence"
+            ),
+        ]
+        indexes = [models.Index(fields=["state"], name="journey_occurrence_state")]
+
+    def __str__(self) -> str:
+        return f"journey {self.journey_id} at {self.occurrence}"
+
+
+class VersionMigration(models.Model):
+    """Moving a journey's runs from one published version to the next, as
+    the admin chose when publishing (journeys/versions.py). Kept so a
+    migration interrupted by a crash is finished by the next batch."""
+
+    journey = models.ForeignKey(
+        Journey, on_delete=models.CASCADE, related_name="migrations", verbose_name=_("journey")
+    )
+    from_version = models.ForeignKey(
+        JourneyVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("from version")
+    )
+    to_version = models.ForeignKey(
+        JourneyVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("to version")
+    )
+    # Removed node key → "finish_old" | "move:<node key>" | "exit".
+    removed = models.JSONField(_("removed nodes"), default=dict, blank=True)
+    # Changed delay node key → "retime" | "keep".
+    delays = models.JSONField(_("changed delays"), default=dict, blank=True)
+    moved = models.PositiveIntegerField(_("runs moved"), default=0)
+    exited = models.PositiveIntegerField(_("runs exited"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("version migration")
+        verbose_name_plural = _("version migrations")
+
+    def __str__(self) -> str:
+        return f"{self.journey_id}: v{self.from_version_id} → v{self.to_version_id}"

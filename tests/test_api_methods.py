@@ -21,6 +21,8 @@ PATH_VALUES = {
     "senderId": "1",
     "userId": "u1",
     "fileId": "00000000-0000-0000-0000-000000000001",
+    "journeyId": "1",
+    "number": "1",
 }
 
 

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from audiences.models import Customer, Segment
 from dispatch.models import Message
+from journeys.models import Journey, JourneyVersion
 from projects.actions import do_create_api_token
 from tests.support.campaigns import EVERYONE, add_customers, segment_campaign, sending_project
 
@@ -54,6 +55,19 @@ JUDGED_BEYOND_THE_SCHEMA = [
     "uploadAudienceFile",
     "putSmsWebhook",
     "track",
+    # Journeys: a draft must exist (getJourneyDraft), validate (publishJourney),
+    # be published and in a status that allows the move (activate, pause,
+    # resume, stop: 409 otherwise), not be stopped (saveJourneyDraft); a
+    # dry run and a user's runs name a user who must exist.
+    "getJourneyDraft",
+    "saveJourneyDraft",
+    "publishJourney",
+    "activateJourney",
+    "pauseJourney",
+    "resumeJourney",
+    "stopJourney",
+    "dryRunJourney",
+    "listJourneyRuns",
 ]
 
 # A Track call is accepted item by item (FlareLane's contract): a wrong item
@@ -135,6 +149,25 @@ def seeded(live_server) -> Seeded:
         phone_number=customer.phone_number,
         body="hello",
     )
+    journey = Journey.objects.create(project=project, name="Cart reminder")
+    version = JourneyVersion.objects.create(
+        journey=journey,
+        number=1,
+        state=JourneyVersion.State.PUBLISHED,
+        graph={
+            "nodes": [
+                {
+                    "key": "start",
+                    "kind": "trigger",
+                    "config": {"type": "event", "event": "cart_abandoned", "where": []},
+                    "next": {"next": "end"},
+                },
+                {"key": "end", "kind": "exit", "config": {}, "next": {}},
+            ]
+        },
+    )
+    journey.live_version = version
+    journey.save(update_fields=["live_version"])
     _, token = do_create_api_token(project, "schemathesis", None)
     return Seeded(
         token=token,
@@ -145,6 +178,8 @@ def seeded(live_server) -> Seeded:
             "messageId": message.pk,
             "userId": customer.user_id,
             "senderId": project.sender_numbers.get().pk,
+            "journeyId": journey.pk,
+            "number": 1,
         },
     )
 

@@ -56,6 +56,20 @@ KNOWN_ENDPOINTS = {PROJECT_PREFIX} | {
         "campaigns/<int:campaign_id>/cancel",
         "campaigns/<int:campaign_id>/stats",
         "campaigns/<int:campaign_id>/stats.csv",
+        "journeys",
+        "journeys/<int:journey_id>",
+        "journeys/<int:journey_id>/versions",
+        "journeys/<int:journey_id>/versions/<int:number>",
+        "journeys/<int:journey_id>/draft",
+        "journeys/<int:journey_id>/draft/validate",
+        "journeys/<int:journey_id>/publish",
+        "journeys/<int:journey_id>/activate",
+        "journeys/<int:journey_id>/pause",
+        "journeys/<int:journey_id>/resume",
+        "journeys/<int:journey_id>/stop",
+        "journeys/<int:journey_id>/statistics",
+        "journeys/<int:journey_id>/dry-run",
+        "journey-runs",
     ]
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}

@@ -34,14 +34,19 @@ SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 OVERFLOW_JS = (Path(__file__).parent / "support" / "overflow.js").read_text().split("\n", 1)[1]
 
 
-def screens(project_id, sent_id: int, draft_id: int) -> list[tuple[str, str]]:
+def screens(project_id, sent_id: int, draft_id: int, journey_id: int) -> list[tuple[str, str]]:
     p = [project_id]
+    builder = reverse("journey_builder", args=[project_id, journey_id])
     return [
         ("dashboard", reverse("dashboard", args=p)),
         ("campaigns", reverse("campaigns", args=p)),
         ("compose", reverse("campaign_compose", args=[project_id, draft_id])),
         ("campaign", reverse("campaign_detail", args=[project_id, sent_id])),
         ("campaign-stats", reverse("campaign_stats", args=[project_id, sent_id])),
+        ("journeys", reverse("journeys", args=p)),
+        ("journey-builder", builder),
+        ("journey-builder-send", builder + "?node=remind"),
+        ("journey-dryrun", reverse("journey_dryrun", args=[project_id, journey_id])),
         ("statistics", reverse("project_stats", args=p)),
         ("users", reverse("customers", args=p)),
         ("segments", reverse("segments", args=p)),
@@ -56,6 +61,50 @@ def screens(project_id, sent_id: int, draft_id: int) -> list[tuple[str, str]]:
         ("audit-log", reverse("audit_log", args=p)),
         ("profile", reverse("my_profile", args=p)),
     ]
+
+
+def screen_journey(project, actor):
+    """A journey with a wait for an event, a split and a send (and a problem:
+    the split's else leads nowhere it should) for the builder's screens."""
+    from journeys.actions import do_create_journey, do_save_draft
+
+    journey = do_create_journey(project, "장바구니 리마인드", actor)
+    sender = project.sender_numbers.first()
+    graph = {
+        "nodes": [
+            {
+                "key": "start",
+                "kind": "trigger",
+                "config": {"type": "event", "event": "cart_abandoned"},
+                "next": {"next": "wait"},
+            },
+            {
+                "key": "wait",
+                "kind": "wait_event",
+                "config": {"event": "purchase", "match_field": "cartId", "timeout_seconds": 3600},
+                "next": {"event": "end", "timeout": "ab"},
+            },
+            {
+                "key": "ab",
+                "kind": "ab",
+                "config": {"variants": [{"key": "a", "percent": 50}, {"key": "b", "percent": 40}]},
+                "next": {"a": "remind", "b": "end"},
+            },
+            {
+                "key": "remind",
+                "kind": "send",
+                "label": "장바구니 알림",
+                "config": {
+                    "sender_number_id": sender.pk if sender else None,
+                    "body": "{{ name }}님, 장바구니에 상품이 남아 있어요",
+                },
+                "next": {"sent": "end"},
+            },
+            {"key": "end", "kind": "exit", "config": {}, "next": {}},
+        ]
+    }
+    do_save_draft(journey, graph, {}, actor)
+    return journey
 
 
 def shots_dir(tmp_path: Path) -> Path:
@@ -97,6 +146,7 @@ def test_every_main_screen_fits_and_keeps_the_console_clean(
     size,
 ):
     draft = segment_campaign(converted.project, name="Autumn preview")
+    journey = screen_journey(converted.project, world.alice)
     width, height = SIZES[size]
     context = browser.new_context(
         base_url=live_server.url,
@@ -112,7 +162,7 @@ def test_every_main_screen_fits_and_keeps_the_console_clean(
         page.goto("/login/")
         problems += check(page, errors, folder, f"{language}-{size}-login")
         log_in(page, "alice@acme.test", PASSWORD)
-        for name, url in screens(converted.project_id, converted.pk, draft.pk):
+        for name, url in screens(converted.project_id, converted.pk, draft.pk, journey.pk):
             page.goto(url)
             assert page.locator("html").get_attribute("lang") == language
             problems += check(page, errors, folder, f"{language}-{size}-{name}")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("projects/<uuid:project_id>/", include("optout.api.urls")),
     path("projects/<uuid:project_id>/", include("webhooks.api.urls")),
     path("projects/<uuid:project_id>/", include("campaigns.api.urls")),
+    path("projects/<uuid:project_id>/", include("journeys.api.urls")),
     path("projects/<uuid:project_id>/", include("stats.api_urls")),
     path("projects/<uuid:project_id>/", include("consent.api_urls")),
     # Last: anything else under /v1/ is a JSON 404, never an HTML page.
