@@ -228,7 +228,12 @@ def commit_step(
     due when this step was due. Without it (an event's step) it is due now."""
     seen_step, seen_state = run.step, run.state
     project = loaded.projects[run.project_id]
-    guard = Run.objects.filter(pk=run.pk, step=seen_step, state=seen_state)
+    # The version too: a move between versions (journeys.versions) changes a
+    # waiting run's version and node without a step; a step read before it
+    # must not commit the old graph's next node onto the new version.
+    guard = Run.objects.filter(
+        pk=run.pk, step=seen_step, state=seen_state, version_id=run.version_id
+    )
     if outcome.hold_until is not None:
         with transaction.atomic():
             guard.update(due_at=outcome.hold_until, claim_token="", claimed_at=None)
@@ -269,7 +274,7 @@ def commit_step(
             "claimed_at": now if goes_on else None,
         }
     with transaction.atomic():
-        if not _advance(run.pk, seen_step, seen_state, fields):
+        if not _advance(run.pk, seen_step, seen_state, run.version_id, fields):
             return False
         # Effects first: they may add to the step's detail.
         for effect in outcome.effects:
@@ -290,8 +295,10 @@ _STEP_TABLE = Step._meta.db_table
 _DATETIME_FIELDS = {"due_at", "claimed_at", "ended_at"}
 
 
-def _advance(run_id: int, seen_step: int, seen_state: str, fields: dict[str, Any]) -> bool:
-    """UPDATE the run WHERE its step counter and state are as seen."""
+def _advance(
+    run_id: int, seen_step: int, seen_state: str, seen_version: int, fields: dict[str, Any]
+) -> bool:
+    """UPDATE the run WHERE its step counter, state and version are as seen."""
     ops = connection.ops
     names = list(fields)
     values = [
@@ -299,9 +306,12 @@ def _advance(run_id: int, seen_step: int, seen_state: str, fields: dict[str, Any
         for n in names
     ]
     assignments = ", ".join(f"{n} = %s" for n in names)
-    sql = f"UPDATE {_RUN_TABLE} SET {assignments} WHERE id = %s AND step = %s AND state = %s"
+    sql = (
+        f"UPDATE {_RUN_TABLE} SET {assignments} "
+        "WHERE id = %s AND step = %s AND state = %s AND version_id = %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, run_id, seen_step, seen_state])
+        cursor.execute(sql, [*values, run_id, seen_step, seen_state, seen_version])
         return cursor.rowcount == 1
 
 

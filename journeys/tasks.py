@@ -5,20 +5,43 @@ in the database are the ledger; each task is safe to run twice.
   one pending), every minute by the `journeys.run_due` schedule, once at the
   next due time, and when a worker starts. One runner holds the lease at a
   time; it works until nothing is due (and a short grace), or hands on to a
-  successor when its time budget is spent.
+  successor when its time budget is spent. It also re-enqueues a move
+  between versions whose task was lost (`resume_lost_migrations`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from dispatch.pipeline import process_owner
 from dispatch.tasks import time_budget
 from journeys import runtime
+from journeys.models import VersionMigration
+
+MIGRATION_TASK = "journeys.versions.run_migration"
+
+
+def resume_lost_migrations(*, restart: bool = False) -> int:
+    """Enqueue again the moves between versions that no task works on: every
+    unfinished one when a worker has just started (its predecessor's tasks
+    died with it), else those older than a task may live (django-q2's
+    timeout). A move run twice is safe: each batch is conditional."""
+    unfinished = VersionMigration.objects.filter(finished_at=None)
+    if not restart:
+        lost_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+        unfinished = unfinished.filter(created_at__lt=lost_before)
+    ids = list(unfinished.values_list("pk", flat=True))
+    for migration_id in ids:
+        async_task(MIGRATION_TASK, migration_id)
+    return len(ids)
 
 
 def run_due(restart: bool = False) -> str:
+    resume_lost_migrations(restart=restart)
     owner = process_owner()
     if not runtime.take_lease(owner, timezone.now()):
         return "busy"

@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from audiences.models import Customer
 from audiences.queries import customer_by_user_id
 from campaigns.compose import Preview, Recipient
 from campaigns.rendering import Renderer, contexts_of_customers
-from channels.actions import do_send_test_sms
+from campaigns.test_sends import do_send_test_sms
 from console.lib import liquid
 from console.lib.sms import TITLE_MAX_BYTES, cp949_length, unencodable
 from dispatch.models import Message
@@ -479,7 +480,7 @@ def journey_test_send(
             body=preview.body,
             title=config.get("title", ""),
         )
-    except Exception as exc:  # a ValidationError with the field's reason
+    except ValidationError as exc:  # by field, with the reason
         reasons = getattr(exc, "message_dict", None) or {"": [str(exc)]}
         text = " ".join(" ".join(v) for v in reasons.values())
         return HttpResponse(format_html('<p class="problem" id="test-send-result">{}</p>', text))

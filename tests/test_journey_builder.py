@@ -378,7 +378,7 @@ def test_a_live_journeys_graph_polls_for_fresh_counters(client, world, journey):
 
 
 def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, journey, kim):
-    from channels.models import ChannelTestMessage
+    from dispatch.models import Message
 
     client_for(client, world.carol)
     url = reverse("journey_test_send", args=[world.acme.id, journey.pk, "remind"])
@@ -386,7 +386,7 @@ def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, jou
         url, {"to": "+821099998888", "recipient": "kim", "entry_data": '{"cartId": "c-5"}'}
     )
     assert 'class="ok"' in response.content.decode()
-    sent = ChannelTestMessage.objects.get(project=world.acme)
+    sent = Message.objects.get(project=world.acme, outbox__producer_kind="test")
     assert sent.body == "김철수님, 장바구니 c-5"
     bad = client.post(url, {"to": "12", "recipient": "kim"}).content.decode()
     assert 'class="problem"' in bad

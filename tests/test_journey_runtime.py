@@ -222,6 +222,34 @@ def test_a_waited_for_event_and_its_timeout_race_and_exactly_one_wins(acme, send
     assert [s[2] for s in steps(other)][:2] == ["next", "timeout"]
 
 
+def test_an_event_step_read_before_a_move_to_a_new_version_does_not_commit(acme, sender):
+    """A move between versions changes a waiting run's version and node
+    without a step; an event's step read before the move loses, instead of
+    putting the old graph's next node on the new version."""
+    from journeys import nodes
+    from journeys.models import JourneyVersion
+
+    journey = _wait_journey(acme, sender)
+    customer = user(acme)
+    run = enter(journey, customer)
+    runtime.run_due(NOON)
+    as_event_saw = Run.objects.select_related("customer").get(pk=run.pk)
+    assert as_event_saw.node == "wait"
+    old = journey.live_version
+    new = JourneyVersion.objects.create(
+        journey=journey, number=2, state=JourneyVersion.State.PUBLISHED, graph=old.graph
+    )
+    Run.objects.filter(pk=run.pk).update(version=new)  # the move, as versions.py does it
+    loaded = runtime.Loaded()
+    loaded.load([as_event_saw])
+    event = track(customer, "purchase", {})
+    assert not runtime.commit_step(
+        as_event_saw, loaded.graphs[old.pk]["wait"], nodes.event_step(event.pk), loaded, NOON
+    )
+    run.refresh_from_db()
+    assert (run.version_id, run.node, run.state) == (new.pk, "wait", Run.State.WAITING)
+
+
 def test_split_takes_the_first_matching_branch_else_the_else_port(acme, sender):
     gold = {
         "match": "all",

@@ -284,3 +284,35 @@ def test_activate_needs_a_published_version(world):
     journey = do_create_journey(world.acme, "Cart", world.carol)
     with pytest.raises(JourneyProblem):
         do_activate(journey, world.carol)
+
+
+def test_the_runner_re_enqueues_a_move_whose_task_was_lost(world, live):
+    from datetime import timedelta
+
+    from journeys import tasks
+
+    run = run_at(live, "old", 1)
+    edit(live, drop_old_send)
+    do_publish(live, world.carol, {"old": "exit"})
+    migration = VersionMigration.objects.get()
+    assert migration.finished_at is None
+    # Younger than a task may live: its own task may still be at work.
+    assert tasks.resume_lost_migrations() == 0
+    VersionMigration.objects.filter(pk=migration.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    assert tasks.resume_lost_migrations() == 1  # tasks run inline in the test settings
+    migration.refresh_from_db()
+    run.refresh_from_db()
+    assert migration.finished_at is not None and run.state == Run.State.ENDED
+    assert tasks.resume_lost_migrations(restart=True) == 0
+
+
+def test_a_starting_worker_re_enqueues_every_unfinished_move(world, live):
+    from journeys import tasks
+
+    run_at(live, "old", 1)
+    edit(live, drop_old_send)
+    do_publish(live, world.carol, {"old": "exit"})
+    assert tasks.resume_lost_migrations(restart=True) == 1
+    assert VersionMigration.objects.get().finished_at is not None
