@@ -9,7 +9,9 @@ writes message rows itself; the core tells producers what happened through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -25,6 +27,9 @@ from projects.models import Project
 Status = Message.Status
 Reason = Message.SkipReason
 SEND_TASK = "dispatch.tasks.send_outbox"
+
+# Outboxes to wake when the innermost `wakeups_deferred()` block ends.
+_deferred_wakeups: ContextVar[set[int] | None] = ContextVar("deferred_wakeups", default=None)
 
 
 class NewMessage(NamedTuple):
@@ -170,8 +175,39 @@ def do_enqueue_messages(outbox: Outbox, messages: Iterable[NewMessage]) -> dict[
         bump(outbox.pk, recipients=queued + skipped, queued=queued)
         if queued:
             outbox_id = outbox.pk
-            transaction.on_commit(lambda: wake_senders(outbox_id))
+            pending = _deferred_wakeups.get()
+            if pending is not None:
+                transaction.on_commit(lambda: pending.add(outbox_id))
+            else:
+                transaction.on_commit(lambda: wake_senders(outbox_id))
     return {"queued": queued, "skipped": skipped}
+
+
+@contextmanager
+def wakeups_deferred() -> Iterator[None]:
+    """Inside the block, an enqueue that commits wakes its outbox's senders
+    once when the block ends instead of after its own commit. For a producer
+    that commits one message per transaction (the journey runner takes each
+    step in its own): a wake-up costs two queries, and an enqueued task when
+    no chain is alive, so a batch of steps pays it once per outbox, not once
+    per message. Nested blocks defer to the outermost."""
+    if _deferred_wakeups.get() is not None:
+        yield
+        return
+    pending: set[int] = set()
+    token = _deferred_wakeups.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_wakeups.reset(token)
+
+        def wake() -> None:
+            for outbox_id in sorted(pending):
+                wake_senders(outbox_id)
+
+        # Inside a caller's transaction: after it commits (the enqueues'
+        # own callbacks, registered earlier, fill `pending` first).
+        transaction.on_commit(wake)
 
 
 def wake_senders(outbox_id: int, *, force: bool = False) -> bool:

@@ -37,6 +37,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from audiences.models import Customer, Event
+from dispatch.actions import wakeups_deferred
 from dispatch.counters import bump as bump_outbox
 from dispatch.models import Message
 from dispatch.pipeline import owner_is_dead, token_is_dead
@@ -500,8 +501,11 @@ def run_batch(now: datetime | None = None, *, limit: int = BATCH_SIZE, token: st
     result.claimed = len(runs)
     loaded = Loaded()
     loaded.load(runs)
-    for run in runs:
-        result.steps += take_steps(run, loaded, token, now)
+    # Each step commits on its own; the send nodes' outboxes are woken once
+    # for the batch, not once per message.
+    with wakeups_deferred():
+        for run in runs:
+            result.steps += take_steps(run, loaded, token, now)
     return result
 
 
@@ -575,16 +579,17 @@ def on_events(project: Project, events: list[Event]) -> None:
     loaded.load(runs)
     woke = False
     events = sorted(events, key=lambda e: (e.created_at, e.pk))
-    for event in events:
-        for run in runs:
-            if run.customer_id != event.customer_id or run.state == Run.State.ENDED:
-                continue
-            if run.entry_event_id == event.pk:
-                continue
-            journey = loaded.journeys[run.journey_id]
-            if journey.status != Journey.Status.ACTIVE:
-                continue
-            woke |= _apply_event(run, event, loaded)
+    with wakeups_deferred():
+        for event in events:
+            for run in runs:
+                if run.customer_id != event.customer_id or run.state == Run.State.ENDED:
+                    continue
+                if run.entry_event_id == event.pk:
+                    continue
+                journey = loaded.journeys[run.journey_id]
+                if journey.status != Journey.Status.ACTIVE:
+                    continue
+                woke |= _apply_event(run, event, loaded)
     if woke:
         wake_runner()
 

@@ -721,3 +721,29 @@ def test_campaign_outboxes_linger_and_test_sms_outboxes_do_not(acme):
     campaign = segment_campaign(acme)
     assert Outbox.objects.get(pk=campaign.outbox_id).linger_seconds == CAMPAIGN_LINGER_SECONDS > 0
     assert do_create_outbox(acme, producer_kind="test").linger_seconds == 0
+
+
+def test_enqueues_in_a_deferred_block_wake_their_outbox_once_when_it_ends(
+    acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    from dispatch import actions
+    from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
+
+    woke: list[int] = []
+    monkeypatch.setattr(actions, "wake_senders", lambda outbox_id, **kw: woke.append(outbox_id))
+    outbox = do_create_outbox(acme, producer_kind="test", status=Outbox.Status.OPEN)
+
+    def enqueue(key: str) -> None:
+        # One message per committed transaction, as the journey runner does.
+        with django_capture_on_commit_callbacks(execute=True):
+            do_enqueue_messages(outbox, [NewMessage(key, "+821012340000", "hello")])
+
+    with django_capture_on_commit_callbacks(execute=True), actions.wakeups_deferred():
+        for key in ("a", "b", "c"):
+            enqueue(key)
+        assert woke == []
+    assert woke == [outbox.pk]
+    woke.clear()
+    for key in ("d", "e"):
+        enqueue(key)
+    assert woke == [outbox.pk, outbox.pk]
