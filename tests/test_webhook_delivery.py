@@ -345,3 +345,34 @@ def test_after_a_rotation_deliveries_carry_both_signatures_for_the_grace_period(
     latest = receiver.received[-1]
     assert verify(new.secret, latest.headers, latest.body)
     assert not verify(old_secret, latest.headers, latest.body)
+
+
+def test_a_starting_worker_delivers_what_is_due_and_schedules_a_run_past_dead_claims(
+    world, endpoint, receiver, settings, monkeypatch
+):
+    """On the Redis broker a run the killed cluster had taken is lost with
+    it: a starting worker delivers what is due at once, and leaves a run for
+    when the dead run's claims turn stale."""
+    from webhooks.receivers import deliver_on_worker_start
+
+    due = change(world.acme, A, False)
+    claimed = change(world.acme, B, True)
+    WebhookEvent.objects.filter(pk=claimed.pk).update(
+        claimed_at=timezone.now(), claimed_by="dead-run"
+    )
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    ran: list[tuple] = []
+
+    def run_inline(func, *args, **kwargs):
+        # The enqueued runs, run here (the broker is the seam).
+        ran.append((func, args))
+        tasks.deliver_webhook_events(*args)
+
+    monkeypatch.setattr(tasks, "async_task", run_inline)
+    before = timezone.now()
+    deliver_on_worker_start(sender=None)
+    assert ran, "no delivery run was started"
+    assert [r.payload["requestId"] for r in receiver.accepted()] == [str(due.request_id)]
+    retry = Schedule.objects.get(name=tasks.RETRY_SCHEDULE)
+    assert retry.next_run >= before + delivery.claim_stale_after()
+    assert WebhookEvent.objects.get(pk=claimed.pk).status == Status.PENDING
