@@ -357,9 +357,8 @@ def test_a_starting_worker_delivers_what_is_due_and_schedules_a_run_past_dead_cl
 
     due = change(world.acme, A, False)
     claimed = change(world.acme, B, True)
-    WebhookEvent.objects.filter(pk=claimed.pk).update(
-        claimed_at=timezone.now(), claimed_by="dead-run"
-    )
+    claimed_at = timezone.now()
+    WebhookEvent.objects.filter(pk=claimed.pk).update(claimed_at=claimed_at, claimed_by="dead-run")
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
     ran: list[tuple] = []
 
@@ -374,5 +373,19 @@ def test_a_starting_worker_delivers_what_is_due_and_schedules_a_run_past_dead_cl
     assert ran, "no delivery run was started"
     assert [r.payload["requestId"] for r in receiver.accepted()] == [str(due.request_id)]
     retry = Schedule.objects.get(name=tasks.RETRY_SCHEDULE)
-    assert retry.next_run >= before + delivery.claim_stale_after()
+    # Not before the dead run's claim turns stale, and not much later.
+    stale = claimed_at + delivery.claim_stale_after()
+    assert stale <= retry.next_run <= before + delivery.claim_stale_after() + timedelta(seconds=2)
     assert WebhookEvent.objects.get(pk=claimed.pk).status == Status.PENDING
+
+
+def test_the_next_run_is_due_when_a_dead_runs_claim_turns_stale(world, endpoint):
+    claimed = change(world.acme, A, False)
+    at = timezone.now() - timedelta(seconds=5)
+    WebhookEvent.objects.filter(pk=claimed.pk).update(claimed_at=at, claimed_by="dead-run")
+    assert delivery.next_retry_at() == at + delivery.claim_stale_after()
+    # An earlier retry comes first.
+    retry = change(world.acme, B, False)
+    soon = timezone.now() + timedelta(seconds=3)
+    WebhookEvent.objects.filter(pk=retry.pk).update(next_attempt_at=soon)
+    assert delivery.next_retry_at() == soon

@@ -315,8 +315,24 @@ def fail_events_without_endpoint(now: datetime) -> int:
 
 
 def next_retry_at(project_id: object = None) -> datetime | None:
-    """When the earliest waiting retry falls due, if any."""
-    events = WebhookEvent.objects.filter(status=Status.PENDING, next_attempt_at__isnull=False)
+    """When a delivery run must look again, if ever: the earliest waiting
+    retry, or the moment the oldest claim turns stale (an attempt clears its
+    claim, so a claim that old belongs to a run that died with its worker —
+    on the Redis broker nothing else would start one for it)."""
+    pending = WebhookEvent.objects.filter(status=Status.PENDING)
     if project_id is not None:
-        events = events.filter(project_id=project_id)
-    return events.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+        pending = pending.filter(project_id=project_id)
+    retry = (
+        pending.filter(next_attempt_at__isnull=False)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    claimed = (
+        pending.filter(claimed_at__isnull=False)
+        .order_by("claimed_at")
+        .values_list("claimed_at", flat=True)
+        .first()
+    )
+    times = [t for t in (retry, claimed and claimed + claim_stale_after()) if t is not None]
+    return min(times) if times else None
