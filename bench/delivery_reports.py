@@ -84,6 +84,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers; default 2")
+    parser.add_argument(
+        "--runserver",
+        action="store_true",
+        help="serve the console as `make run` does (manage.py runserver), not gunicorn",
+    )
     args = parser.parse_args()
     env = setup_django(postgres=False)
 
@@ -126,26 +131,31 @@ def main() -> int:
             OUT / "carrier.log",
         )
         processes.append(carrier)
-        web = start(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "console.wsgi",
-                "--bind",
-                f"127.0.0.1:{web_port}",
-                "--workers",
-                str(args.web_workers),
-                "--chdir",
-                str(ROOT),
-            ],
-            env,
-            OUT / "gunicorn.log",
-        )
+        if args.runserver:
+            web_log, web_ready = OUT / "runserver.log", b"Quit the server"
+            web = start([*manage, "runserver", f"127.0.0.1:{web_port}", "--noreload"], env, web_log)
+        else:
+            web_log, web_ready = OUT / "gunicorn.log", b"Booting worker"
+            web = start(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "console.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{web_port}",
+                    "--workers",
+                    str(args.web_workers),
+                    "--chdir",
+                    str(ROOT),
+                ],
+                env,
+                web_log,
+            )
         processes.append(web)
         cluster = start([*manage, "qcluster"], env, OUT / "qcluster.log")
         processes.append(cluster)
-        wait_for(OUT / "gunicorn.log", b"Booting worker", web)
+        wait_for(web_log, web_ready, web)
         wait_for(OUT / "qcluster.log", b"running.", cluster)
         from django_q.conf import Conf
 

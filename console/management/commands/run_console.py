@@ -56,7 +56,26 @@ class Command(BaseCommand):
                 env["MUNJA_PUBLIC_URL"],
             ],
             "task cluster": [*manage, "qcluster"],
-            "web console": [*manage, "runserver", f"{host}:{port}", "--noreload"],
+            # gunicorn, not runserver: the carrier's delivery reports arrive as
+            # fast as messages go out, and one runserver process applies them
+            # at about half the rate of two workers (docs/benchmarks.md,
+            # "Delivery reports at 1,000,000").
+            "web console": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "console.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                os.environ.get("MUNJA_WEB_WORKERS", "2"),
+                "--threads",
+                "4",
+                "--chdir",
+                str(settings.BASE_DIR),
+                "--access-logfile",
+                "-",
+            ],
         }
         processes: dict[str, subprocess.Popen] = {}
         stopping = False
