@@ -85,6 +85,9 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers; default 2")
     parser.add_argument(
+        "--web-threads", type=int, default=4, help="gunicorn threads per worker; default 4"
+    )
+    parser.add_argument(
         "--runserver",
         action="store_true",
         help="serve the console as `make run` does (manage.py runserver), not gunicorn",
@@ -146,6 +149,8 @@ def main() -> int:
                     f"127.0.0.1:{web_port}",
                     "--workers",
                     str(args.web_workers),
+                    "--threads",
+                    str(args.web_threads),
                     "--chdir",
                     str(ROOT),
                 ],
