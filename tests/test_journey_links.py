@@ -271,6 +271,35 @@ def test_a_journey_without_a_goal_converts_nothing(
     assert not JourneyConversion.objects.exists()
 
 
+def test_a_message_converts_by_its_own_versions_goal_after_a_new_version(
+    acme, sender, client, token, django_capture_on_commit_callbacks
+):
+    from journeys.models import JourneyVersion
+
+    journey = live_journey(acme, chain(send(sender)), settings={"conversion_goal": GOAL})
+    now = timezone.now()
+    old = journey.live_version
+    run = enter(journey, user(acme), "e1", now - timedelta(hours=1))
+    runtime.run_due(now - timedelta(hours=1))
+    sent(message_of(run), now - timedelta(minutes=30))
+    JourneyVersion.objects.filter(pk=old.pk).update(state=JourneyVersion.State.RETIRED)
+    new = JourneyVersion.objects.create(
+        journey=journey,
+        number=2,
+        state=JourneyVersion.State.PUBLISHED,
+        graph=old.graph,
+        settings={"conversion_goal": {"event": "signup", "window_seconds": 3600}},
+    )
+    Journey.objects.filter(pk=journey.pk).update(live_version=new)
+    capture = django_capture_on_commit_callbacks
+    track_api(client, acme, token, capture, ("u0", "signup", now, {}))
+    assert converted(journey) == []  # v2's goal, but the message is v1's
+    track_api(client, acme, token, capture, ("u0", "purchase", now, {"amount": 3}))
+    assert converted(journey) == [("u0", "send", Decimal("3.00"))]
+    assert counter_values(old.pk)[("send", "conversions")] == 1
+    assert ("send", "conversions") not in counter_values(new.pk)
+
+
 @pytest.mark.parametrize(
     ("goal", "field"),
     [
