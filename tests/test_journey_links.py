@@ -81,6 +81,16 @@ def sent(message: Message, at) -> None:
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SENT, sent_at=at)
 
 
+def sent_half_an_hour_ago(journey: Journey, customer: Customer) -> tuple:
+    """(now, the run) of a user who entered an hour ago and whose message
+    from the journey's one send node was sent half an hour ago."""
+    now = timezone.now()
+    run = enter(journey, customer, "e1", now - timedelta(hours=1))
+    runtime.run_due(now - timedelta(hours=1))
+    sent(message_of(run), now - timedelta(minutes=30))
+    return now, run
+
+
 def code_in(message: Message) -> str:
     return LINK.search(message.body)[1]
 
@@ -245,10 +255,7 @@ def test_a_run_converts_once_and_never_before_its_message_or_on_another_event(
     acme, sender, client, token, django_capture_on_commit_callbacks
 ):
     journey = live_journey(acme, chain(send(sender)), settings={"conversion_goal": GOAL})
-    now = timezone.now()
-    run = enter(journey, user(acme), "e1", now - timedelta(hours=1))
-    runtime.run_due(now - timedelta(hours=1))
-    sent(message_of(run), now - timedelta(minutes=30))
+    now, _run = sent_half_an_hour_ago(journey, user(acme))
     capture = django_capture_on_commit_callbacks
     track_api(client, acme, token, capture, ("u0", "purchase", now - timedelta(minutes=40), {}))
     track_api(client, acme, token, capture, ("u0", "signup", now, {}))
@@ -263,10 +270,7 @@ def test_a_journey_without_a_goal_converts_nothing(
     acme, sender, client, token, django_capture_on_commit_callbacks
 ):
     journey = live_journey(acme, chain(send(sender)))
-    now = timezone.now()
-    run = enter(journey, user(acme), "e1", now - timedelta(hours=1))
-    runtime.run_due(now - timedelta(hours=1))
-    sent(message_of(run), now - timedelta(minutes=30))
+    now, _run = sent_half_an_hour_ago(journey, user(acme))
     track_api(client, acme, token, django_capture_on_commit_callbacks, ("u0", "purchase", now, {}))
     assert not JourneyConversion.objects.exists()
 
@@ -277,11 +281,8 @@ def test_a_message_converts_by_its_own_versions_goal_after_a_new_version(
     from journeys.models import JourneyVersion
 
     journey = live_journey(acme, chain(send(sender)), settings={"conversion_goal": GOAL})
-    now = timezone.now()
     old = journey.live_version
-    run = enter(journey, user(acme), "e1", now - timedelta(hours=1))
-    runtime.run_due(now - timedelta(hours=1))
-    sent(message_of(run), now - timedelta(minutes=30))
+    now, _run = sent_half_an_hour_ago(journey, user(acme))
     JourneyVersion.objects.filter(pk=old.pk).update(state=JourneyVersion.State.RETIRED)
     new = JourneyVersion.objects.create(
         journey=journey,
@@ -377,11 +378,8 @@ def test_the_statistics_api_and_the_graph_show_a_send_nodes_clicks_and_conversio
     acme, sender, client, token, django_capture_on_commit_callbacks
 ):
     journey = live_journey(acme, chain(send(sender)), settings={"conversion_goal": GOAL})
-    now = timezone.now()
-    run = enter(journey, user(acme), "e1", now - timedelta(hours=1))
-    runtime.run_due(now - timedelta(hours=1))
+    now, run = sent_half_an_hour_ago(journey, user(acme))
     message = message_of(run)
-    sent(message, now - timedelta(minutes=30))
     client.get(f"/l/{code_in(message)}")
     track_api(
         client,
