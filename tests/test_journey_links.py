@@ -357,6 +357,11 @@ def test_the_settings_panel_saves_and_shows_the_goal(db, client):
         "revenue_field": "amount",
         "quantity_field": "qty",
     }
+    page = client.get(
+        reverse("journey_builder", args=[project.id, journey.pk]) + "?panel=settings"
+    ).content.decode()
+    assert 'name="goal_event"' in page
+    assert 'value="purchase"' in page
     initial = SettingsForm.from_settings(journey.versions.get().settings).initial
     assert (initial["goal_event"], initial["goal_window"], initial["goal_unit"]) == (
         "purchase",
