@@ -103,15 +103,23 @@ def file_row_context(columns: list[str], values: str | list, phone: str) -> dict
 
 
 # Tracked links (`{{ "https://…" | track }}`) belong to conversions, which
-# sits above campaigns: it registers how a campaign's literal URLs get their
-# link ids when the campaign is compiled for sending (conversions.apps).
-LinkIds = Callable[[Campaign, list[str]], dict[str, int]]
+# sits above the producers: it registers how an outbox's literal URLs get
+# their link ids when a body is compiled for sending (conversions.apps). Any
+# producer's outbox may have them: a campaign's, a journey send node's.
+LinkIds = Callable[[int, list[str]], dict[str, int]]
 _link_ids: LinkIds | None = None
 
 
 def register_link_ids(function: LinkIds) -> None:
     global _link_ids
     _link_ids = function
+
+
+def link_ids(outbox_id: int, urls: list[str]) -> dict[str, int]:
+    """The tracked link ids of an outbox's literal URLs, made on first use."""
+    if _link_ids is None:
+        raise RuntimeError("no link registry: is the conversions app installed?")
+    return _link_ids(outbox_id, urls)
 
 
 @dataclass
@@ -142,9 +150,7 @@ class Renderer:
             data=campaign.data,
         )
         if sending and renderer.tracked_urls:
-            if _link_ids is None:
-                raise RuntimeError("no link registry: is the conversions app installed?")
-            renderer.link_ids = _link_ids(campaign, renderer.tracked_urls)
+            renderer.link_ids = link_ids(campaign.outbox_id, renderer.tracked_urls)
         return renderer
 
     @classmethod

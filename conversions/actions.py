@@ -1,11 +1,12 @@
 """Every write of conversions besides attribution (conversions.attribution):
-tracked links, clicks, and opt-outs after a send. Counters move in the same
-transaction as the rows that justify them, so statistics never scan."""
+tracked links (of any producer's outbox), clicks, and opt-outs after a
+send. Counters move in the same transaction as the rows that justify them,
+so statistics never scan."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -30,6 +31,7 @@ from conversions.models import (
 )
 from dispatch.counters import bump
 from dispatch.models import Message
+from journeys.sending import JOURNEY_PRODUCER, journey_message
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -79,23 +81,26 @@ def do_set_campaign_goals(campaign: Campaign, actor: object, goals: list[dict[st
     )
 
 
-def link_ids_for_campaign(campaign: Campaign, urls: list[str]) -> dict[str, int]:
-    """The TrackedLink ids of a campaign's literal URLs, created on first use
-    (registered with campaigns.rendering: called when a campaign's body is
-    compiled for sending). Safe to run concurrently."""
+def link_ids_for_outbox(outbox_id: int, urls: list[str]) -> dict[str, int]:
+    """The TrackedLink ids of an outbox's literal URLs, created on first use
+    (registered with campaigns.rendering: called when a campaign's body, or
+    a journey send node's, is compiled for sending). Safe to run
+    concurrently."""
     TrackedLink.objects.bulk_create(
-        [TrackedLink(campaign=campaign, url=url) for url in urls], ignore_conflicts=True
+        [TrackedLink(outbox_id=outbox_id, url=url) for url in urls], ignore_conflicts=True
     )
     return dict(
-        TrackedLink.objects.filter(campaign=campaign, url__in=urls).values_list("url", "id")
+        TrackedLink.objects.filter(outbox_id=outbox_id, url__in=urls).values_list("url", "id")
     )
 
 
-def _message_of(
-    outbox_id: int, audience_file_id: object, key: int
-) -> tuple[int, int | None] | None:
-    """(message id, customer id) of the recipient `key` (the audience key the
-    renderer had: an audience-file row id, else a customer id)."""
+def _campaign_message(outbox_id: int, key: int) -> tuple[int, int | None] | None:
+    """(message id, customer id) of the recipient `key` of a campaign's
+    outbox (the audience key its renderer had: an audience-file row id,
+    else a customer id)."""
+    audience_file_id = (
+        Campaign.objects.filter(outbox_id=outbox_id).values_list("audience_file_id", flat=True)
+    ).first()
     messages = Message.objects.filter(outbox_id=outbox_id)
     if audience_file_id is not None:
         phone = (
@@ -111,40 +116,49 @@ def _message_of(
     return messages.values_list("id", "customer_id").first()
 
 
+# How each producer's renderer keys a recipient in its links.
+_MESSAGE_OF: dict[str, Callable[[int, int], tuple[int, int | None] | None]] = {
+    "campaign": _campaign_message,
+    JOURNEY_PRODUCER: journey_message,
+}
+
+
 def do_follow_link(code: str, *, record: bool = True, now: datetime | None = None) -> str | None:
     """Where a short link goes, recording the click: a Click row, the
-    campaign's `clicks` and, on the recipient's first click, its
-    `clicked_recipients`. None for a code that is not genuine or a link that
-    does not exist — never a URL that was not stored as the marketer wrote it."""
+    outbox's `clicks` and, on the recipient's first click, its
+    `clicked_recipients` (a campaign's or a journey send node's). None for a
+    code that is not genuine or a link that does not exist — never a URL
+    that was not stored as the marketer wrote it."""
     pair = links.decode(links.secret_from(settings.SECRET_KEY), code)
     if pair is None:
         return None
     link_id, key = pair
     link = (
         TrackedLink.objects.filter(pk=link_id)
-        .values_list("url", "campaign_id", "campaign__audience_file_id", "campaign__outbox_id")
+        .values_list("url", "outbox_id", "outbox__producer_kind")
         .first()
     )
     if link is None:
         return None
-    url, campaign_id, audience_file_id, outbox_id = link
+    url, outbox_id, producer = link
     if not url.lower().startswith(("http://", "https://")):
         return None
     if not record:
         return url
-    message = _message_of(outbox_id, audience_file_id, key)
+    message_of = _MESSAGE_OF.get(producer)
+    message = message_of(outbox_id, key) if message_of else None
     if message is None:
         return url  # a genuine code whose message is gone: still the stored URL
     message_id, customer_id = message
     now = now or timezone.now()
     with transaction.atomic():
         Click.objects.create(
-            link_id=link_id, campaign_id=campaign_id, message_id=message_id, clicked_at=now
+            link_id=link_id, outbox_id=outbox_id, message_id=message_id, clicked_at=now
         )
         first = _insert_ignoring(
             FirstClick,
-            ["message_id", "campaign", "customer_id", "clicked_at"],
-            [[message_id, campaign_id, customer_id, now]],
+            ["message_id", "outbox", "customer_id", "clicked_at"],
+            [[message_id, outbox_id, customer_id, now]],
         )
         bump(outbox_id, clicks=1, clicked_recipients=len(first))
     return url

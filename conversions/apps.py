@@ -13,7 +13,7 @@ class ConversionsConfig(AppConfig):
     def ready(self) -> None:
         from campaigns import rendering
         from conversions import receivers
-        from conversions.actions import link_ids_for_campaign
+        from conversions.actions import link_ids_for_outbox
 
         receivers.connect()
-        rendering.register_link_ids(link_ids_for_campaign)
+        rendering.register_link_ids(link_ids_for_outbox)

@@ -13,8 +13,9 @@ and records at most one conversion per (goal, basis, user) with
 the goal's counters and the hourly buckets, in the same transaction.
 
 Cost when nothing can match: one query (the project's goals on campaigns
-that have sent within the longest window). Campaigns that finished more
-than 30 days (the longest window) before the oldest event are not read.
+that have sent within the longest window), and one for journeys' goals
+(conversions.journey_goals). Campaigns that finished more than 30 days (the
+longest window) before the oldest event are not read.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def _active_goals(project_id: object, since: datetime) -> list[_Goal]:
     sql = (
         f"SELECT g.{q('id')}, g.{q('campaign_id')}, g.{q('event_name')}, "
         f"g.{q('window_seconds')}, g.{q('revenue_field')}, g.{q('quantity_field')}, "
-        f"EXISTS (SELECT 1 FROM {q(link.db_table)} l WHERE l.{q('campaign_id')} = c.{q('id')}) "
+        f"EXISTS (SELECT 1 FROM {q(link.db_table)} l "
+        f"WHERE l.{q('outbox_id')} = c.{q('outbox_id')}) "
         f"FROM {q(goal.db_table)} g JOIN {q(campaign.db_table)} c "
         f"ON c.{q('id')} = g.{q('campaign_id')} "
         f"WHERE c.{q('project_id')} = %s AND c.{q('started_at')} IS NOT NULL "
@@ -173,12 +175,21 @@ def _data(value: object) -> object:
 
 
 def attribute_events(project_id: object, event_ids: Iterable[int]) -> int:
-    """Attribute stored events of a project to its campaigns' goals. Safe to
-    run twice (the unique constraint makes repeats no-ops). Returns how many
-    conversions were recorded."""
+    """Attribute stored events of a project to its campaigns' goals and its
+    journeys' (conversions.journey_goals). Safe to run twice (the unique
+    constraints make repeats no-ops). Returns how many conversions were
+    recorded."""
+    from conversions.journey_goals import attribute_journey_events
+
     event_ids = list(event_ids)
     if not event_ids:
         return 0
+    return _attribute_campaign_events(project_id, event_ids) + attribute_journey_events(
+        project_id, event_ids
+    )
+
+
+def _attribute_campaign_events(project_id: object, event_ids: list[int]) -> int:
     horizon = timedelta(seconds=MAX_WINDOW_SECONDS)
     # The cheap first look, before reading the events: any goal at all.
     goals = _active_goals(project_id, timezone.now() - horizon)

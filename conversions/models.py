@@ -6,6 +6,10 @@ and basis. `send` basis counts from the moment the message was sent
 (FlareLane's); `click` basis from the user's first click on a tracked link of
 the message. Counters on the goal and the hourly buckets are bumped in the
 same transaction as the conversion row, so statistics never scan conversions.
+
+Tracked links and clicks belong to the send core's outbox, so a journey send
+node's messages have them as a campaign's do; a journey's own goal (in its
+version's settings) converts into `JourneyConversion`.
 """
 
 from __future__ import annotations
@@ -100,32 +104,36 @@ class ConversionBucket(models.Model):
 
 
 class TrackedLink(models.Model):
-    """A URL the marketer wrote literally in a campaign's body with the
-    `track` filter: the only targets a click link can redirect to."""
+    """A URL the marketer wrote literally in a message body with the `track`
+    filter: the only targets a click link can redirect to. Keyed by the send
+    core's outbox, so any producer's messages can carry one: a campaign's
+    outbox, or a journey send node's (one per version and node)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    outbox = models.ForeignKey("dispatch.Outbox", on_delete=models.CASCADE, related_name="+")
     url = models.URLField(max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "url"], name="one_tracked_link_per_url")
+            models.UniqueConstraint(
+                fields=["outbox", "url"], name="one_tracked_link_per_outbox_url"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id}: {self.url}"
+        return f"{self.outbox_id}: {self.url}"
 
 
 class Click(models.Model):
     """One visit of a recipient's tracked link."""
 
     link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    outbox = models.ForeignKey("dispatch.Outbox", on_delete=models.CASCADE, related_name="+")
     message_id = models.BigIntegerField()
     clicked_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "clicked_at"], name="click_time")]
+        indexes = [models.Index(fields=["outbox", "clicked_at"], name="click_outbox_time")]
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.link_id}"
@@ -136,7 +144,7 @@ class FirstClick(models.Model):
     `clicked_recipients` once and starts the click-based attribution window."""
 
     message_id = models.BigIntegerField(primary_key=True)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    outbox = models.ForeignKey("dispatch.Outbox", on_delete=models.CASCADE, related_name="+")
     customer_id = models.BigIntegerField(null=True, blank=True)
     clicked_at = models.DateTimeField()
 
@@ -161,3 +169,35 @@ class OptOutAfterSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.phone_number}"
+
+
+class JourneyConversion(models.Model):
+    """A conversion of a journey's goal (its version's `conversion_goal`
+    setting), attributed to the journey message the user was sent last
+    before the event and within the goal's window: that message's send node
+    and version. A run converts at most once, however many messages it had;
+    the node's `conversions` and `revenue_cents` counters move in the same
+    transaction as the row."""
+
+    journey = models.ForeignKey("journeys.Journey", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "journeys.JourneyVersion", on_delete=models.CASCADE, related_name="+"
+    )
+    node = models.CharField(max_length=64)
+    run_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField()
+    message_id = models.BigIntegerField()
+    event_id = models.BigIntegerField(null=True, blank=True)
+    converted_at = models.DateTimeField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "run_id"], name="one_conversion_per_journey_run"
+            )
+        ]
+        indexes = [models.Index(fields=["journey", "converted_at"], name="journey_conversion_time")]
+
+    def __str__(self) -> str:
+        return f"journey {self.journey_id} run {self.run_id}: {self.node}"

@@ -475,6 +475,25 @@ class SettingsForm(forms.Form):
     late_tolerance_minutes = forms.IntegerField(
         label=_("Late tolerance after a pause (minutes)"), required=False, min_value=0
     )
+    # The conversion goal, as a campaign's goal row: event, window, amount
+    # and quantity fields of the event's data.
+    goal_event = forms.CharField(
+        label=_("Conversion goal: event"),
+        required=False,
+        max_length=255,
+        help_text=_(
+            "Empty: no goal. A user converts once per run, on the journey message "
+            "sent last before the event."
+        ),
+    )
+    goal_window = forms.IntegerField(label=_("Attribution window"), required=False, min_value=1)
+    goal_unit = forms.ChoiceField(
+        label=_("Window unit"),
+        choices=[("hours", _("hours")), ("days", _("days"))],
+        required=False,
+    )
+    goal_amount = forms.CharField(label=_("Amount field"), required=False, max_length=100)
+    goal_quantity = forms.CharField(label=_("Quantity field"), required=False, max_length=100)
 
     @classmethod
     def from_settings(cls, settings: dict) -> SettingsForm:
@@ -486,6 +505,9 @@ class SettingsForm(forms.Form):
             if isinstance(e, dict)
         ]
         cooldown = reentry.get("cooldown_seconds")
+        goal = settings.get("conversion_goal") or {}
+        window = goal.get("window_seconds")
+        in_days = isinstance(window, int) and window % 86400 == 0
         return cls(
             initial={
                 "exit_events": ", ".join(exits),
@@ -498,8 +520,35 @@ class SettingsForm(forms.Form):
                 "quiet_end": quiet.get("end", ""),
                 "quiet_mode": quiet.get("mode", "hold"),
                 "late_tolerance_minutes": settings.get("late_tolerance_seconds", 3600) // 60,
+                "goal_event": goal.get("event", ""),
+                "goal_window": (window // (86400 if in_days else 3600))
+                if isinstance(window, int)
+                else None,
+                "goal_unit": "days" if in_days else "hours",
+                "goal_amount": goal.get("revenue_field", ""),
+                "goal_quantity": goal.get("quantity_field", ""),
             }
         )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("goal_event") or "").strip() and not data.get("goal_window"):
+            self.add_error("goal_window", _("Give the goal's attribution window."))
+        return data
+
+    def conversion_goal(self) -> dict[str, Any] | None:
+        """The goal's settings; journeys.graph checks the window and fields."""
+        data = self.cleaned_data
+        event = (data.get("goal_event") or "").strip()
+        if not event:
+            return None
+        unit = 86400 if data.get("goal_unit") == "days" else 3600
+        return {
+            "event": event,
+            "window_seconds": (data.get("goal_window") or 0) * unit,
+            "revenue_field": (data.get("goal_amount") or "").strip(),
+            "quantity_field": (data.get("goal_quantity") or "").strip(),
+        }
 
     def settings(self, previous: dict) -> dict[str, Any]:
         data = self.cleaned_data
@@ -528,12 +577,12 @@ class SettingsForm(forms.Form):
             }
         late = data["late_tolerance_minutes"]
         return {
-            **{k: v for k, v in previous.items() if k == "conversion_goal_id"},
             "exit_events": exits,
             "reentry": reentry,
             "frequency_cap": data["frequency_cap"],
             "quiet_hours": quiet,
             "late_tolerance_seconds": 3600 if late is None else late * 60,
+            "conversion_goal": self.conversion_goal(),
         }
 
 

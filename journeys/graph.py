@@ -49,9 +49,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "reentry": {"mode": "after_end"},
     "frequency_cap": None,
     "quiet_hours": None,
-    "conversion_goal_id": None,
+    "conversion_goal": None,
     "late_tolerance_seconds": 3600,
 }
+# A conversion goal's window, as campaigns' (conversions.models).
+MIN_GOAL_WINDOW_SECONDS = 3600
+MAX_GOAL_WINDOW_SECONDS = 30 * 86400
+GOAL_FIELDS = {"event", "window_seconds", "revenue_field", "quantity_field"}
 
 
 def _split_ports(config: dict) -> list[str]:
@@ -624,7 +628,9 @@ class _Validator:
         if not isinstance(settings, dict):
             self.add("", "settings", _("The settings must be an object."))
             return
-        for extra in sorted(set(settings) - set(DEFAULT_SETTINGS), key=str):
+        # `conversion_goal_id` was a placeholder before goals; null is harmless.
+        legacy = {"conversion_goal_id"} if settings.get("conversion_goal_id") is None else set()
+        for extra in sorted(set(settings) - set(DEFAULT_SETTINGS) - legacy, key=str):
             self.add("", f"settings.{extra}", _("is not a known setting."))
         self.exit_events(settings.get("exit_events", []))
         self.reentry(settings.get("reentry", DEFAULT_SETTINGS["reentry"]))
@@ -636,15 +642,42 @@ class _Validator:
                 _("Must be empty (the project's cap) or a whole number of messages."),
             )
         self.quiet_hours(settings.get("quiet_hours"))
-        goal = settings.get("conversion_goal_id")
-        if goal is not None and (not _is_int(goal) or goal < 1):
-            self.add("", "settings.conversion_goal_id", _("Must be empty or a goal's id."))
+        self.conversion_goal(settings.get("conversion_goal"))
         late = settings.get("late_tolerance_seconds", 3600)
         if not _is_int(late) or not 0 <= late <= MAX_DELAY_SECONDS:
             self.add(
                 "",
                 "settings.late_tolerance_seconds",
                 _("Must be a whole number of seconds from 0."),
+            )
+
+    def conversion_goal(self, goal: Any) -> None:
+        """As a campaign's goal: an event, a window of 1 hour to 30 days,
+        optional amount and quantity fields of the event's data."""
+        path = "settings.conversion_goal"
+        if goal is None:
+            return
+        if not isinstance(goal, dict):
+            self.add("", path, _("Must be empty or an object with event and window_seconds."))
+            return
+        for extra in sorted(set(goal) - GOAL_FIELDS, key=str):
+            self.add("", f"{path}.{extra}", _("is not a known field of a conversion goal."))
+        self.event_name("", f"{path}.event", goal.get("event"))
+        window = goal.get("window_seconds")
+        if not _is_int(window) or not MIN_GOAL_WINDOW_SECONDS <= window <= MAX_GOAL_WINDOW_SECONDS:
+            self.add(
+                "",
+                f"{path}.window_seconds",
+                _("The window must be between 1 hour and 30 days (3600 to 2592000 seconds)."),
+            )
+        for name in ("revenue_field", "quantity_field"):
+            if goal.get(name) not in (None, ""):
+                self.data_key("", f"{path}.{name}", goal[name])
+        if goal.get("quantity_field") and not goal.get("revenue_field"):
+            self.add(
+                "",
+                f"{path}.quantity_field",
+                _("A quantity field multiplies an amount field; name one."),
             )
 
     def exit_events(self, exits: Any) -> None:

@@ -28,7 +28,7 @@ from console.lib.phone import check_e164
 from dispatch.actions import NewMessage, do_create_outbox, do_enqueue_messages
 from dispatch.checks import check_outgoing_message
 from dispatch.models import Message, Outbox, SendingPolicy
-from journeys import conditions
+from journeys import conditions, sending
 from journeys import counters as metrics
 from journeys.models import Run, SendNodeOutbox
 from optout.queries import applies_to, is_opted_out
@@ -292,10 +292,6 @@ def _webhook(ctx: Context) -> Outcome:
 
 # --- the send node ------------------------------------------------------------------------
 
-# Compiled bodies, keyed by what they are made of (a published node's body
-# never changes): (project, body, promotional, 080 number).
-_renderers: dict[tuple[Any, str, bool], Renderer] = {}
-
 
 def node_outbox(project: Project, run: Run, node: dict, settings: dict) -> Outbox:
     """The send node's outbox (one per version and node), made on first use
@@ -329,22 +325,19 @@ def node_outbox(project: Project, run: Run, node: dict, settings: dict) -> Outbo
 
 
 def _renderer(ctx: Context) -> Renderer:
-    promotional = bool(ctx.config.get("is_promotional"))
-    key = (ctx.project.pk, ctx.config.get("body") or "", promotional)
-    renderer = _renderers.get(key)
-    if renderer is None:
-        renderer = Renderer.for_parts(
-            ctx.project,
-            ctx.config.get("body") or "",
-            is_promotional=promotional,
-        )
-        # Tracked links of journeys are not registered yet (conversions keys
-        # links by campaign): a `track` URL goes out as the URL itself.
-        renderer.tracked_urls = []
-        if len(_renderers) > 512:
-            _renderers.clear()
-        _renderers[key] = renderer
-    return renderer
+    """The node's body compiled for sending, with the run's tracked links
+    (journeys.sending)."""
+    return sending.renderer(
+        ctx.project,
+        ctx.config,
+        lambda: (
+            ctx.cached(
+                ("outbox", ctx.run.version_id, ctx.node["key"]),
+                lambda: node_outbox(ctx.project, ctx.run, ctx.node, ctx.settings),
+            ).pk
+        ),
+        ctx.cached,
+    )
 
 
 def _policy(project: Project) -> tuple[int, int]:
@@ -420,7 +413,7 @@ def _send(ctx: Context) -> Outcome:
             reason, error = Reason.RENDER_ERROR, str(exc)
         else:
             context = liquid_context(ctx, tags=renderer.uses_tags)
-            rendered = renderer.render(context, customer.pk)
+            rendered = renderer.render(context, run.pk)  # a link's key: the run
             if rendered.skip_reason:
                 reason, error = rendered.skip_reason, rendered.error
             else:
@@ -434,7 +427,7 @@ def _send(ctx: Context) -> Outcome:
         ("outbox", run.version_id, ctx.node["key"]),
         lambda: node_outbox(ctx.project, run, ctx.node, ctx.settings),
     )
-    dedupe_key = f"r{run.pk}-{ctx.step}"
+    dedupe_key = sending.dedupe_key(run.pk, ctx.step)
     if reason:
         message = NewMessage(
             dedupe_key,

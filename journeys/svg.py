@@ -102,6 +102,16 @@ def counter_line(counters: Mapping[str, int]) -> str:
     return " · ".join(parts)
 
 
+def send_line(counters: Mapping[str, int]) -> str:
+    """A send node's clicks and conversions, once it has any to show."""
+    if not (counters.get("clicks") or counters.get("conversions")):
+        return ""
+    return _("clicks %(clicks)d · conv. %(conversions)d") % {
+        "clicks": counters.get("clicks", 0),
+        "conversions": counters.get("conversions", 0),
+    }
+
+
 def render_svg(
     graph: dict,
     *,
@@ -209,6 +219,12 @@ def render_svg(
             f'<text x="{box.x + 10}" y="{box.y + 38}" class="node-kind">'
             f"{escape(_short(str(labels.get(kind, kind))))}</text>",
         ]
+        figures = send_line(counters.get(key, {})) if kind == "send" else ""
+        if figures:
+            body.append(
+                f'<text x="{box.x + BOX_W - 10}" y="{box.y + 38}" text-anchor="end" '
+                f'class="node-counters send-figures">{escape(figures)}</text>'
+            )
         line = counter_line(counters.get(key, {}))
         if line:
             body.append(

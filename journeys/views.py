@@ -33,6 +33,7 @@ from journeys.dryrun import dry_run
 from journeys.forms import NODE_FORMS, DryRunForm, InsertForm, SettingsForm, default_config
 from journeys.graph import edges, kind_labels, node_map, ports_of, problems_by_node, validate
 from journeys.models import Journey, JourneyVersion, NodeCounter, VersionMigration
+from journeys.sending import node_figures
 from journeys.svg import render_svg
 from projects.access import load_membership, project_view
 from projects.models import Project, Role
@@ -63,6 +64,8 @@ def _counters(version: JourneyVersion | None) -> dict[str, dict[str, int]]:
         "node", "metric", "value"
     ):
         found.setdefault(node, {})[metric] = value
+    for (_version, node), figures in node_figures([version.pk]).items():
+        found.setdefault(node, {}).update(figures)  # a send node's sent, clicks…
     return found
 
 

@@ -265,9 +265,12 @@ def test_after_a_click_the_click_based_window_counts_from_the_first_click(
     campaign = sent_campaign(acme, people, sent, goals=[goal("purchase", HOUR)])
     clicked = sent + timedelta(hours=3)
     message = Message.objects.get(outbox_id=campaign.outbox_id, customer_id=people[0].pk)
-    TrackedLink.objects.create(campaign=campaign, url="https://shop.example/")
+    TrackedLink.objects.create(outbox_id=campaign.outbox_id, url="https://shop.example/")
     FirstClick.objects.create(
-        message_id=message.pk, campaign=campaign, customer_id=people[0].pk, clicked_at=clicked
+        message_id=message.pk,
+        outbox_id=campaign.outbox_id,
+        customer_id=people[0].pk,
+        clicked_at=clicked,
     )
     track(
         django_capture_on_commit_callbacks,

@@ -18,6 +18,12 @@ from console.api.fields import StrictStringField
 from journeys.actions import allowed_actions
 from journeys.models import Journey, JourneyVersion, Run, Step
 
+SETTINGS_HELP = (
+    "exit_events, reentry, frequency_cap, quiet_hours, late_tolerance_seconds and "
+    "conversion_goal ({event, window_seconds (3600 to 2592000), revenue_field, "
+    "quantity_field} or null), docs/journeys.md."
+)
+
 
 class JourneyCreateSerializer(serializers.Serializer):
     name = StrictStringField(max_length=200)
@@ -25,12 +31,14 @@ class JourneyCreateSerializer(serializers.Serializer):
         required=False,
         help_text="The first draft's graph (docs/journeys.md); default: a trigger and an exit.",
     )
-    settings = serializers.DictField(required=False, help_text="The first draft's settings.")
+    settings = serializers.DictField(
+        required=False, help_text="The first draft's settings: " + SETTINGS_HELP
+    )
 
 
 class DraftWriteSerializer(serializers.Serializer):
     graph = serializers.DictField(required=False, help_text="{nodes: [...]}, docs/journeys.md.")
-    settings = serializers.DictField(required=False)
+    settings = serializers.DictField(required=False, help_text=SETTINGS_HELP)
 
 
 class PublishSerializer(serializers.Serializer):
@@ -151,7 +159,15 @@ class NodeStatisticsSerializer(serializers.Serializer):
     metrics = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="entered, waiting, port:<port>, exited:exit_event, exited:end, "
-        "exited:exit_node, timed_out (docs/journeys.md), as counted so far.",
+        "exited:exit_node, timed_out (docs/journeys.md), as counted so far; a send node "
+        "also has its messages' sent, delivered, failed, clicks, clicked (recipients), "
+        "conversions and revenue_cents.",
+    )
+    revenue = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        required=False,
+        help_text="A send node's conversion revenue (the goal's amount field); send nodes only.",
     )
 
 

@@ -42,6 +42,7 @@ from journeys.api.serializers import (
 )
 from journeys.graph import Problem, node_map, validate
 from journeys.models import Journey, JourneyVersion, NodeCounter, Run, Step
+from journeys.sending import node_figures, revenue
 from journeys.versions import MigrationChoiceInvalid
 
 TAGS = ["journeys"]
@@ -363,16 +364,21 @@ class JourneyStatisticsView(JourneyView):
         published = JourneyVersion.objects.filter(journey=journey).exclude(
             state=JourneyVersion.State.DRAFT
         )
-        for version in published.order_by("-number"):
+        published = list(published.order_by("-number"))
+        for (version_id, key), figures in node_figures(v.pk for v in published).items():
+            counters.setdefault(version_id, {}).setdefault(key, {}).update(figures)
+        for version in published:
             found = counters.get(version.pk, {})
-            nodes = [
-                {"node": key, "kind": node.get("kind", ""), "metrics": found.pop(key, {})}
-                for key, node in node_map(version.graph).items()
-            ]
+            nodes = []
+            for key, node in node_map(version.graph).items():
+                item = {"node": key, "kind": node.get("kind", ""), "metrics": found.pop(key, {})}
+                if item["kind"] == "send":
+                    item["revenue"] = revenue(item["metrics"])
+                nodes.append(item)
             # Nodes counted on this version but no longer in its graph (none expected).
             nodes += [{"node": key, "kind": "", "metrics": m} for key, m in found.items()]
             versions.append({"number": version.number, "state": version.state, "nodes": nodes})
-        return Response({"journeyId": journey.pk, "versions": versions})
+        return Response(StatisticsSerializer({"journeyId": journey.pk, "versions": versions}).data)
 
 
 class JourneyDryRunView(JourneyView):
