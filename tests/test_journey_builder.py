@@ -663,3 +663,14 @@ def test_an_ab_split_edits_variants_whose_percentages_add_up(client, world, jour
     ).content.decode()
     assert 'id="node-saved"' not in not_a_number
     assert "Write a percentage, e.g. 50 or 12.5." in not_a_number
+
+
+def test_a_viewer_sees_the_split_and_ab_rows_without_their_buttons(client, world, journey):
+    _with_ab(journey)
+    client_for(client, world.dave)
+    split = client.get(builder(journey, node="split")).content.decode()
+    assert 'name="b0-c0-field" value="total"' in split
+    assert " disabled" in split.split('name="b0-c0-field"')[1].split(">")[0]
+    assert 'name="op"' not in split and 'data-readonly="true"' in split
+    ab = client.get(builder(journey, node="ab")).content.decode()
+    assert 'name="v0-key" value="a"' in ab and 'name="op"' not in ab
