@@ -260,7 +260,8 @@ def test_split_branches_and_ab_variants_are_edited_as_forms(page, acme):
     page.wait_for_selector("#node-unsaved")
     page.fill("#id_v2-percent", "10")
     expect(page.locator("#ab-total")).to_have_text("100%")
-    page.click("#node-save")
+    # Enter in a field saves the node (it does not press a row's button).
+    page.press("#id_v2-percent", "Enter")
     page.wait_for_selector("#node-saved")
     expect(page.locator('#node-edit p.problem[data-field="config.variants"]')).to_have_count(0)
     ab = node_map(journey.versions.get().graph)["ab"]
