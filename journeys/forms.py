@@ -415,6 +415,14 @@ class RowsForm(NodeForm):
             return False
         return True
 
+    def updated_node(self) -> dict[str, Any]:
+        # The ports follow the rows: clean() gathered each row's next node.
+        node = dict(self.node)
+        node["label"] = self.cleaned_data.get("label", "")
+        node["config"] = self.config()
+        node["next"] = self.nexts
+        return node
+
     def problems_at(self, prefix: str) -> list[Any]:
         return [p for p in self.problems if _within(p.field, prefix)]
 
@@ -637,13 +645,6 @@ class SplitForm(RowsForm):
     def shows_inline(self, path: str) -> bool:
         return path.startswith("config.branches[")
 
-    def updated_node(self) -> dict[str, Any]:
-        node = dict(self.node)
-        node["label"] = self.cleaned_data.get("label", "")
-        node["config"] = self.config()
-        node["next"] = self.nexts
-        return node
-
     def branch_rows(self) -> list[dict[str, Any]]:
         """Each branch's bound fields and the problems inside it, for the template."""
         result = []
@@ -765,13 +766,6 @@ class ABForm(RowsForm):
 
     def shows_inline(self, path: str) -> bool:
         return _within(path, "config.variants")
-
-    def updated_node(self) -> dict[str, Any]:
-        node = dict(self.node)
-        node["label"] = self.cleaned_data.get("label", "")
-        node["config"] = self.config()
-        node["next"] = self.nexts
-        return node
 
     def total(self) -> str:
         """The percentages' sum as typed ("" when one is not a number)."""
