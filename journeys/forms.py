@@ -13,8 +13,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Segment
+from audiences.segments import EVENT_DATA_OPS
 from channels.queries import approved_senders
-from journeys.graph import KINDS, kind_labels, ports_of
+from journeys.graph import KINDS, MAX_VARIANTS, kind_labels, ports_of
 from projects.models import Project
 
 UNITS = (("60", _("minutes")), ("3600", _("hours")), ("86400", _("days")))
@@ -27,6 +28,11 @@ WEEKDAYS = (
     (5, _("Sat")),
     (6, _("Sun")),
 )
+
+
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# The entry-event data operators, as the segment editor names them.
+OP_LABELS = {"eq": _("is"), "neq": _("is not"), "gt": _("is greater than"), "lt": _("is less than")}
 
 
 def _json_field(label: Any, help_text: Any = "") -> forms.CharField:
@@ -69,8 +75,11 @@ class NodeForm(forms.Form):
     kind: ClassVar[str] = ""
     label = forms.CharField(label=_("Label"), required=False, max_length=100)
 
+    # A template that draws the config fields (the generic field list if empty).
+    config_template: ClassVar[str] = ""
+
     def __init__(self, *args: Any, node: dict, others: list[str], project: Project, **kw: Any):
-        self.node, self.project = node, project
+        self.node, self.project, self.others = node, project, others
         config = node.get("config") if isinstance(node.get("config"), dict) else {}
         kw.setdefault("initial", {})
         kw["initial"].update(self.initial_from(config), label=node.get("label", ""))
@@ -304,80 +313,485 @@ class WaitEventForm(DurationMixin, NodeForm):
         return config
 
 
-class SplitForm(NodeForm):
-    kind = "split"
-    branches = _json_field(
-        _("Branches (JSON)"),
-        _(
-            'An ordered list: [{"label": "VIP", "segment": {"match": "all", "conditions": '
-            '[…]}, "entry_data": [{"field": "total", "op": "gt", "value": 100}]}]'
-        ),
-    )
+def _typed(text: str) -> Any:
+    """A condition's value as typed: a number stays a number ("80" → 80),
+    true/false a boolean, "quoted" text a text; anything else is text."""
+    text = (text or "").strip()
+    if NUMBER.match(text):
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
+    if text in ("true", "false"):
+        return text == "true"
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def _untyped(value: Any) -> str:
+    """The text a value is typed as (the inverse of _typed)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value if _typed(value) == value else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _count(data: Any, name: str, limit: int) -> int:
+    try:
+        value = int(data.get(name) or 0)
+    except (TypeError, ValueError):
+        value = 0
+    return max(0, min(value, limit))
+
+
+def _within(path: str, prefix: str) -> bool:
+    """Whether a problem's field path is `prefix` or inside it."""
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+class RowsForm(NodeForm):
+    """A node form whose config is a list of rows the marketer adds, removes
+    and orders (split branches, A/B variants). Its rows are raw texts, read
+    from the posted data or the node's config; a press of one of the row
+    buttons (`op`) rearranges them and the panel is drawn again, unsaved."""
+
+    max_rows: ClassVar[int] = 20
 
     def setup(self) -> None:
-        self.fields["branches"].widget.attrs["rows"] = 6
+        for port in self.ports:
+            self.fields.pop(f"next_{port}", None)
+        self.rows = self.rows_from_data(self.data) if self.is_bound else self.rows_from_node()
+        self.problems: list[Any] = []
+        self.add_row_fields()
 
-    def initial_from(self, config: dict) -> dict[str, Any]:
-        return {"branches": json.dumps(config.get("branches", []), ensure_ascii=False, indent=1)}
+    def target_field(self, label: Any, initial: str | None) -> forms.ChoiceField:
+        return forms.ChoiceField(
+            label=label,
+            required=False,
+            choices=[("", _("— end here —"))] + [(key, key) for key in self.others],
+            initial=initial or "",
+        )
 
-    def clean_branches(self) -> Any:
-        return _parse_json(self.cleaned_data["branches"], default=[])
+    def rows_from_node(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
 
-    def config(self) -> dict[str, Any]:
-        return {"branches": self.cleaned_data["branches"]}
+    def rows_from_data(self, data: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def add_row_fields(self) -> None:
+        raise NotImplementedError
+
+    def data_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def rearranged(self, op: str) -> dict[str, Any] | None:
+        """The posted data with the rows rearranged by `op` (None: not an op
+        of this form)."""
+        verb, _sep, rest = op.partition(":")
+        indexes = [int(part) for part in rest.split(":") if part.isdigit()]
+        rows = self.rows_from_data(self.data)
+        if not self.rearrange(rows, verb, indexes):
+            return None
+        data = self.data_from_rows(rows)
+        data["label"] = self.data.get("label", "")
+        return data
+
+    def rearrange(self, rows: list[dict[str, Any]], verb: str, indexes: list[int]) -> bool:
+        index = indexes[0] if indexes else -1
+        if verb == "remove" and 0 <= index < len(rows):
+            del rows[index]
+        elif verb == "up" and 0 < index < len(rows):
+            rows[index - 1], rows[index] = rows[index], rows[index - 1]
+        elif verb == "down" and 0 <= index < len(rows) - 1:
+            rows[index + 1], rows[index] = rows[index], rows[index + 1]
+        else:
+            return False
+        return True
 
     def updated_node(self) -> dict[str, Any]:
-        # The ports follow the branches: b0…b<n-1> and else.
-        node = super().updated_node()
-        node["next"] = {
-            port: self.data.get(f"next_{port}") or (self.node.get("next") or {}).get(port)
-            for port in ports_of(node)
-        }
+        # The ports follow the rows: clean() gathered each row's next node.
+        node = dict(self.node)
+        node["label"] = self.cleaned_data.get("label", "")
+        node["config"] = self.config()
+        node["next"] = self.nexts
         return node
 
+    def problems_at(self, prefix: str) -> list[Any]:
+        return [p for p in self.problems if _within(p.field, prefix)]
 
-VARIANT = re.compile(r"^\s*([a-z0-9_]+)\s*[:=]\s*(\d+(?:\.\d+)?)\s*$")
+    def show_problems(self, problems: list[Any]) -> list[Any]:
+        """Keep the node's problems to show beside their rows; the rest (to
+        show above the form) are returned."""
+        self.problems = problems
+        return [p for p in problems if not self.shows_inline(p.field)]
+
+    def shows_inline(self, path: str) -> bool:
+        raise NotImplementedError
 
 
-class ABForm(NodeForm):
-    kind = "ab"
-    variants = forms.CharField(
-        label=_("Variants"),
-        required=False,
-        help_text=_("key:percent, comma separated, e.g. a:50, b:50"),
-    )
+class SplitForm(RowsForm):
+    """Ordered branches, each a segment (saved, or conditions built as in
+    the segment editor) and/or conditions on the entry event's data, each
+    with the node it leads to; a user takes the first branch that matches,
+    else the else port."""
 
-    def initial_from(self, config: dict) -> dict[str, Any]:
-        variants = config.get("variants") or []
-        text = ", ".join(
-            f"{v.get('key')}:{v.get('percent')}" for v in variants if isinstance(v, dict)
+    kind = "split"
+    config_template = "journeys/_split_fields.html"
+    max_conditions = 20
+
+    def rows_from_node(self) -> list[dict[str, Any]]:
+        config = self.node.get("config") if isinstance(self.node.get("config"), dict) else {}
+        nexts = self.node.get("next") if isinstance(self.node.get("next"), dict) else {}
+        rows = []
+        branches = config.get("branches") if isinstance(config.get("branches"), list) else []
+        for index, branch in enumerate(branches):
+            branch = branch if isinstance(branch, dict) else {}
+            segment = branch.get("segment")
+            saved = ""
+            if isinstance(segment, int) and not isinstance(segment, bool):
+                saved, segment = str(segment), None
+            elif (
+                isinstance(segment, dict)
+                and "segment_id" in segment
+                and "conditions" not in segment
+            ):
+                saved, segment = str(segment["segment_id"]), None
+            entry = branch.get("entry_data") if isinstance(branch.get("entry_data"), list) else []
+            rows.append(
+                {
+                    "label": str(branch.get("label") or ""),
+                    "segment_id": saved,
+                    "segment": json.dumps(segment, ensure_ascii=False) if segment else "",
+                    "conditions": [
+                        {
+                            "field": str(c.get("field", "")),
+                            "op": str(c.get("op", "eq")),
+                            "value": _untyped(c.get("value")),
+                        }
+                        for c in entry
+                        if isinstance(c, dict)
+                    ],
+                    "next": nexts.get(f"b{index}") or "",
+                }
+            )
+        self.else_next = nexts.get("else") or ""
+        return rows
+
+    def rows_from_data(self, data: Any) -> list[dict[str, Any]]:
+        rows = []
+        for i in range(_count(data, "branch_count", self.max_rows)):
+            p = f"b{i}-"
+            rows.append(
+                {
+                    "label": data.get(p + "label", ""),
+                    "segment_id": data.get(p + "segment_id", ""),
+                    "segment": data.get(p + "segment", ""),
+                    "conditions": [
+                        {
+                            "field": data.get(f"{p}c{j}-field", ""),
+                            "op": data.get(f"{p}c{j}-op", "eq"),
+                            "value": data.get(f"{p}c{j}-value", ""),
+                        }
+                        for j in range(_count(data, p + "conditions", self.max_conditions))
+                    ],
+                    "next": data.get(p + "next", ""),
+                }
+            )
+        self.else_next = data.get("next_else", "")
+        return rows
+
+    def data_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {"branch_count": str(len(rows)), "next_else": self.else_next}
+        for i, row in enumerate(rows):
+            p = f"b{i}-"
+            data.update(
+                {
+                    p + "label": row["label"],
+                    p + "segment_id": row["segment_id"],
+                    p + "segment": row["segment"],
+                    p + "next": row["next"],
+                    p + "conditions": str(len(row["conditions"])),
+                }
+            )
+            for j, condition in enumerate(row["conditions"]):
+                for name in ("field", "op", "value"):
+                    data[f"{p}c{j}-{name}"] = condition[name]
+        return data
+
+    def add_row_fields(self) -> None:
+        segments = [("", _("any user"))] + [
+            (str(s.pk), s.name)
+            for s in Segment.objects.filter(project=self.project).order_by("name")
+        ]
+        ops = [(op, OP_LABELS[op]) for op in EVENT_DATA_OPS]
+        self.fields["branch_count"] = forms.IntegerField(
+            widget=forms.HiddenInput, required=False, initial=len(self.rows)
         )
-        return {"variants": text}
+        for i, row in enumerate(self.rows):
+            p = f"b{i}-"
+            self.fields[p + "label"] = forms.CharField(
+                label=_("Branch name"), required=False, max_length=100, initial=row["label"]
+            )
+            self.fields[p + "segment_id"] = forms.ChoiceField(
+                label=_("Users in the segment"),
+                required=False,
+                choices=segments,
+                initial=row["segment_id"],
+            )
+            self.fields[p + "segment"] = forms.CharField(
+                label=_("Segment conditions (JSON)"),
+                required=False,
+                initial=row["segment"],
+                widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+            )
+            self.fields[p + "conditions"] = forms.IntegerField(
+                widget=forms.HiddenInput, required=False, initial=len(row["conditions"])
+            )
+            for j, condition in enumerate(row["conditions"]):
+                c = f"{p}c{j}-"
+                self.fields[c + "field"] = forms.CharField(
+                    label=_("Data field"),
+                    required=False,
+                    max_length=100,
+                    initial=condition["field"],
+                    widget=forms.TextInput(attrs={"placeholder": _("e.g. total")}),
+                )
+                self.fields[c + "op"] = forms.ChoiceField(
+                    label=_("Operator"), choices=ops, initial=condition["op"]
+                )
+                self.fields[c + "value"] = forms.CharField(
+                    label=_("Value"), required=False, max_length=255, initial=condition["value"]
+                )
+            self.fields[p + "next"] = self.target_field(_("Then"), row["next"])
+        self.fields["next_else"] = self.target_field(_("Then"), self.else_next)
+        self.ports = [f"b{i}" for i in range(len(self.rows))] + ["else"]
 
-    def clean_variants(self) -> list[dict[str, Any]]:
+    def rearrange(self, rows: list[dict[str, Any]], verb: str, indexes: list[int]) -> bool:
+        if verb == "add" and len(rows) < self.max_rows:
+            rows.append(
+                {
+                    "label": "",
+                    "segment_id": "",
+                    "segment": "",
+                    "conditions": [{"field": "", "op": "eq", "value": ""}],
+                    "next": "",
+                }
+            )
+            return True
+        if verb in ("add_condition", "remove_condition") and indexes and indexes[0] < len(rows):
+            conditions = rows[indexes[0]]["conditions"]
+            if verb == "add_condition" and len(conditions) < self.max_conditions:
+                conditions.append({"field": "", "op": "eq", "value": ""})
+                return True
+            if verb == "remove_condition" and len(indexes) == 2 and indexes[1] < len(conditions):
+                del conditions[indexes[1]]
+                return True
+            return False
+        return super().rearrange(rows, verb, indexes)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        branches, nexts = [], {}
+        for i, row in enumerate(self.rows):
+            p = f"b{i}-"
+            branch: dict[str, Any] = {"label": (data.get(p + "label") or "").strip()}
+            definition = None
+            text = (data.get(p + "segment") or "").strip()
+            if text:
+                try:
+                    definition = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    self.add_error(
+                        p + "segment",
+                        _("Not valid JSON: %(error)s") % {"error": exc.msg},
+                    )
+            built = isinstance(definition, dict) and bool(definition.get("conditions"))
+            saved = data.get(p + "segment_id")
+            if saved and built:
+                self.add_error(
+                    p + "segment_id",
+                    _("Choose a saved segment or build conditions, not both."),
+                )
+            elif saved:
+                branch["segment"] = int(saved)
+            elif built or (definition is not None and not isinstance(definition, dict)):
+                branch["segment"] = definition
+            entry = []
+            for j in range(len(row["conditions"])):
+                c = f"{p}c{j}-"
+                field = (data.get(c + "field") or "").strip()
+                value = data.get(c + "value") or ""
+                if not field and not value.strip():
+                    continue  # a row left empty
+                entry.append({"field": field, "op": data.get(c + "op"), "value": _typed(value)})
+            if entry:
+                branch["entry_data"] = entry
+            branches.append(branch)
+            nexts[f"b{i}"] = data.get(p + "next") or None
+        nexts["else"] = data.get("next_else") or None
+        self.branches, self.nexts = branches, nexts
+        return data
+
+    def config(self) -> dict[str, Any]:
+        return {"branches": self.branches}
+
+    def shows_inline(self, path: str) -> bool:
+        return path.startswith("config.branches[")
+
+    def branch_rows(self) -> list[dict[str, Any]]:
+        """Each branch's bound fields and the problems inside it, for the template."""
         result = []
-        for part in (self.cleaned_data["variants"] or "").split(","):
-            if not part.strip():
-                continue
-            match = VARIANT.match(part)
-            if not match:
-                raise forms.ValidationError(_("Write each variant as key:percent, e.g. a:50."))
-            number = float(match.group(2))
+        for i, row in enumerate(self.rows):
+            p, path = f"b{i}-", f"config.branches[{i}]"
+            conditions = [
+                {
+                    "index": j,
+                    "field": self[f"{p}c{j}-field"],
+                    "op": self[f"{p}c{j}-op"],
+                    "value": self[f"{p}c{j}-value"],
+                    "path": f"{path}.entry_data[{j}]",
+                    "problems": self.problems_at(f"{path}.entry_data[{j}]"),
+                }
+                for j in range(len(row["conditions"]))
+            ]
+            shown = {id(q) for c in conditions for q in c["problems"]}
             result.append(
-                {"key": match.group(1), "percent": int(number) if number.is_integer() else number}
+                {
+                    "index": i,
+                    "number": i + 1,
+                    "port": f"b{i}",
+                    "path": path,
+                    "label": self[p + "label"],
+                    "segment_id": self[p + "segment_id"],
+                    "segment": self[p + "segment"],
+                    "conditions_count": self[p + "conditions"],
+                    "conditions": conditions,
+                    "next": self[p + "next"],
+                    "problems": [q for q in self.problems_at(path) if id(q) not in shown],
+                    "last": i == len(self.rows) - 1,
+                }
             )
         return result
 
-    def config(self) -> dict[str, Any]:
-        return {"variants": self.cleaned_data["variants"]}
 
-    def updated_node(self) -> dict[str, Any]:
-        node = super().updated_node()
-        node["next"] = {
-            port: self.data.get(f"next_{port}") or (self.node.get("next") or {}).get(port)
-            for port in ports_of(node)
-        }
-        return node
+class ABForm(RowsForm):
+    """Variants with a key (the port's name), a percentage and the node each
+    leads to; the percentages add up to 100."""
+
+    kind = "ab"
+    config_template = "journeys/_ab_fields.html"
+    max_rows = MAX_VARIANTS
+
+    def rows_from_node(self) -> list[dict[str, Any]]:
+        config = self.node.get("config") if isinstance(self.node.get("config"), dict) else {}
+        nexts = self.node.get("next") if isinstance(self.node.get("next"), dict) else {}
+        variants = config.get("variants") if isinstance(config.get("variants"), list) else []
+        return [
+            {
+                "key": str(v.get("key") or ""),
+                "percent": _untyped(v.get("percent")),
+                "next": nexts.get(str(v.get("key") or "")) or "",
+            }
+            for v in variants
+            if isinstance(v, dict)
+        ]
+
+    def rows_from_data(self, data: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": data.get(f"v{i}-key", ""),
+                "percent": data.get(f"v{i}-percent", ""),
+                "next": data.get(f"v{i}-next", ""),
+            }
+            for i in range(_count(data, "variant_count", self.max_rows))
+        ]
+
+    def data_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {"variant_count": str(len(rows))}
+        for i, row in enumerate(rows):
+            for name in ("key", "percent", "next"):
+                data[f"v{i}-{name}"] = row[name]
+        return data
+
+    def add_row_fields(self) -> None:
+        self.fields["variant_count"] = forms.IntegerField(
+            widget=forms.HiddenInput, required=False, initial=len(self.rows)
+        )
+        for i, row in enumerate(self.rows):
+            self.fields[f"v{i}-key"] = forms.CharField(
+                label=_("Variant"), required=False, max_length=20, initial=row["key"]
+            )
+            self.fields[f"v{i}-percent"] = forms.CharField(
+                label=_("Percent"),
+                required=False,
+                max_length=10,
+                initial=row["percent"],
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "ab-percent"}),
+            )
+            self.fields[f"v{i}-next"] = self.target_field(_("Then"), row["next"])
+        self.ports = [row["key"] for row in self.rows]
+
+    def rearrange(self, rows: list[dict[str, Any]], verb: str, indexes: list[int]) -> bool:
+        if verb == "add" and len(rows) < self.max_rows:
+            taken = {row["key"] for row in rows}
+            key = next(k for k in "abcdefghijklmnopqrstuvwxyz" if k not in taken)
+            rows.append({"key": key, "percent": "0", "next": ""})
+            return True
+        return super().rearrange(rows, verb, indexes)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        variants, nexts = [], {}
+        for i in range(len(self.rows)):
+            key = (data.get(f"v{i}-key") or "").strip()
+            text = (data.get(f"v{i}-percent") or "").strip()
+            percent = _typed(text)
+            if not isinstance(percent, int | float) or isinstance(percent, bool):
+                self.add_error(f"v{i}-percent", _("Write a percentage, e.g. 50 or 12.5."))
+                continue
+            variants.append({"key": key, "percent": percent})
+            nexts[key] = data.get(f"v{i}-next") or None
+        self.variants, self.nexts = variants, nexts
+        return data
+
+    def config(self) -> dict[str, Any]:
+        return {"variants": self.variants}
+
+    def shows_inline(self, path: str) -> bool:
+        return _within(path, "config.variants")
+
+    def total(self) -> str:
+        """The percentages' sum as typed ("" when one is not a number)."""
+        total = 0.0
+        for row in self.rows:
+            value = _typed(row["percent"])
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return ""
+            total += value
+        return f"{total:g}"
+
+    def variant_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": i,
+                "path": f"config.variants[{i}]",
+                "key": self[f"v{i}-key"],
+                "percent": self[f"v{i}-percent"],
+                "next": self[f"v{i}-next"],
+                "problems": self.problems_at(f"config.variants[{i}]"),
+            }
+            for i in range(len(self.rows))
+        ]
+
+    def total_problems(self) -> list[Any]:
+        return [p for p in self.problems if p.field == "config.variants"]
 
 
 class WebhookForm(NodeForm):

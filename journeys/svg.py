@@ -112,6 +112,54 @@ def send_line(counters: Mapping[str, int]) -> str:
     }
 
 
+def canvas_width(graph: dict, boxes: dict[str, Box], width: int) -> int:
+    """The layout's width with room for the lanes of edges that skip layers."""
+    nodes = node_map(graph)
+    long_edges = sum(
+        1
+        for key, box in boxes.items()
+        for _port, target in edges(nodes[key])
+        if target in boxes and boxes[target].level != box.level + 1
+    )
+    return width + 14 * long_edges + (12 if long_edges else 0)
+
+
+def render_counters(graph: dict, counters: Mapping[str, Mapping[str, int]]) -> str:
+    """The nodes' counters alone, as an <svg> of the graph's size that lies
+    over it: the builder polls this small drawing while users move, and
+    redraws the graph only when it changes. Each line carries its figures
+    as data attributes (data-entered, data-waiting, data-port-<port>)."""
+    boxes, width, height = layout(graph)
+    width = canvas_width(graph, boxes, width)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-graph journey-counters" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" aria-hidden="true">'
+    ]
+    nodes = node_map(graph)
+    for key, box in boxes.items():
+        figures = counters.get(key, {})
+        sends = send_line(figures) if nodes[key].get("kind") == "send" else ""
+        if sends:
+            out.append(
+                f'<text x="{box.x + BOX_W - 10}" y="{box.y + 38}" text-anchor="end" '
+                f'class="node-counters send-figures" data-node="{escape(key)}">'
+                f"{escape(sends)}</text>"
+            )
+        line = counter_line(figures)
+        if not line:
+            continue
+        data = "".join(
+            f' data-{escape(metric.replace(":", "-").replace("_", "-"))}="{int(value)}"'
+            for metric, value in sorted(figures.items())
+        )
+        out.append(
+            f'<text x="{box.x + 10}" y="{box.y + 56}" class="node-counters" '
+            f'data-node="{escape(key)}"{data}>{escape(_short(line, 28))}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
 def render_svg(
     graph: dict,
     *,
@@ -125,14 +173,8 @@ def render_svg(
     """The graph as an <svg> element (safe to mark safe: every text is escaped)."""
     boxes, width, height = layout(graph)
     nodes = node_map(graph)
-    long_edges = sum(
-        1
-        for key, box in boxes.items()
-        for _port, target in edges(nodes[key])
-        if target in boxes and boxes[target].level != box.level + 1
-    )
     lanes_left = width - MARGIN
-    width += 14 * long_edges + (12 if long_edges else 0)
+    width = canvas_width(graph, boxes, width)
     labels = kind_labels()
     counters = counters or {}
     out = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path(J, views.journey_builder, name="journey_builder"),
     path(J + "edit/", views.journey_edit, name="journey_edit"),
     path(J + "graph/", views.journey_graph, name="journey_graph"),
+    path(J + "counts/", views.journey_counts, name="journey_counts"),
     path(J + "nodes/<slug:key>/", views.journey_node, name="journey_node"),
     path(J + "nodes/<slug:key>/delete/", views.journey_node_delete, name="journey_node_delete"),
     path(J + "nodes/<slug:key>/test-send/", views.journey_test_send, name="journey_test_send"),

@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from audiences.models import Customer
 from audiences.queries import customer_by_user_id
+from audiences.segment_views import builder_config
 from campaigns.compose import Preview, Recipient
 from campaigns.rendering import Renderer, contexts_of_customers
 from campaigns.test_sends import do_send_test_sms
@@ -34,7 +35,7 @@ from journeys.forms import NODE_FORMS, DryRunForm, InsertForm, SettingsForm, def
 from journeys.graph import edges, kind_labels, node_map, ports_of, problems_by_node, validate
 from journeys.models import Journey, JourneyVersion, NodeCounter, VersionMigration
 from journeys.sending import node_figures
-from journeys.svg import render_svg
+from journeys.svg import render_counters, render_svg
 from projects.access import load_membership, project_view
 from projects.models import Project, Role
 
@@ -127,7 +128,7 @@ def _graph_context(
         node_url=node_url,
         panel_url=panel_url,
         insert_url=insert_url if editing else None,
-        counters=_counters(journey.live_version),
+        # The counters are drawn over the graph by _counts_context.
         problems={key for key in grouped if key},
         selected=selected,
     )
@@ -142,14 +143,27 @@ def _graph_context(
         "problems": problems,
         "kind_labels": kind_labels(),
         "allowed": [a.value for a in actions.allowed_actions(journey.status)],
-        "migration": _migration_status(journey),
-        # Counters move while users go through a live journey: redraw them.
-        "live_refresh": (
-            reverse("journey_graph", args=[journey.project_id, journey.pk])
-            + (f"?node={selected}" if selected else "")
-            if journey.status in (Journey.Status.ACTIVE, Journey.Status.PAUSED)
-            else ""
+        "segment_builder_config": builder_config(),
+        **_counts_context(journey, version),
+    }
+
+
+def _counts_context(journey: Journey, version: JourneyVersion | None) -> dict[str, Any]:
+    """The live version's counters drawn over the shown graph, the latest
+    migration, and the URL that redraws both while users can move (a live or
+    paused journey, a migration under way)."""
+    migration = _migration_status(journey)
+    moving = journey.status in (Journey.Status.ACTIVE, Journey.Status.PAUSED) or (
+        migration is not None and not migration["finished"]
+    )
+    graph = version.graph if version else {"nodes": []}
+    return {
+        # render_counters escapes every text it writes.
+        "counts_svg": mark_safe(render_counters(graph, _counters(journey.live_version))),
+        "counts_url": (
+            reverse("journey_counts", args=[journey.project_id, journey.pk]) if moving else ""
         ),
+        "migration": migration,
     }
 
 
@@ -220,6 +234,9 @@ def _node_panel(
         if version.state == JourneyVersion.State.DRAFT
         else []
     )
+    if form is not None and hasattr(form, "show_problems"):
+        # Split branches and A/B variants show their problems beside them.
+        node_problems = form.show_problems(node_problems)
     return {
         "node": node,
         "node_key": key,
@@ -231,11 +248,20 @@ def _node_panel(
 
 @project_view()
 def journey_graph(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
-    """The graph alone, with fresh counters (polled while the journey is live)."""
+    """The graph alone, with its counters."""
     journey = _journey(project, journey_id)
     version = _shown_version(journey)
     context = _graph_context(request, journey, version, request.GET.get("node", ""))
     return render(request, "journeys/_graph.html", context)
+
+
+@project_view()
+def journey_counts(request: HttpRequest, project: Project, journey_id: int) -> HttpResponse:
+    """The counters over the graph and the migration's progress, polled
+    every 2 s while users move and the tab is visible (static/js/journeys.js)."""
+    journey = _journey(project, journey_id)
+    context = _counts_context(journey, _shown_version(journey))
+    return render(request, "journeys/_counts.html", {**context, "oob": True})
 
 
 @project_view(Role.MARKETER)
@@ -281,6 +307,11 @@ def journey_node(request: HttpRequest, project: Project, journey_id: int, key: s
     others = [k for k in nodes if k != key]
     form = form_class(request.POST, node=node, others=others, project=project)
     saved = False
+    op = request.POST.get("op", "")
+    data = form.rearranged(op) if op and hasattr(form, "rearranged") else None
+    if data is not None:
+        rows = form_class(data, node=node, others=others, project=project)
+        return _rearranged_panel(request, journey, draft, key, rows)
     if form.is_valid():
         updated = form.updated_node()
         graph["nodes"] = [updated if n.get("key") == key else n for n in graph["nodes"]]
@@ -298,6 +329,20 @@ def journey_node(request: HttpRequest, project: Project, journey_id: int, key: s
     if saved:
         response["HX-Trigger"] = "node-saved"
     return response
+
+
+def _rearranged_panel(
+    request: HttpRequest, journey: Journey, draft: JourneyVersion, key: str, form: Any
+) -> HttpResponse:
+    """After a row button (add, remove, move a branch or variant): the panel
+    again with the rows rearranged, not saved until the marketer saves."""
+    context = _graph_context(request, journey, draft, key)
+    context.update(_node_panel(request, journey, draft, key, form))
+    # The saved draft's problems would point at rows that have moved.
+    form.problems = []
+    context.update(node_problems=[], rearranged=True, oob=bool(request.htmx), panel="node")
+    template = "journeys/_node_edit.html" if request.htmx else "journeys/builder.html"
+    return render(request, template, context)
 
 
 @project_view(Role.MARKETER)

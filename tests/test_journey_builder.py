@@ -5,6 +5,7 @@ and who may do what."""
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -363,18 +364,30 @@ def test_a_node_panel_over_htmx_redraws_the_graph_with_the_node_selected(client,
     assert 'id="journey-graph"' not in client.get(url).content.decode()
 
 
-def test_a_live_journeys_graph_polls_for_fresh_counters(client, world, journey):
+def test_a_live_journeys_counters_poll_alone_every_two_seconds(client, world, journey):
     do_publish(journey, world.carol)
     client_for(client, world.dave)
-    assert "every 10s" not in client.get(builder(journey)).content.decode()
+    counts_url = reverse("journey_counts", args=[world.acme.id, journey.pk])
+    assert counts_url not in client.get(builder(journey)).content.decode()
     do_activate(journey, world.carol)
-    assert "every 10s" in client.get(builder(journey)).content.decode()
+    html = client.get(builder(journey)).content.decode()
+    assert f'hx-get="{counts_url}" hx-trigger="every 2s, journey-visible from:body"' in html
     NodeCounter.objects.create(
         journey=journey, version=journey.live_version, node="remind", metric="entered", value=3
     )
-    html = client.get(reverse("journey_graph", args=[world.acme.id, journey.pk])).content.decode()
-    assert html.startswith('<div class="journey-canvas card" id="journey-graph"')
-    assert "in 3" in html
+    NodeCounter.objects.create(
+        journey=journey, version=journey.live_version, node="remind", metric="port:sent", value=2
+    )
+    counts = client.get(counts_url).content.decode()
+    # Only the counters (and the migration's slot), not the graph.
+    assert counts.startswith('<div class="journey-counts" id="journey-counts"')
+    assert 'id="journey-svg"' not in counts and "node-box" not in counts
+    assert 'data-node="remind" data-entered="3" data-port-sent="2">in 3 · sent 2<' in counts
+    assert 'id="migration-slot" hx-swap-oob="true"' in counts
+    # A stopped journey's counters stand still.
+    journey.status = Journey.Status.STOPPED
+    journey.save(update_fields=["status"])
+    assert "hx-get" not in client.get(counts_url).content.decode()
 
 
 def test_the_send_nodes_test_send_queues_the_rendered_message(client, world, journey, kim):
@@ -439,3 +452,225 @@ def test_an_open_port_has_its_own_plus_to_add_a_node_after_it(client, world, jou
     new_key = node_map(graph)["remind"]["next"]["not_sent"]
     assert node_map(graph)[new_key]["kind"] == "webhook"
     assert node_map(graph)[new_key]["next"] == {}
+
+
+def _node_url(journey: Journey, key: str) -> str:
+    return reverse("journey_node", args=[journey.project_id, journey.pk, key])
+
+
+def _graph_of(journey: Journey) -> dict:
+    return Journey.objects.get(pk=journey.pk).versions.get().graph
+
+
+def test_a_split_panel_shows_each_branch_as_fields(client, world, journey):
+    client_for(client, world.carol)
+    html = client.get(builder(journey, node="split")).content.decode()
+    assert 'name="b0-label" value="big"' in html
+    assert 'name="b0-c0-field" value="total"' in html
+    assert '<option value="gt" selected>is greater than</option>' in html
+    assert 'name="b0-c0-value" value="100"' in html
+    assert 'name="branch_count" value="1"' in html
+    # The segment editor's builder is mounted on the branch's definition.
+    assert 'data-textarea="id_b0-segment"' in html and 'id="segment-builder-config"' in html
+    assert 'name="op" value="add"' in html and 'name="next_else"' in html
+
+
+def test_a_split_saves_ordered_branches_of_segments_and_entry_data(client, world, journey):
+    from audiences.models import Segment
+
+    vip = Segment.objects.create(
+        project=world.acme, name="VIP", definition={"match": "all", "conditions": []}
+    )
+    seoul = {
+        "match": "all",
+        "conditions": [{"kind": "attribute", "field": "country", "op": "eq", "value": "KR"}],
+    }
+    client_for(client, world.carol)
+    response = client.post(
+        _node_url(journey, "split"),
+        {
+            "label": "Who",
+            "branch_count": "2",
+            "b0-label": "vip",
+            "b0-segment_id": str(vip.pk),
+            "b0-segment": "",
+            "b0-conditions": "1",
+            "b0-c0-field": "",
+            "b0-c0-op": "eq",
+            "b0-c0-value": "",
+            "b0-next": "remind",
+            "b1-label": "korea big cart",
+            "b1-segment_id": "",
+            "b1-segment": json.dumps(seoul),
+            "b1-conditions": "2",
+            "b1-c0-field": "total",
+            "b1-c0-op": "gt",
+            "b1-c0-value": "50000",
+            "b1-c1-field": "cartId",
+            "b1-c1-op": "eq",
+            "b1-c1-value": '"42"',
+            "b1-next": "end",
+            "next_else": "end",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert 'id="node-saved"' in response.content.decode()
+    node = node_map(_graph_of(journey))["split"]
+    assert node["config"]["branches"] == [
+        {"label": "vip", "segment": vip.pk},
+        {
+            "label": "korea big cart",
+            "segment": seoul,
+            "entry_data": [
+                {"field": "total", "op": "gt", "value": 50000},
+                {"field": "cartId", "op": "eq", "value": "42"},
+            ],
+        },
+    ]
+    assert node["next"] == {"b0": "remind", "b1": "end", "else": "end"}
+    # Drawn again from the saved config, the quoted text stays quoted.
+    html = client.get(builder(journey, node="split")).content.decode()
+    assert 'name="b1-c1-value" value="&quot;42&quot;"' in html
+
+
+def _split_post(**extra: str) -> dict[str, str]:
+    data = {
+        "label": "",
+        "branch_count": "2",
+        "b0-label": "first",
+        "b0-segment_id": "",
+        "b0-segment": "",
+        "b0-conditions": "1",
+        "b0-c0-field": "total",
+        "b0-c0-op": "gt",
+        "b0-c0-value": "10",
+        "b0-next": "remind",
+        "b1-label": "second",
+        "b1-segment_id": "",
+        "b1-segment": "",
+        "b1-conditions": "1",
+        "b1-c0-field": "total",
+        "b1-c0-op": "lt",
+        "b1-c0-value": "5",
+        "b1-next": "end",
+        "next_else": "end",
+    }
+    data.update(extra)
+    return data
+
+
+def test_branch_buttons_add_move_and_remove_rows_without_saving(client, world, journey):
+    client_for(client, world.carol)
+    before = node_map(_graph_of(journey))["split"]
+    url = _node_url(journey, "split")
+    moved = client.post(url, _split_post(op="up:1"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="node-unsaved"' in moved and 'id="node-saved"' not in moved
+    # The second branch is first now, with its conditions and its next node.
+    assert 'name="b0-label" value="second"' in moved and 'name="b1-label" value="first"' in moved
+    assert '<option value="lt" selected>' in moved.split('name="b1-label"')[0]
+    assert 'name="b0-c0-value" value="5"' in moved
+    first_next = moved.split('name="b0-next"')[1].split("</select>")[0]
+    assert '<option value="end" selected>' in first_next
+    added = client.post(url, _split_post(op="add"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="branch_count" value="3"' in added and 'name="b2-c0-field"' in added
+    condition = client.post(
+        url, _split_post(op="add_condition:0"), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'name="b0-conditions" value="2"' in condition and 'name="b0-c1-field"' in condition
+    removed = client.post(url, _split_post(op="remove:0"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="branch_count" value="1"' in removed
+    assert 'name="b0-label" value="second"' in removed
+    assert node_map(_graph_of(journey))["split"] == before
+
+
+def test_a_branch_problem_is_shown_beside_its_branch_with_the_field_path(client, world, journey):
+    client_for(client, world.carol)
+    url = _node_url(journey, "split")
+    html = client.post(
+        url, _split_post(**{"b1-c0-value": "many"}), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="node-saved"' in html
+    condition = html.split('data-path="config.branches[1].entry_data[0]"')[1].split("</div>")[0]
+    assert "<code>config.branches[1].entry_data[0].value</code>" in condition
+    assert 'data-node="split" data-field="config.branches[1].entry_data[0].value"' in html
+    # A saved segment and built conditions at once: the form says so, unsaved.
+    from audiences.models import Segment
+
+    vip = Segment.objects.create(
+        project=world.acme, name="VIP", definition={"match": "all", "conditions": []}
+    )
+    both = {
+        "b0-segment_id": str(vip.pk),
+        "b0-segment": json.dumps(
+            {"match": "all", "conditions": [{"kind": "phone", "present": True}]}
+        ),
+    }
+    html = client.post(url, _split_post(**both), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="node-saved"' not in html
+    assert "Choose a saved segment or build conditions, not both." in html
+    bad = client.post(
+        url, _split_post(**{"b0-segment": "{nope"}), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<code>config.branches[0].segment</code>" in bad and "Not valid JSON" in bad
+
+
+def _with_ab(journey: Journey) -> None:
+    graph = copy.deepcopy(_graph_of(journey))
+    node_map(graph)["split"]["next"]["b0"] = "ab"
+    graph["nodes"].append(
+        {
+            "key": "ab",
+            "kind": "ab",
+            "config": {"variants": [{"key": "a", "percent": 50}, {"key": "b", "percent": 50}]},
+            "next": {"a": "remind", "b": "end"},
+        }
+    )
+    do_save_draft(journey, graph)
+
+
+def test_an_ab_split_edits_variants_whose_percentages_add_up(client, world, journey):
+    _with_ab(journey)
+    client_for(client, world.carol)
+    html = client.get(builder(journey, node="ab")).content.decode()
+    assert 'name="v0-key" value="a"' in html and 'name="v1-percent" value="50"' in html
+    assert 'id="ab-total" data-total="100"' in html
+    url = _node_url(journey, "ab")
+    post = {
+        "label": "",
+        "variant_count": "2",
+        "v0-key": "a",
+        "v0-percent": "60",
+        "v0-next": "end",
+        "v1-key": "b",
+        "v1-percent": "30",
+        "v1-next": "remind",
+    }
+    added = client.post(url, {**post, "op": "add"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="v2-key" value="c"' in added and 'id="ab-total" data-total="90"' in added
+    html = client.post(url, post, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="node-saved"' in html
+    node = node_map(_graph_of(journey))["ab"]
+    assert node["config"]["variants"] == [{"key": "a", "percent": 60}, {"key": "b", "percent": 30}]
+    assert node["next"] == {"a": "end", "b": "remind"}
+    # 90 is a problem of the variants, with its path, under the table.
+    assert "<code>config.variants</code>: The variants&#x27; percentages add up to 90" in html
+    fixed = client.post(
+        url, {**post, "v1-percent": "40", "v1-key": "b"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "<code>config.variants</code>" not in fixed and "add up to 90" not in fixed
+    not_a_number = client.post(
+        url, {**post, "v1-percent": "half"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'id="node-saved"' not in not_a_number
+    assert "Write a percentage, e.g. 50 or 12.5." in not_a_number
+
+
+def test_a_viewer_sees_the_split_and_ab_rows_without_their_buttons(client, world, journey):
+    _with_ab(journey)
+    client_for(client, world.dave)
+    split = client.get(builder(journey, node="split")).content.decode()
+    assert 'name="b0-c0-field" value="total"' in split
+    assert " disabled" in split.split('name="b0-c0-field"')[1].split(">")[0]
+    assert 'name="op"' not in split and 'data-readonly="true"' in split
+    ab = client.get(builder(journey, node="ab")).content.decode()
+    assert 'name="v0-key" value="a"' in ab and 'name="op"' not in ab

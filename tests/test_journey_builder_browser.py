@@ -172,3 +172,104 @@ def test_edit_a_live_journey_and_move_the_users_of_a_removed_node(page, acme):
     expect(page.locator("#migration-status")).to_have_attribute("data-moved", "1")
     run.refresh_from_db()
     assert (run.version.number, run.node) == (2, "hi")
+
+
+def test_split_branches_and_ab_variants_are_edited_as_forms(page, acme):
+    from journeys.actions import do_create_journey, do_save_draft
+
+    journey = do_create_journey(acme.acme, "Split", acme.carol)
+    graph = {
+        "nodes": [
+            {
+                "key": "start",
+                "kind": "trigger",
+                "config": {"type": "event", "event": "cart_abandoned"},
+                "next": {"next": "split"},
+            },
+            {
+                "key": "split",
+                "kind": "split",
+                "config": {"branches": [{"label": "korea", "entry_data": []}]},
+                "next": {"b0": "ab", "else": "end"},
+            },
+            {
+                "key": "ab",
+                "kind": "ab",
+                "config": {"variants": [{"key": "a", "percent": 50}, {"key": "b", "percent": 50}]},
+                "next": {"a": "end", "b": "end"},
+            },
+            {"key": "end", "kind": "exit", "config": {}, "next": {}},
+        ]
+    }
+    do_save_draft(journey, graph, {}, acme.carol)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    log_in(page, "carol@acme.test", PASSWORD)
+    page.goto(f"/p/{acme.acme.id}/journeys/{journey.pk}/?node=split")
+    # The branch needs a condition: the problem is beside it, with its path.
+    branch = page.locator('li.split-branch[data-branch="0"]')
+    expect(branch.locator('p.problem[data-field="config.branches[0]"]')).to_have_count(1)
+    # The segment editor's builder, mounted on the branch.
+    builder = branch.locator(".branch-segment-builder[data-mounted=true]")
+    builder.locator(".segment-add-condition").click()
+    builder.locator(".segment-value").fill("KR")
+    # A second branch (drawn again unsaved, the first one's segment kept),
+    # with a condition on the entry event's data, moved to the top.
+    page.click("#branch-add")
+    page.wait_for_selector("#node-unsaved")
+    expect(
+        page.locator('li.split-branch[data-branch="1"] .branch-segment-builder[data-mounted=true]')
+    ).to_have_count(1)
+    page.fill("#id_b1-label", "small cart")
+    page.fill("#id_b1-c0-field", "total")
+    page.select_option("#id_b1-c0-op", "lt")
+    page.fill("#id_b1-c0-value", "10000")
+    page.select_option("#id_b1-next", "end")
+    page.click('button[name=op][value="up:1"]')
+    expect(page.locator("#id_b0-label")).to_have_value("small cart")
+    page.click("#node-save")
+    page.wait_for_selector("#node-saved")
+    expect(page.locator('#journey-problems li[data-node="split"]')).to_have_count(0)
+    split = node_map(journey.versions.get().graph)["split"]
+    assert split["config"]["branches"] == [
+        {"label": "small cart", "entry_data": [{"field": "total", "op": "lt", "value": 10000}]},
+        {
+            "label": "korea",
+            "segment": {
+                "match": "all",
+                "conditions": [
+                    {"kind": "attribute", "field": "country", "op": "eq", "value": "KR"}
+                ],
+            },
+        },
+    ]
+    assert split["next"] == {"b0": "end", "b1": "ab", "else": "end"}
+
+    # The A/B split: the total follows the typing; 90 is a problem on save.
+    page.click('a.node-link[data-node="ab"]')
+    page.wait_for_selector('#node-panel[data-kind="ab"]')
+    page.fill("#id_v1-percent", "40")
+    expect(page.locator("#ab-total")).to_have_text("90%")
+    page.click("#node-save")
+    page.wait_for_selector("#node-saved")
+    expect(page.locator('#node-edit p.problem[data-field="config.variants"]')).to_contain_text(
+        "add up to 90"
+    )
+    page.click("#variant-add")
+    page.wait_for_selector("#node-unsaved")
+    page.fill("#id_v2-percent", "10")
+    expect(page.locator("#ab-total")).to_have_text("100%")
+    # Enter in a field saves the node (it does not press a row's button).
+    page.press("#id_v2-percent", "Enter")
+    page.wait_for_selector("#node-saved")
+    expect(page.locator('#node-edit p.problem[data-field="config.variants"]')).to_have_count(0)
+    ab = node_map(journey.versions.get().graph)["ab"]
+    assert ab["config"]["variants"] == [
+        {"key": "a", "percent": 50},
+        {"key": "b", "percent": 40},
+        {"key": "c", "percent": 10},
+    ]
+    # The new variant's port is open until it is wired.
+    expect(page.locator('g.edge.open[data-from="ab"][data-port="c"]')).to_have_count(1)
+    assert not errors, errors

@@ -46,6 +46,9 @@ def screens(project_id, sent_id: int, draft_id: int, journey_id: int) -> list[tu
         ("journeys", reverse("journeys", args=p)),
         ("journey-builder", builder),
         ("journey-builder-send", builder + "?node=remind"),
+        ("journey-builder-split", builder + "?node=split"),
+        ("journey-builder-ab", builder + "?node=ab"),
+        ("journey-builder-settings", builder + "?panel=settings"),
         ("journey-dryrun", reverse("journey_dryrun", args=[project_id, journey_id])),
         ("statistics", reverse("project_stats", args=p)),
         ("users", reverse("customers", args=p)),
@@ -64,8 +67,9 @@ def screens(project_id, sent_id: int, draft_id: int, journey_id: int) -> list[tu
 
 
 def screen_journey(project, actor):
-    """A journey with a wait for an event, a split and a send (and a problem:
-    the split's else leads nowhere it should) for the builder's screens."""
+    """A journey with a wait for an event, a condition split, an A/B split
+    and a send (and a problem: the A/B percentages add up to 90) for the
+    builder's screens."""
     from journeys.actions import do_create_journey, do_save_draft
 
     journey = do_create_journey(project, "장바구니 리마인드", actor)
@@ -82,7 +86,35 @@ def screen_journey(project, actor):
                 "key": "wait",
                 "kind": "wait_event",
                 "config": {"event": "purchase", "match_field": "cartId", "timeout_seconds": 3600},
-                "next": {"event": "end", "timeout": "ab"},
+                "next": {"event": "end", "timeout": "split"},
+            },
+            {
+                "key": "split",
+                "kind": "split",
+                "label": "큰 장바구니",
+                "config": {
+                    "branches": [
+                        {
+                            "label": "서울 VIP",
+                            "segment": {
+                                "match": "all",
+                                "conditions": [
+                                    {
+                                        "kind": "attribute",
+                                        "field": "country",
+                                        "op": "eq",
+                                        "value": "KR",
+                                    }
+                                ],
+                            },
+                            "entry_data": [
+                                {"field": "total", "op": "gt", "value": 50000},
+                                {"field": "cartId", "op": "eq", "value": "a-very-long-cart-id-1"},
+                            ],
+                        }
+                    ]
+                },
+                "next": {"b0": "ab", "else": "end"},
             },
             {
                 "key": "ab",
