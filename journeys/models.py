@@ -408,6 +408,10 @@ class VersionMigration(models.Model):
     exited = models.PositiveIntegerField(_("runs exited"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The task at work on it (`host:pid:nonce`), renewed every batch; or,
+    # with no owner, when a task was last enqueued for it.
+    owner = models.CharField(_("owner"), max_length=100, blank=True)
+    renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("version migration")

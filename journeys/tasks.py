@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 
 from dispatch.pipeline import process_owner
 from dispatch.tasks import time_budget
-from journeys import runtime
+from journeys import runtime, versions
 from journeys.models import VersionMigration
 
 MIGRATION_TASK = "journeys.versions.run_migration"
@@ -29,15 +29,29 @@ def resume_lost_migrations(*, restart: bool = False) -> int:
     """Enqueue again the moves between versions that no task works on: every
     unfinished one when a worker has just started (its predecessor's tasks
     died with it), else those older than a task may live (django-q2's
-    timeout). A move run twice is safe: each batch is conditional."""
+    timeout). Not one a live task holds (`versions.migration_is_worked_on`),
+    nor, unless restarting, one enqueued again less than a task's lifetime
+    ago and not started yet: the minute's schedule would otherwise queue a
+    long move once a minute. A move run twice is safe: each batch is
+    conditional, and a second task finds the first's claim and leaves."""
+    now = timezone.now()
     unfinished = VersionMigration.objects.filter(finished_at=None)
+    lifetime = timedelta(seconds=settings.Q_CLUSTER["timeout"])
     if not restart:
-        lost_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
-        unfinished = unfinished.filter(created_at__lt=lost_before)
-    ids = list(unfinished.values_list("pk", flat=True))
-    for migration_id in ids:
-        async_task(MIGRATION_TASK, migration_id)
-    return len(ids)
+        unfinished = unfinished.filter(created_at__lt=now - lifetime)
+    enqueued = 0
+    for migration in unfinished:
+        if versions.migration_is_worked_on(migration):
+            continue
+        waiting = not migration.owner and migration.renewed_at is not None
+        if waiting and not restart and migration.renewed_at >= now - lifetime:
+            continue  # enqueued again recently; its task has not started yet
+        VersionMigration.objects.filter(pk=migration.pk, owner=migration.owner).update(
+            owner="", renewed_at=now
+        )
+        async_task(MIGRATION_TASK, migration.pk)
+        enqueued += 1
+    return enqueued
 
 
 def run_due(restart: bool = False) -> str:
