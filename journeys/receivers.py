@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.dispatch import receiver
 from django_q.signals import post_spawn
 
@@ -32,7 +33,10 @@ def on_events_tracked(sender: object, project: Project, event_ids: list[int], **
     except ImportError:
         return
     try:
-        enter_by_events(project, event_ids)
+        # The entries of one Track call in one transaction (each entry its
+        # own savepoint, so a failed one costs only itself), one wake-up.
+        with transaction.atomic():
+            enter_by_events(project, event_ids)
     except Exception:
         logger.exception("journeys: events %s could not enter journeys", event_ids[:10])
 

@@ -5,7 +5,8 @@ in the database are the ledger; each task is safe to run twice.
   one pending), every minute by the `journeys.run_due` schedule, once at the
   next due time, and when a worker starts. One runner holds the lease at a
   time; it works until nothing is due (and a short grace), or hands on to a
-  successor when its time budget is spent. It also re-enqueues a move
+  successor when its time budget is spent. On PostgreSQL it may wake helper
+  runners (`JOURNEY_RUNNERS`, their own leases). It also re-enqueues a move
   between versions whose task was lost (`resume_lost_migrations`).
 """
 
@@ -54,24 +55,30 @@ def resume_lost_migrations(*, restart: bool = False) -> int:
     return enqueued
 
 
-def run_due(restart: bool = False) -> str:
-    resume_lost_migrations(restart=restart)
+def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
+    """The runner (`lease`: a helper runner's, on PostgreSQL with
+    `JOURNEY_RUNNERS` > 1; a helper leaves the housekeeping to the first)."""
+    if lease == runtime.LEASE:
+        resume_lost_migrations(restart=restart)
     owner = process_owner()
-    if not runtime.take_lease(owner, timezone.now()):
+    if not runtime.take_lease(owner, timezone.now(), lease):
         return "busy"
     if restart:
         runtime.release_stale_claims()
     while True:
         try:
-            result = runtime.run_until_idle(owner, time_budget())
+            result = runtime.run_until_idle(owner, time_budget(), lease)
         except BaseException:
-            runtime.give_up_lease(owner, keep_pending=False)
+            runtime.give_up_lease(owner, keep_pending=False, lease=lease)
             raise
         if result == "continues":
-            runtime.give_up_lease(owner, keep_pending=True)
-            async_task(runtime.RUN_TASK)
+            runtime.give_up_lease(owner, keep_pending=True, lease=lease)
+            if lease == runtime.LEASE:
+                async_task(runtime.RUN_TASK)
+            else:
+                async_task(runtime.RUN_TASK, lease=lease)
             return result
         if result == "lease lost":
             return result
-        if not runtime.give_up_lease(owner):
+        if not runtime.give_up_lease(owner, lease=lease):
             return result
