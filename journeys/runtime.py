@@ -14,8 +14,9 @@
   dispatch releases its messages' claims. On PostgreSQL, helper runners
   (`JOURNEY_RUNNERS`) take batches beside the first.
 - `on_events`: exit events take matching runs out at once (also from a delay
-  or a wait) and cancel their messages not yet handed to a gateway; a
-  waited-for event moves a waiting run on by its `event` port. The event and
+  or a wait, and while paused) and cancel their messages not yet handed to a
+  gateway; a waited-for event moves a waiting run on by its `event` port (a
+  paused journey's, on resume: `apply_events_after_pause`). The event and
   the timeout race through the same conditional UPDATE: exactly one wins.
 - `wake_runner`: at most one pending runner task (`RunnerLease.pending`),
   enqueued after the caller's transaction commits; the periodic schedule
@@ -818,14 +819,17 @@ def on_events(project: Project, events: list[Event]) -> None:
                 if run.entry_event_id == event.pk:
                     continue
                 journey = loaded.journeys[run.journey_id]
-                if journey.status != Journey.Status.ACTIVE:
-                    continue
-                woke |= _apply_event(run, event, loaded)
+                if journey.status == Journey.Status.ACTIVE:
+                    woke |= _apply_event(run, event, loaded)
+                elif journey.status == Journey.Status.PAUSED:
+                    # Exit events take runs out even while paused; a waited-for
+                    # event waits for the resume (apply_events_after_pause).
+                    _apply_event(run, event, loaded, exits_only=True)
     if woke:
         wake_runner()
 
 
-def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
+def _apply_event(run: Run, event: Event, loaded: Loaded, *, exits_only: bool = False) -> bool:
     """Exit or move on one run for one event; True when the run moved on to
     a node the runner must now take."""
     settings = loaded.settings(run.version_id)
@@ -837,6 +841,8 @@ def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
                 run, node, _leave(run, Run.EndReason.EXIT_EVENT, {"event": event.pk}), loaded, now
             )
             return False
+    if exits_only:
+        return False
     if (
         run.state == Run.State.WAITING
         and run.wait_event_type == event.type
@@ -845,6 +851,63 @@ def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
     ):
         return _commit_fresh(run, node, nodes.event_step(event.pk), loaded, now)
     return False
+
+
+def apply_events_after_pause(journey: Journey, since: datetime) -> int:
+    """For a paused journey about to resume: each run waiting for an event
+    takes its `event` port if a matching event arrived since the pause and
+    before its timeout (the event came first, even when the timeout has
+    passed by now); the earliest such event wins. Call before the journey is
+    active again, so the runner, which takes the timeouts, is not racing
+    (it would lose anyway: the same conditional UPDATE). Returns how many
+    runs moved on."""
+    from django.db.models import Exists, OuterRef
+
+    arrived = Event.objects.filter(
+        project_id=journey.project_id,
+        customer_id=OuterRef("customer_id"),
+        type=OuterRef("wait_event_type"),
+        created_at__gte=since,
+    )
+    waiting = (
+        Run.objects.filter(journey=journey, state=Run.State.WAITING)
+        .exclude(wait_event_type="")
+        .filter(Exists(arrived))
+        .select_related("customer")
+        .order_by("pk")
+    )
+    moved = 0
+    last = 0
+    while True:
+        runs = list(waiting.filter(pk__gt=last)[:BATCH_SIZE])
+        if not runs:
+            return moved
+        last = runs[-1].pk
+        loaded = Loaded()
+        loaded.load(runs)
+        events: dict[int, list[Event]] = {}
+        for event in Event.objects.filter(
+            project_id=journey.project_id,
+            customer_id__in={r.customer_id for r in runs},
+            type__in={r.wait_event_type for r in runs},
+            created_at__gte=since,
+        ).order_by("created_at", "pk"):
+            events.setdefault(event.customer_id, []).append(event)
+        now = timezone.now()
+        with wakeups_deferred():
+            for run in runs:
+                node = loaded.graphs[run.version_id].get(run.node) or {}
+                if node.get("kind") != "wait_event":
+                    continue
+                for event in events.get(run.customer_id, []):
+                    if run.due_at is not None and event.created_at > run.due_at:
+                        break  # the timeout came first
+                    if event.pk == run.entry_event_id or not nodes.event_matches_wait(
+                        node, run, event.type, event.data or {}
+                    ):
+                        continue
+                    moved += _commit_fresh(run, node, nodes.event_step(event.pk), loaded, now)
+                    break
 
 
 def _commit_fresh(
