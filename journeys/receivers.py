@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.dispatch import receiver
 from django_q.signals import post_spawn
 
@@ -35,7 +34,7 @@ def on_events_tracked(sender: object, project: Project, event_ids: list[int], **
     try:
         # The entries of one Track call in one transaction (each entry its
         # own savepoint, so a failed one costs only itself), one wake-up.
-        with transaction.atomic():
+        with runtime.entries_batched():
             enter_by_events(project, event_ids)
     except Exception:
         logger.exception("journeys: events %s could not enter journeys", event_ids[:10])

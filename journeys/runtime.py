@@ -30,7 +30,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,11 +175,47 @@ def do_enter_journey(
                 )
         except IntegrityError:
             return None
-        metrics.bump(
-            journey.pk, version.pk, [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
-        )
         wake_runner()
+        _bump_entry(journey.pk, version.pk, start)
     return run
+
+
+# The entries of one Track call (`entries_batched`): their counters, written
+# once at the end, in the runner's order.
+_entry_bumps: ContextVar[dict[tuple[int, int], list[metrics.Delta]] | None] = ContextVar(
+    "journey_entry_bumps", default=None
+)
+
+
+def _bump_entry(journey_id: int, version_id: int, start: str) -> None:
+    deltas = [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
+    pending = _entry_bumps.get()
+    if pending is None:
+        metrics.bump(journey_id, version_id, deltas)
+    else:
+        pending.setdefault((journey_id, version_id), []).extend(deltas)
+
+
+@contextmanager
+def entries_batched() -> Iterator[None]:
+    """The entries made inside the block share ONE transaction (each entry
+    still its own savepoint: a failed one costs only itself) and wake the
+    runner once; their node counters are summed and written at the end,
+    sorted by (journey, version, node, metric) as the runner writes its
+    rounds', so an entry and a runner on PostgreSQL never wait on each
+    other's counter rows in opposite orders (a deadlock)."""
+    if _entry_bumps.get() is not None:
+        yield
+        return
+    pending: dict[tuple[int, int], list[metrics.Delta]] = {}
+    token = _entry_bumps.set(pending)
+    try:
+        with transaction.atomic():
+            yield
+            for (journey_id, version_id), deltas in sorted(pending.items()):
+                metrics.bump(journey_id, version_id, deltas)
+    finally:
+        _entry_bumps.reset(token)
 
 
 def _may_enter(

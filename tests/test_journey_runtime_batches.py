@@ -218,3 +218,30 @@ def test_runs_that_hold_or_wait_stop_taking_steps_and_their_claims_go_back(acme,
     assert NodeCounter.objects.get(node="wait", metric="waiting").value == 4
     assert runtime.run_due(NOON + timedelta(minutes=1)).steps == 8
     assert set(Run.objects.values_list("state", flat=True)) == {"ended"}
+
+
+def test_the_entries_of_one_track_call_share_a_transaction_and_a_failed_one_costs_itself(
+    acme, sender, monkeypatch
+):
+    from audiences.signals import events_tracked
+
+    journey = live_journey(acme, chain(node("exit", "bye")))
+    customers = list(Customer.objects.filter(project=acme).order_by("id")[:6])
+    events = [track(c, "cart_abandoned", {"n": i}) for i, c in enumerate(customers)]
+    real = runtime._may_enter
+
+    def may_enter(journey, customer, *args):
+        if customer.pk == customers[2].pk:
+            raise RuntimeError("this entry fails")
+        return real(journey, customer, *args)
+
+    monkeypatch.setattr(runtime, "_may_enter", may_enter)
+    with CaptureQueriesContext(connection) as queries:
+        events_tracked.send(sender=Customer, project=acme, event_ids=[e.pk for e in events])
+    entered = set(Run.objects.filter(journey=journey).values_list("customer_id", flat=True))
+    assert entered == {c.pk for c in customers} - {customers[2].pk}
+    counts = counter_values(journey.live_version_id)
+    assert (counts[("start", "entered")], counts[("start", "waiting")]) == (5, 5)
+    # One counter upsert for the call, not one per entry.
+    upserts = [q for q in queries.captured_queries if "journeys_nodecounter" in q["sql"]]
+    assert len(upserts) == 1
