@@ -282,7 +282,8 @@ class SendNodeOutbox(models.Model):
 
 
 class RunnerLease(models.Model):
-    """The journey runner's wake-up flag and lease (one row, `name="runner"`).
+    """A journey runner's wake-up flag and lease (`name="runner"`; helper
+    runners on PostgreSQL: "runner-2", …).
 
     `pending`: a runner task is queued or running and will look at due runs,
     so a wake-up enqueues nothing more. `owner` (`host:pid:nonce`) holds the
