@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journeys', '0003_segment_members_schedule_occurrences'),
+        ("journeys", "0003_segment_members_schedule_occurrences"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='versionmigration',
-            name='owner',
-            field=models.CharField(blank=True, max_length=100, verbose_name='owner'),
+            model_name="versionmigration",
+            name="owner",
+            field=models.CharField(blank=True, max_length=100, verbose_name="owner"),
         ),
         migrations.AddField(
-            model_name='versionmigration',
-            name='renewed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='renewed at'),
+            model_name="versionmigration",
+            name="renewed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="renewed at"),
         ),
     ]
