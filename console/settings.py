@@ -175,6 +175,9 @@ DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1, maxim
 DISPATCH_CHUNK_SIZE = env_int("MUNJA_DISPATCH_CHUNK_SIZE", 5000, minimum=1)
 DISPATCH_SENDERS = env_int("MUNJA_DISPATCH_SENDERS", Q_CLUSTER["workers"], minimum=1)
 DISPATCH_CLAIM_SECONDS = env_int("MUNJA_DISPATCH_CLAIM_SECONDS", 60, minimum=5)
+# Journey runners working at once on PostgreSQL (their claims skip each
+# other's runs); SQLite takes one writer at a time, so one runner there.
+JOURNEY_RUNNERS = env_int("MUNJA_JOURNEY_RUNNERS", 1, minimum=1, maximum=8)
 # Consent notices handed to the send core per transaction (consent/sending.py).
 CONSENT_NOTICE_BATCH_SIZE = env_int(
     "MUNJA_CONSENT_NOTICE_BATCH_SIZE", 2000, minimum=1, maximum=10_000

@@ -303,7 +303,15 @@ def do_pause(journey: Journey, actor: object = None) -> bool:
 
 def do_resume(journey: Journey, actor: object = None) -> bool:
     """paused → active; sends overdue by more than the late tolerance are
-    skipped by the runner."""
+    skipped by the runner. Runs waiting for an event that arrived during the
+    pause, before their timeout, take their `event` port first."""
+    if journey.status == S.PAUSED and journey.paused_at is not None:
+        try:
+            from journeys.runtime import apply_events_after_pause
+        except ImportError:
+            pass
+        else:
+            apply_events_after_pause(journey, journey.paused_at)
     if not _move(journey, Action.RESUME, actor):
         _refuse(journey, Action.RESUME)
     _wake_runner()

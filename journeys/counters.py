@@ -59,7 +59,8 @@ def bump(journey_id: int, version_id: int, deltas: Iterable[Delta]) -> None:
     merged: Counter[tuple[str, str]] = Counter()
     for node, metric, amount in deltas:
         merged[(node, metric)] += amount
-    rows = [(node, metric, n) for (node, metric), n in merged.items() if n]
+    # Sorted: concurrent runners lock the counter rows in the same order.
+    rows = [(node, metric, n) for (node, metric), n in sorted(merged.items()) if n]
     if not rows:
         return
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))

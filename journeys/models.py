@@ -282,7 +282,8 @@ class SendNodeOutbox(models.Model):
 
 
 class RunnerLease(models.Model):
-    """The journey runner's wake-up flag and lease (one row, `name="runner"`).
+    """A journey runner's wake-up flag and lease (`name="runner"`; helper
+    runners on PostgreSQL: "runner-2", …).
 
     `pending`: a runner task is queued or running and will look at due runs,
     so a wake-up enqueues nothing more. `owner` (`host:pid:nonce`) holds the
@@ -408,6 +409,10 @@ class VersionMigration(models.Model):
     exited = models.PositiveIntegerField(_("runs exited"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The task at work on it (`host:pid:nonce`), renewed every batch; or,
+    # with no owner, when a task was last enqueued for it.
+    owner = models.CharField(_("owner"), max_length=100, blank=True)
+    renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("version migration")

@@ -70,6 +70,33 @@ class Outcome:
 
 
 @dataclass
+class Enqueue:
+    """A send step's effect: its message for the node's outbox. The runner
+    hands the messages of a batch's steps to each outbox in one call."""
+
+    outbox: Outbox
+    message: NewMessage
+
+    def __call__(self, _step: int) -> None:
+        do_enqueue_messages(self.outbox, [self.message])
+
+
+@dataclass
+class Publish:
+    """A webhook step's effect: its event, published in the step's
+    transaction (the runner publishes a batch's events of a project at once)."""
+
+    project: Project
+    data: dict
+    ordering_key: str
+
+    def __call__(self, _step: int) -> None:
+        from webhooks.events import publish
+
+        publish(self.project, WEBHOOK_TYPE, self.data, ordering_key=self.ordering_key)
+
+
+@dataclass
 class Context:
     """What the executors of one run need, loaded once per batch."""
 
@@ -282,12 +309,7 @@ def _webhook(ctx: Context) -> Outcome:
         "body": body,
     }
 
-    def publish(_step: int) -> None:
-        from webhooks.events import publish as publish_event
-
-        publish_event(ctx.project, WEBHOOK_TYPE, data, ordering_key=f"run-{run.pk}")
-
-    return Outcome("next", effects=[publish])
+    return Outcome("next", effects=[Publish(ctx.project, data, f"run-{run.pk}")])
 
 
 # --- the send node ------------------------------------------------------------------------
@@ -452,10 +474,7 @@ def _send(ctx: Context) -> Outcome:
         )
         outcome = Outcome("sent", {"outbox": outbox.pk, "dedupe_key": dedupe_key})
 
-    def enqueue(_step: int) -> None:
-        do_enqueue_messages(outbox, [message])
-
-    outcome.effects.append(enqueue)
+    outcome.effects.append(Enqueue(outbox, message))
     return outcome
 
 

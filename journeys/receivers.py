@@ -32,7 +32,10 @@ def on_events_tracked(sender: object, project: Project, event_ids: list[int], **
     except ImportError:
         return
     try:
-        enter_by_events(project, event_ids)
+        # The entries of one Track call in one transaction (each entry its
+        # own savepoint, so a failed one costs only itself), one wake-up.
+        with runtime.entries_batched():
+            enter_by_events(project, event_ids)
     except Exception:
         logger.exception("journeys: events %s could not enter journeys", event_ids[:10])
 

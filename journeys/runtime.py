@@ -3,16 +3,20 @@
 - `do_enter_journey`: the re-entry policy, then a run at the trigger node,
   due now; the runner is woken once the entry commits.
 - The runner (`run_due`): claims due runs in batches with a claim token (one
-  conditional UPDATE), and takes their steps. Each step is ONE transaction:
-  the run's UPDATE conditional on its step counter (and state) comes first,
-  then the Step row, the step's effects (a message for the send core, a
-  webhook event) and its counters; a lost UPDATE writes nothing. A run whose
-  next node is due at once takes that step too (its own transaction) while
-  its claim is held. Stale claims (a dead process, or older than the claim
-  timeout) are released as dispatch releases its messages' claims.
+  conditional UPDATE), and takes their steps in rounds, ONE transaction per
+  round for all the batch's runs (`commit_plans`): each run's UPDATE
+  conditional on its step counter, state and version comes first (a lost
+  one writes nothing of its step, the others go on), then the winners'
+  effects (messages handed to the send core per outbox, webhook events per
+  project), Step rows in bulk and counters summed. A run whose next node is
+  due at once stays for the next round while its claim is held. Stale
+  claims (a dead process, or older than the claim timeout) are released as
+  dispatch releases its messages' claims. On PostgreSQL, helper runners
+  (`JOURNEY_RUNNERS`) take batches beside the first.
 - `on_events`: exit events take matching runs out at once (also from a delay
-  or a wait) and cancel their messages not yet handed to a gateway; a
-  waited-for event moves a waiting run on by its `event` port. The event and
+  or a wait, and while paused) and cancel their messages not yet handed to a
+  gateway; a waited-for event moves a waiting run on by its `event` port (a
+  paused journey's, on resume: `apply_events_after_pause`). The event and
   the timeout race through the same conditional UPDATE: exactly one wins.
 - `wake_runner`: at most one pending runner task (`RunnerLease.pending`),
   enqueued after the caller's transaction commits; the periodic schedule
@@ -26,7 +30,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +43,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from audiences.models import Customer, Event
-from dispatch.actions import wakeups_deferred
+from dispatch.actions import do_enqueue_messages, wakeups_deferred
 from dispatch.counters import bump as bump_outbox
 from dispatch.models import Message
 from dispatch.pipeline import owner_is_dead, token_is_dead
@@ -169,11 +175,47 @@ def do_enter_journey(
                 )
         except IntegrityError:
             return None
-        metrics.bump(
-            journey.pk, version.pk, [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
-        )
         wake_runner()
+        _bump_entry(journey.pk, version.pk, start)
     return run
+
+
+# The entries of one Track call (`entries_batched`): their counters, written
+# once at the end, in the runner's order.
+_entry_bumps: ContextVar[dict[tuple[int, int], list[metrics.Delta]] | None] = ContextVar(
+    "journey_entry_bumps", default=None
+)
+
+
+def _bump_entry(journey_id: int, version_id: int, start: str) -> None:
+    deltas = [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
+    pending = _entry_bumps.get()
+    if pending is None:
+        metrics.bump(journey_id, version_id, deltas)
+    else:
+        pending.setdefault((journey_id, version_id), []).extend(deltas)
+
+
+@contextmanager
+def entries_batched() -> Iterator[None]:
+    """The entries made inside the block share ONE transaction (each entry
+    still its own savepoint: a failed one costs only itself) and wake the
+    runner once; their node counters are summed and written at the end,
+    sorted by (journey, version, node, metric) as the runner writes its
+    rounds', so an entry and a runner on PostgreSQL never wait on each
+    other's counter rows in opposite orders (a deadlock)."""
+    if _entry_bumps.get() is not None:
+        yield
+        return
+    pending: dict[tuple[int, int], list[metrics.Delta]] = {}
+    token = _entry_bumps.set(pending)
+    try:
+        with transaction.atomic():
+            yield
+            for (journey_id, version_id), deltas in sorted(pending.items()):
+                metrics.bump(journey_id, version_id, deltas)
+    finally:
+        _entry_bumps.reset(token)
 
 
 def _may_enter(
@@ -212,7 +254,22 @@ def _step_bumps(
     return deltas
 
 
-def commit_step(
+@dataclass
+class Plan:
+    """A step worked out for a run as last read, not yet written: the run's
+    new fields (None: a hold, no step) and what the step writes with them."""
+
+    run: Run
+    node: dict
+    outcome: nodes.Outcome
+    seen_step: int
+    seen_state: str
+    fields: dict[str, Any] | None
+    next_key: str | None = None
+    end_reason: str = ""
+
+
+def plan_step(
     run: Run,
     node: dict,
     outcome: nodes.Outcome,
@@ -221,25 +278,15 @@ def commit_step(
     *,
     token: str = "",
     customer: Customer | None = None,
-) -> bool:
-    """Write one step of `run` (as last read: its `step` and `state` are what
-    the conditional UPDATE checks). Returns whether this step won; the run
-    object then holds the new position. `token` (the runner's claim): keep
-    the claim when the next node is due at once; a node that goes at once is
-    due when this step was due. Without it (an event's step) it is due now."""
-    seen_step, seen_state = run.step, run.state
-    project = loaded.projects[run.project_id]
-    # The version too: a move between versions (journeys.versions) changes a
-    # waiting run's version and node without a step; a step read before it
-    # must not commit the old graph's next node onto the new version.
-    guard = Run.objects.filter(
-        pk=run.pk, step=seen_step, state=seen_state, version_id=run.version_id
-    )
+) -> Plan:
+    """The run's next position after `outcome` (reads only). `token` (the
+    runner's claim): keep the claim when the next node is due at once; a
+    node that goes at once is due when this step was due. Without it (an
+    event's step) it is due now."""
+    plan = Plan(run, node, outcome, run.step, run.state, None)
     if outcome.hold_until is not None:
-        with transaction.atomic():
-            guard.update(due_at=outcome.hold_until, claim_token="", claimed_at=None)
-        run.due_at, run.claim_token = outcome.hold_until, ""
-        return False
+        return plan
+    project = loaded.projects[run.project_id]
     graph = loaded.graphs[run.version_id]
     end_reason = outcome.end_reason
     next_key = None
@@ -249,8 +296,8 @@ def commit_step(
             end_reason = Run.EndReason.END
             next_key = None
     if end_reason:
-        fields: dict[str, Any] = {
-            "step": seen_step + 1,
+        plan.fields = {
+            "step": run.step + 1,
             "state": Run.State.ENDED,
             "ended_at": now,
             "end_reason": end_reason,
@@ -264,8 +311,8 @@ def commit_step(
         scheduled = run.due_at if (run.due_at is not None and token) else now
         arrival = nodes.arrival(graph[next_key], run, project, now, customer, scheduled)
         goes_on = bool(token) and arrival.state == Run.State.ACTIVE and arrival.due_at <= now
-        fields = {
-            "step": seen_step + 1,
+        plan.fields = {
+            "step": run.step + 1,
             "node": next_key,
             "state": arrival.state,
             "due_at": arrival.due_at,
@@ -274,30 +321,121 @@ def commit_step(
             "claim_token": token if goes_on else "",
             "claimed_at": now if goes_on else None,
         }
-    with transaction.atomic():
-        if not _advance(run.pk, seen_step, seen_state, run.version_id, fields):
-            return False
-        # Effects first: they may add to the step's detail.
-        for effect in outcome.effects:
-            effect(seen_step + 1)
-        _insert_step(run, seen_step + 1, node, outcome, now)
-        metrics.bump(
-            run.journey_id, run.version_id, _step_bumps(node["key"], outcome, next_key, end_reason)
-        )
-    for name, value in fields.items():
-        setattr(run, name, value)
-    return True
+    plan.next_key, plan.end_reason = next_key, end_reason
+    return plan
 
 
-# The hot path in SQL: the ORM's compilation of these two statements cost
-# more than running them (profiled in bench/journey_throughput.py).
+def commit_step(
+    run: Run,
+    node: dict,
+    outcome: nodes.Outcome,
+    loaded: Loaded,
+    now: datetime,
+    *,
+    token: str = "",
+    customer: Customer | None = None,
+) -> bool:
+    """Write one step of `run` (as last read: its `step` and `state` are what
+    the conditional UPDATE checks). Returns whether this step won; the run
+    object then holds the new position. See `plan_step` for `token`."""
+    plan = plan_step(run, node, outcome, loaded, now, token=token, customer=customer)
+    return bool(commit_plans([plan], now))
+
+
+def commit_plans(plans: list[Plan], now: datetime) -> list[Plan]:
+    """Write the steps of many runs in ONE transaction; returns those that
+    won. Each run's UPDATE is conditional on its own step counter, state and
+    version (as read): a run another worker (or an event, or a move between
+    versions) got to first is left out, its effects not written, and the
+    others commit. Then, for the winners only: their effects (the messages
+    of each outbox handed to the send core in one call, the webhook events
+    of each project published at once, cancelled messages), their Step rows
+    in bulk, and the node counters summed per (version, node, metric). A
+    hold moves the run's due time (conditional the same way), no step."""
+    won: list[Plan] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        steps = []
+        for plan in plans:
+            run = plan.run
+            if plan.fields is None:
+                # The version too: a move between versions (journeys.versions)
+                # changes a waiting run's version and node without a step.
+                Run.objects.filter(
+                    pk=run.pk, step=plan.seen_step, state=plan.seen_state, version_id=run.version_id
+                ).update(due_at=plan.outcome.hold_until, claim_token="", claimed_at=None)
+            elif len(plans) == 1:
+                if _advance(
+                    cursor, run.pk, plan.seen_step, plan.seen_state, run.version_id, plan.fields
+                ):
+                    won.append(plan)
+            else:
+                steps.append(plan)
+        if steps:
+            advanced = _advance_many(cursor, steps)
+            won += [plan for plan in steps if plan.run.pk in advanced]
+        if won:
+            # Effects first: they may add to the step's detail.
+            _write_effects(won)
+            _insert_steps(cursor, won, now)
+            deltas: dict[tuple[int, int], list[metrics.Delta]] = {}
+            for plan in won:
+                key = (plan.run.journey_id, plan.run.version_id)
+                deltas.setdefault(key, []).extend(
+                    _step_bumps(plan.node["key"], plan.outcome, plan.next_key, plan.end_reason)
+                )
+            for (journey_id, version_id), items in sorted(deltas.items()):
+                metrics.bump(journey_id, version_id, items)
+    for plan in plans:
+        if plan.fields is None:
+            plan.run.due_at, plan.run.claim_token = plan.outcome.hold_until, ""
+    for plan in won:
+        for name, value in plan.fields.items():
+            setattr(plan.run, name, value)
+    return won
+
+
+def _write_effects(won: list[Plan]) -> None:
+    """The winners' effects, in the steps' order; messages and webhook
+    events gathered per outbox and per project, written where the first of
+    them would have been."""
+    messages: dict[int, tuple[Any, list]] = {}
+    events: dict[Any, tuple[Project, list[tuple[dict, str]]]] = {}
+    for plan in won:
+        number = plan.seen_step + 1
+        for effect in plan.outcome.effects:
+            if isinstance(effect, nodes.Enqueue):
+                messages.setdefault(effect.outbox.pk, (effect.outbox, []))[1].append(effect.message)
+            elif isinstance(effect, nodes.Publish):
+                events.setdefault(effect.project.pk, (effect.project, []))[1].append(
+                    (effect.data, effect.ordering_key)
+                )
+            else:
+                effect(number)
+    # In a fixed order, so concurrent runners lock the outboxes' stats rows
+    # (and then the counters) the same way round.
+    for _pk, (outbox, batch) in sorted(messages.items()):
+        do_enqueue_messages(outbox, batch)
+    if events:
+        from webhooks.events import publish_many
+
+        for project, items in events.values():
+            publish_many(project, nodes.WEBHOOK_TYPE, items)
+
+
+# The hot path in SQL: the ORM's compilation of these statements cost more
+# than running them (profiled in bench/journey_throughput.py).
 _RUN_TABLE = Run._meta.db_table
 _STEP_TABLE = Step._meta.db_table
 _DATETIME_FIELDS = {"due_at", "claimed_at", "ended_at"}
 
 
 def _advance(
-    run_id: int, seen_step: int, seen_state: str, seen_version: int, fields: dict[str, Any]
+    cursor: Any,
+    run_id: int,
+    seen_step: int,
+    seen_state: str,
+    seen_version: int,
+    fields: dict[str, Any],
 ) -> bool:
     """UPDATE the run WHERE its step counter, state and version are as seen."""
     ops = connection.ops
@@ -311,31 +449,99 @@ def _advance(
         f"UPDATE {_RUN_TABLE} SET {assignments} "
         "WHERE id = %s AND step = %s AND state = %s AND version_id = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, run_id, seen_step, seen_state, seen_version])
-        return cursor.rowcount == 1
+    cursor.execute(sql, [*values, run_id, seen_step, seen_state, seen_version])
+    return cursor.rowcount == 1
+
+
+# Every column a step may set, in the order `_advance_many` binds them.
+_STEP_FIELDS = (
+    "step",
+    "node",
+    "state",
+    "due_at",
+    "wait_event_type",
+    "wait_match",
+    "claim_token",
+    "claimed_at",
+    "ended_at",
+    "end_reason",
+)
+_PG_TYPES = {
+    "id": "bigint",
+    "seen_step": "integer",
+    "seen_version": "bigint",
+    "step": "integer",
+    "due_at": "timestamptz",
+    "claimed_at": "timestamptz",
+    "ended_at": "timestamptz",
+}
+_ADVANCE_ROWS_PER_STATEMENT = 200
+
+
+def _advance_many(cursor: Any, plans: list[Plan]) -> set[int]:
+    """`_advance` for many runs in one statement: an UPDATE … FROM a VALUES
+    list, each row conditional on its own run's step counter, state and
+    version as seen; returns the ids of the runs it changed (RETURNING:
+    PostgreSQL, SQLite ≥ 3.35). A live run keeps `ended_at` NULL and
+    `end_reason` empty; an ended one keeps its node."""
+    ops = connection.ops
+    names = ("id", "seen_step", "seen_state", "seen_version", *_STEP_FIELDS)
+    if connection.vendor == "postgresql":
+        cast = [f"%s::{_PG_TYPES.get(n, 'text')}" for n in names]
+        one = "(" + ", ".join(cast) + ")"
+    else:
+        one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    assignments = ", ".join(f"{n} = v.{n}" for n in _STEP_FIELDS)
+    won: set[int] = set()
+    for start in range(0, len(plans), _ADVANCE_ROWS_PER_STATEMENT):
+        part = plans[start : start + _ADVANCE_ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for plan in part:
+            run, fields = plan.run, plan.fields or {}
+            row = {"node": run.node, "ended_at": None, "end_reason": "", **fields}
+            params += [run.pk, plan.seen_step, plan.seen_state, run.version_id]
+            params += [
+                ops.adapt_datetimefield_value(row[n]) if n in _DATETIME_FIELDS else row[n]
+                for n in _STEP_FIELDS
+            ]
+        sql = (
+            f"WITH v ({', '.join(names)}) AS (VALUES {', '.join([one] * len(part))}) "
+            f"UPDATE {_RUN_TABLE} SET {assignments} FROM v "
+            f"WHERE {_RUN_TABLE}.id = v.id AND {_RUN_TABLE}.step = v.seen_step "
+            f"AND {_RUN_TABLE}.state = v.seen_state AND {_RUN_TABLE}.version_id = v.seen_version "
+            f"RETURNING {_RUN_TABLE}.id"
+        )
+        cursor.execute(sql, params)
+        won.update(row[0] for row in cursor.fetchall())
+    return won
 
 
 _DETAIL = Step._meta.get_field("detail")
+_STEP_COLUMNS = "(run_id, number, version_id, node, kind, port, detail, at)"
+_STEP_ROWS_PER_STATEMENT = 250
 
 
-def _insert_step(run: Run, number: int, node: dict, outcome: nodes.Outcome, now: datetime) -> None:
-    sql = (
-        f"INSERT INTO {_STEP_TABLE} (run_id, number, version_id, node, kind, port, detail, at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    params = [
-        run.pk,
-        number,
-        run.version_id,
-        node["key"],
-        node.get("kind", ""),
-        outcome.port,
-        _DETAIL.get_db_prep_save(outcome.detail, connection),
-        connection.ops.adapt_datetimefield_value(now),
+def _insert_steps(cursor: Any, won: list[Plan], now: datetime) -> None:
+    """The Step rows of the winners, a few hundred per statement."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        [
+            plan.run.pk,
+            plan.seen_step + 1,
+            plan.run.version_id,
+            plan.node["key"],
+            plan.node.get("kind", ""),
+            plan.outcome.port,
+            _DETAIL.get_db_prep_save(plan.outcome.detail, connection),
+            at,
+        ]
+        for plan in won
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    one = "(" + ", ".join(["%s"] * 8) + ")"
+    for start in range(0, len(rows), _STEP_ROWS_PER_STATEMENT):
+        part = rows[start : start + _STEP_ROWS_PER_STATEMENT]
+        sql = f"INSERT INTO {_STEP_TABLE} {_STEP_COLUMNS} VALUES " + ", ".join([one] * len(part))
+        cursor.execute(sql, [value for row in part for value in row])
 
 
 def cancel_queued_messages(run_id: int) -> int:
@@ -443,46 +649,112 @@ def _release(run: Run, token: str, *, retry_at: datetime | None = None) -> None:
     Run.objects.filter(pk=run.pk, claim_token=token).update(**fields)
 
 
-def take_steps(run: Run, loaded: Loaded, token: str, now: datetime | None = None) -> int:
-    """Steps of one claimed run while it stays due; returns how many won."""
+def _release_all(runs: list[Run], token: str) -> None:
+    if runs:
+        Run.objects.filter(pk__in=[r.pk for r in runs], claim_token=token).update(
+            claim_token="", claimed_at=None
+        )
+
+
+def _outcome(run: Run, journey: Journey, loaded: Loaded, now: datetime) -> tuple[dict, Any]:
+    """The node the run is at and what executing it gives (reads only)."""
+    node = loaded.graphs.get(run.version_id, {}).get(run.node)
+    if journey.status == Journey.Status.STOPPED:
+        return node or {"key": run.node, "kind": ""}, _leave(run, Run.EndReason.STOPPED, {})
+    if node is None:
+        outcome = nodes.Outcome("", {"error": "node not in the version"}, end_reason="end")
+        return {"key": run.node, "kind": ""}, outcome
+    ctx = nodes.Context(
+        run=run,
+        node=node,
+        project=loaded.projects[run.project_id],
+        settings=loaded.settings(run.version_id),
+        now=now,
+        customer=run.customer,
+        cache=loaded.cache,
+    )
+    return node, nodes.execute(ctx)
+
+
+def _failed(run: Run, token: str, now: datetime) -> None:
+    logger.exception("journeys: run %s failed a step at %s", run.pk, run.node)
+    _release(run, token, retry_at=now + timedelta(seconds=ERROR_RETRY_SECONDS))
+
+
+def _commit_round(plans: list[Plan], token: str, now: datetime) -> tuple[list[Plan], set[int]]:
+    """One transaction for the round's steps; if it raises, each step alone
+    (the one that raises is tried again later, the others go on). Returns
+    the winners and the ids of the runs that failed."""
+    details = [dict(plan.outcome.detail) for plan in plans]
+    try:
+        return commit_plans(plans, now), set()
+    except Exception:
+        if len(plans) == 1:
+            _failed(plans[0].run, token, now)
+            return [], {plans[0].run.pk}
+        logger.warning("journeys: a batch of %d steps failed; one at a time", len(plans))
+    won: list[Plan] = []
+    failed: set[int] = set()
+    for plan, detail in zip(plans, details, strict=True):
+        plan.outcome.detail = detail  # an effect may have added to it
+        try:
+            won += commit_plans([plan], now)
+        except Exception:
+            _failed(plan.run, token, now)
+            failed.add(plan.run.pk)
+    return won, failed
+
+
+def take_batch_steps(
+    runs: list[Run], loaded: Loaded, token: str, now: datetime | None = None
+) -> int:
+    """Steps of claimed runs while they stay due, in rounds: each round
+    takes the next step of every run still going, in one transaction
+    (`commit_plans`), so a run goes trigger → split → A/B → send → exit in
+    one pass of five rounds. Returns how many steps won; releases the
+    claims of the runs that stop (a lost step, a hold, a journey that no
+    longer runs); a run whose step raised is due again later."""
     taken = 0
     fixed = now
+    going = list(runs)
+    stopped: list[Run] = []
     for _ in range(MAX_STEPS_IN_A_ROW):
+        if not going:
+            break
         now = fixed or timezone.now()
-        journey = loaded.journeys.get(run.journey_id)
-        if journey is None or journey.status not in RUNNABLE:
-            break
-        node = loaded.graphs.get(run.version_id, {}).get(run.node)
-        try:
-            if journey.status == Journey.Status.STOPPED:
-                outcome = _leave(run, Run.EndReason.STOPPED, {})
-                node = node or {"key": run.node, "kind": ""}
-            elif node is None:
-                outcome = nodes.Outcome("", {"error": "node not in the version"}, end_reason="end")
-                node = {"key": run.node, "kind": ""}
-            else:
-                ctx = nodes.Context(
-                    run=run,
-                    node=node,
-                    project=loaded.projects[run.project_id],
-                    settings=loaded.settings(run.version_id),
-                    now=now,
-                    customer=run.customer,
-                    cache=loaded.cache,
+        plans: list[Plan] = []
+        for run in going:
+            journey = loaded.journeys.get(run.journey_id)
+            if journey is None or journey.status not in RUNNABLE:
+                stopped.append(run)
+                continue
+            try:
+                node, outcome = _outcome(run, journey, loaded, now)
+                plans.append(
+                    plan_step(run, node, outcome, loaded, now, token=token, customer=run.customer)
                 )
-                outcome = nodes.execute(ctx)
-            won = commit_step(run, node, outcome, loaded, now, token=token, customer=run.customer)
-        except Exception:
-            logger.exception("journeys: run %s failed a step at %s", run.pk, run.node)
-            _release(run, token, retry_at=now + timedelta(seconds=ERROR_RETRY_SECONDS))
-            return taken
-        if not won:
+            except Exception:
+                _failed(run, token, now)
+        if not plans:
+            going = []
             break
-        taken += 1
-        if run.claim_token != token:
-            return taken
-    _release(run, token)
+        won, failed = _commit_round(plans, token, now)
+        taken += len(won)
+        winners = {id(plan) for plan in won}
+        going = []
+        for plan in plans:
+            if id(plan) in winners:
+                if plan.run.claim_token == token:
+                    going.append(plan.run)
+            elif plan.run.pk not in failed:
+                stopped.append(plan.run)
+    _release_all(stopped + going, token)
     return taken
+
+
+def take_steps(run: Run, loaded: Loaded, token: str, now: datetime | None = None) -> int:
+    """Steps of one claimed run while it stays due; returns how many won."""
+    return take_batch_steps([run], loaded, token, now)
 
 
 @dataclass
@@ -501,11 +773,9 @@ def run_batch(now: datetime | None = None, *, limit: int = BATCH_SIZE, token: st
     result.claimed = len(runs)
     loaded = Loaded()
     loaded.load(runs)
-    # Each step commits on its own; the send nodes' outboxes are woken once
-    # for the batch, not once per message.
+    # The send nodes' outboxes are woken once for the batch.
     with wakeups_deferred():
-        for run in runs:
-            result.steps += take_steps(run, loaded, token, now)
+        result.steps += take_batch_steps(runs, loaded, token, now)
     return result
 
 
@@ -587,14 +857,17 @@ def on_events(project: Project, events: list[Event]) -> None:
                 if run.entry_event_id == event.pk:
                     continue
                 journey = loaded.journeys[run.journey_id]
-                if journey.status != Journey.Status.ACTIVE:
-                    continue
-                woke |= _apply_event(run, event, loaded)
+                if journey.status == Journey.Status.ACTIVE:
+                    woke |= _apply_event(run, event, loaded)
+                elif journey.status == Journey.Status.PAUSED:
+                    # Exit events take runs out even while paused; a waited-for
+                    # event waits for the resume (apply_events_after_pause).
+                    _apply_event(run, event, loaded, exits_only=True)
     if woke:
         wake_runner()
 
 
-def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
+def _apply_event(run: Run, event: Event, loaded: Loaded, *, exits_only: bool = False) -> bool:
     """Exit or move on one run for one event; True when the run moved on to
     a node the runner must now take."""
     settings = loaded.settings(run.version_id)
@@ -606,6 +879,8 @@ def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
                 run, node, _leave(run, Run.EndReason.EXIT_EVENT, {"event": event.pk}), loaded, now
             )
             return False
+    if exits_only:
+        return False
     if (
         run.state == Run.State.WAITING
         and run.wait_event_type == event.type
@@ -614,6 +889,63 @@ def _apply_event(run: Run, event: Event, loaded: Loaded) -> bool:
     ):
         return _commit_fresh(run, node, nodes.event_step(event.pk), loaded, now)
     return False
+
+
+def apply_events_after_pause(journey: Journey, since: datetime) -> int:
+    """For a paused journey about to resume: each run waiting for an event
+    takes its `event` port if a matching event arrived since the pause and
+    before its timeout (the event came first, even when the timeout has
+    passed by now); the earliest such event wins. Call before the journey is
+    active again, so the runner, which takes the timeouts, is not racing
+    (it would lose anyway: the same conditional UPDATE). Returns how many
+    runs moved on."""
+    from django.db.models import Exists, OuterRef
+
+    arrived = Event.objects.filter(
+        project_id=journey.project_id,
+        customer_id=OuterRef("customer_id"),
+        type=OuterRef("wait_event_type"),
+        created_at__gte=since,
+    )
+    waiting = (
+        Run.objects.filter(journey=journey, state=Run.State.WAITING)
+        .exclude(wait_event_type="")
+        .filter(Exists(arrived))
+        .select_related("customer")
+        .order_by("pk")
+    )
+    moved = 0
+    last = 0
+    while True:
+        runs = list(waiting.filter(pk__gt=last)[:BATCH_SIZE])
+        if not runs:
+            return moved
+        last = runs[-1].pk
+        loaded = Loaded()
+        loaded.load(runs)
+        events: dict[int, list[Event]] = {}
+        for event in Event.objects.filter(
+            project_id=journey.project_id,
+            customer_id__in={r.customer_id for r in runs},
+            type__in={r.wait_event_type for r in runs},
+            created_at__gte=since,
+        ).order_by("created_at", "pk"):
+            events.setdefault(event.customer_id, []).append(event)
+        now = timezone.now()
+        with wakeups_deferred():
+            for run in runs:
+                node = loaded.graphs[run.version_id].get(run.node) or {}
+                if node.get("kind") != "wait_event":
+                    continue
+                for event in events.get(run.customer_id, []):
+                    if run.due_at is not None and event.created_at > run.due_at:
+                        break  # the timeout came first
+                    if event.pk == run.entry_event_id or not nodes.event_matches_wait(
+                        node, run, event.type, event.data or {}
+                    ):
+                        continue
+                    moved += _commit_fresh(run, node, nodes.event_step(event.pk), loaded, now)
+                    break
 
 
 def _commit_fresh(
@@ -653,16 +985,30 @@ def wake_runner() -> None:
         wake_now()
 
 
-def _lease() -> Any:
-    rows = RunnerLease.objects.filter(name=LEASE)
+def runner_count() -> int:
+    """Runners that may work at once: `JOURNEY_RUNNERS` on PostgreSQL (the
+    claims skip each other's runs), one on SQLite (one writer at a time)."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, int(getattr(django_settings, "JOURNEY_RUNNERS", 1)))
+
+
+def helper_leases() -> list[str]:
+    """The leases of the runners beside the first ("runner-2", …)."""
+    return [f"{LEASE}-{n}" for n in range(2, runner_count() + 1)]
+
+
+def _lease(name: str = LEASE) -> Any:
+    rows = RunnerLease.objects.filter(name=name)
     if not rows.exists():
-        RunnerLease.objects.bulk_create([RunnerLease(name=LEASE)], ignore_conflicts=True)
+        RunnerLease.objects.bulk_create([RunnerLease(name=name)], ignore_conflicts=True)
     return rows
 
 
-def wake_now(*, force: bool = False) -> bool:
+def wake_now(*, force: bool = False, lease: str = LEASE) -> bool:
     """Set the pending flag and enqueue the runner when no task is pending
-    (or the pending one is stale: no live owner for a claim timeout)."""
+    (or the pending one is stale: no live owner for a claim timeout).
+    `lease`: a helper runner's ("runner-2", …) instead of the first's."""
     from django_q.tasks import async_task
 
     now = timezone.now()
@@ -670,17 +1016,25 @@ def wake_now(*, force: bool = False) -> bool:
     due = Q(pending=False) | (
         Q(woken_at__lt=stale) & (Q(owner="") | Q(renewed_at__lt=stale) | Q(renewed_at=None))
     )
-    rows = _lease()
+    rows = _lease(lease)
     if not force and not rows.filter(due).update(pending=True, woken_at=now):
         return False
     if force:
         rows.update(pending=True, woken_at=now)
-    async_task(RUN_TASK)
+    if lease == LEASE:
+        async_task(RUN_TASK)
+    else:
+        async_task(RUN_TASK, lease=lease)
     return True
 
 
-def take_lease(owner: str, now: datetime) -> bool:
-    rows = _lease()
+def wake_helpers() -> int:
+    """Enqueue the helper runners that are not pending yet; how many."""
+    return sum(wake_now(lease=name) for name in helper_leases())
+
+
+def take_lease(owner: str, now: datetime, lease: str = LEASE) -> bool:
+    rows = _lease(lease)
     free = Q(owner="") | Q(owner=owner) | Q(renewed_at__lt=now - claim_timeout())
     if rows.filter(free).update(owner=owner, renewed_at=now, pending=True):
         return True
@@ -692,13 +1046,13 @@ def take_lease(owner: str, now: datetime) -> bool:
     )
 
 
-def renew_lease(owner: str) -> bool:
+def renew_lease(owner: str, lease: str = LEASE) -> bool:
     return bool(
-        RunnerLease.objects.filter(name=LEASE, owner=owner).update(renewed_at=timezone.now())
+        RunnerLease.objects.filter(name=lease, owner=owner).update(renewed_at=timezone.now())
     )
 
 
-def give_up_lease(owner: str, *, keep_pending: bool = False) -> bool:
+def give_up_lease(owner: str, *, keep_pending: bool = False, lease: str = LEASE) -> bool:
     """Release the lease; unless `keep_pending` (a successor is enqueued),
     also clear the pending flag and look once more: a run that became due
     while the flag was still set got no task of its own. Returns True when
@@ -706,10 +1060,10 @@ def give_up_lease(owner: str, *, keep_pending: bool = False) -> bool:
     fields: dict[str, Any] = {"owner": "", "renewed_at": None}
     if not keep_pending:
         fields["pending"] = False
-    RunnerLease.objects.filter(name=LEASE, owner=owner).update(**fields)
+    RunnerLease.objects.filter(name=lease, owner=owner).update(**fields)
     if keep_pending or not has_due():
         return False
-    return take_lease(owner, timezone.now())
+    return take_lease(owner, timezone.now(), lease)
 
 
 def idle_grace() -> float:
@@ -720,25 +1074,36 @@ def idle_grace() -> float:
     return float(getattr(django_settings, "JOURNEY_IDLE_SECONDS", 2.0))
 
 
-def run_until_idle(owner: str, budget: float) -> str:
+def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
     """The runner task's loop: batches while anything is due, housekeeping
     every claim timeout, then waits briefly for more. Returns "idle",
-    "continues" (budget spent, work left) or "lease lost"."""
+    "continues" (budget spent, work left) or "lease lost".
+
+    The first runner (`LEASE`) wakes the helper runners (PostgreSQL,
+    `JOURNEY_RUNNERS` > 1) when a batch came back full: more is due than
+    one batch. A helper leaves as soon as a batch finds nothing to claim."""
     deadline = time.monotonic() + budget
     housekeeping_at = 0.0
+    helpers_at = 0.0
     last_work = time.monotonic()
     token = new_token()
+    helper = lease != LEASE
     while time.monotonic() < deadline:
-        if not renew_lease(owner):
+        if not renew_lease(owner, lease):
             return "lease lost"
-        if time.monotonic() >= housekeeping_at:
+        if not helper and time.monotonic() >= housekeeping_at:
             release_stale_claims()
             sweep_stopped()
             housekeeping_at = time.monotonic() + claim_timeout().total_seconds() / 2
         result = run_batch(limit=BATCH_SIZE, token=token)
         if result.claimed:
             last_work = time.monotonic()
+            if not helper and result.claimed >= BATCH_SIZE and time.monotonic() >= helpers_at:
+                wake_helpers()
+                helpers_at = time.monotonic() + 1.0
             continue
+        if helper:
+            return "idle"
         upcoming = next_due()
         now = timezone.now()
         if upcoming is not None and upcoming <= now:

@@ -5,7 +5,8 @@ in the database are the ledger; each task is safe to run twice.
   one pending), every minute by the `journeys.run_due` schedule, once at the
   next due time, and when a worker starts. One runner holds the lease at a
   time; it works until nothing is due (and a short grace), or hands on to a
-  successor when its time budget is spent. It also re-enqueues a move
+  successor when its time budget is spent. On PostgreSQL it may wake helper
+  runners (`JOURNEY_RUNNERS`, their own leases). It also re-enqueues a move
   between versions whose task was lost (`resume_lost_migrations`).
 """
 
@@ -19,7 +20,7 @@ from django_q.tasks import async_task
 
 from dispatch.pipeline import process_owner
 from dispatch.tasks import time_budget
-from journeys import runtime
+from journeys import runtime, versions
 from journeys.models import VersionMigration
 
 MIGRATION_TASK = "journeys.versions.run_migration"
@@ -29,35 +30,55 @@ def resume_lost_migrations(*, restart: bool = False) -> int:
     """Enqueue again the moves between versions that no task works on: every
     unfinished one when a worker has just started (its predecessor's tasks
     died with it), else those older than a task may live (django-q2's
-    timeout). A move run twice is safe: each batch is conditional."""
+    timeout). Not one a live task holds (`versions.migration_is_worked_on`),
+    nor, unless restarting, one enqueued again less than a task's lifetime
+    ago and not started yet: the minute's schedule would otherwise queue a
+    long move once a minute. A move run twice is safe: each batch is
+    conditional, and a second task finds the first's claim and leaves."""
+    now = timezone.now()
     unfinished = VersionMigration.objects.filter(finished_at=None)
+    lifetime = timedelta(seconds=settings.Q_CLUSTER["timeout"])
     if not restart:
-        lost_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
-        unfinished = unfinished.filter(created_at__lt=lost_before)
-    ids = list(unfinished.values_list("pk", flat=True))
-    for migration_id in ids:
-        async_task(MIGRATION_TASK, migration_id)
-    return len(ids)
+        unfinished = unfinished.filter(created_at__lt=now - lifetime)
+    enqueued = 0
+    for migration in unfinished:
+        if versions.migration_is_worked_on(migration):
+            continue
+        waiting = not migration.owner and migration.renewed_at is not None
+        if waiting and not restart and migration.renewed_at >= now - lifetime:
+            continue  # enqueued again recently; its task has not started yet
+        VersionMigration.objects.filter(pk=migration.pk, owner=migration.owner).update(
+            owner="", renewed_at=now
+        )
+        async_task(MIGRATION_TASK, migration.pk)
+        enqueued += 1
+    return enqueued
 
 
-def run_due(restart: bool = False) -> str:
-    resume_lost_migrations(restart=restart)
+def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
+    """The runner (`lease`: a helper runner's, on PostgreSQL with
+    `JOURNEY_RUNNERS` > 1; a helper leaves the housekeeping to the first)."""
+    if lease == runtime.LEASE:
+        resume_lost_migrations(restart=restart)
     owner = process_owner()
-    if not runtime.take_lease(owner, timezone.now()):
+    if not runtime.take_lease(owner, timezone.now(), lease):
         return "busy"
     if restart:
         runtime.release_stale_claims()
     while True:
         try:
-            result = runtime.run_until_idle(owner, time_budget())
+            result = runtime.run_until_idle(owner, time_budget(), lease)
         except BaseException:
-            runtime.give_up_lease(owner, keep_pending=False)
+            runtime.give_up_lease(owner, keep_pending=False, lease=lease)
             raise
         if result == "continues":
-            runtime.give_up_lease(owner, keep_pending=True)
-            async_task(runtime.RUN_TASK)
+            runtime.give_up_lease(owner, keep_pending=True, lease=lease)
+            if lease == runtime.LEASE:
+                async_task(runtime.RUN_TASK)
+            else:
+                async_task(runtime.RUN_TASK, lease=lease)
             return result
         if result == "lease lost":
             return result
-        if not runtime.give_up_lease(owner):
+        if not runtime.give_up_lease(owner, lease=lease):
             return result

@@ -15,16 +15,19 @@ VersionMigration row, so a migration a crash interrupted is finished by
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dispatch.pipeline import owner_is_dead, process_owner
 from journeys.graph import node_map
 from journeys.models import JourneyVersion, NodeCounter, Run, VersionMigration
 
@@ -245,21 +248,63 @@ def run_migration(migration_id: int, *, batch_size: int = BATCH_SIZE, max_rounds
     )
     if migration is None:
         return True
+    owner = process_owner()
+    if not claim_migration(migration, owner):
+        return False  # another task, alive, works on it
     rounds = 0
-    while True:
-        busy = migrate_batch(migration, batch_size=batch_size)
-        rounds += 1
-        if busy == -1:
-            break
-        if max_rounds and rounds >= max_rounds:
-            return False
-        if busy:
-            # Runs mid-step: their worker finishes within a claim's lifetime.
-            time.sleep(BUSY_PAUSE_SECONDS)
-    VersionMigration.objects.filter(pk=migration.pk, finished_at=None).update(
-        finished_at=timezone.now()
+    try:
+        while True:
+            busy = migrate_batch(migration, batch_size=batch_size)
+            rounds += 1
+            if busy == -1:
+                break
+            if max_rounds and rounds >= max_rounds:
+                return False
+            VersionMigration.objects.filter(pk=migration.pk, owner=owner).update(
+                renewed_at=timezone.now()
+            )
+            if busy:
+                # Runs mid-step: their worker finishes within a claim's lifetime.
+                time.sleep(BUSY_PAUSE_SECONDS)
+        VersionMigration.objects.filter(pk=migration.pk, finished_at=None).update(
+            finished_at=timezone.now()
+        )
+        return True
+    finally:
+        VersionMigration.objects.filter(pk=migration.pk, owner=owner).update(owner="")
+
+
+def _claim_stale_before() -> dt.datetime:
+    return timezone.now() - timedelta(seconds=settings.DISPATCH_CLAIM_SECONDS)
+
+
+def migration_is_worked_on(migration: VersionMigration) -> bool:
+    """Whether a live task holds the migration: an owner that renewed its
+    claim within the claim timeout and whose process is not known dead."""
+    return bool(
+        migration.owner
+        and migration.renewed_at is not None
+        and migration.renewed_at >= _claim_stale_before()
+        and not owner_is_dead(migration.owner)
     )
-    return True
+
+
+def claim_migration(migration: VersionMigration, owner: str) -> bool:
+    """Take the migration for this task (one conditional UPDATE): unless a
+    live task holds it. Two tasks of one migration never move runs at once
+    (each batch would be safe, but the second only doubles the work)."""
+    rows = VersionMigration.objects.filter(pk=migration.pk, finished_at=None)
+    now = timezone.now()
+    free = Q(owner="") | Q(owner=owner) | Q(renewed_at__lt=_claim_stale_before())
+    free |= Q(renewed_at=None)
+    if rows.filter(free).update(owner=owner, renewed_at=now):
+        return True
+    current = rows.values_list("owner", flat=True).first() or ""
+    return bool(
+        current
+        and owner_is_dead(current)
+        and rows.filter(owner=current).update(owner=owner, renewed_at=now)
+    )
 
 
 def resume_migrations() -> int:
