@@ -26,6 +26,12 @@ EXITED_EXIT_NODE = "exited:exit_node"
 EXITED_EXIT_EVENT = "exited:exit_event"
 EXITED_STOPPED = "exited:stopped"
 EXITED_MIGRATION = "exited:migration"
+# A move between versions: the run leaves its node of the old version
+# (moved_out) and arrives at a node of the new one (entered and moved_in),
+# so each version's counts add up: entered = ports passed + waiting +
+# moved out + exited there.
+MOVED_IN = "moved_in"
+MOVED_OUT = "moved_out"
 
 
 def port(name: str) -> str:

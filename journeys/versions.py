@@ -28,8 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dispatch.pipeline import owner_is_dead, process_owner
+from journeys import counters as metrics
 from journeys.graph import node_map
 from journeys.models import JourneyVersion, NodeCounter, Run, VersionMigration
+from journeys.runtime import wake_runner
 
 FINISH_OLD, EXIT, MOVE = "finish_old", "exit", "move:"
 RETIME, KEEP = "retime", "keep"
@@ -196,9 +198,15 @@ def _move_one(migration: VersionMigration, run: Run, now: Any) -> str:
     with transaction.atomic():
         if not base.update(**fields):
             return "busy"
-        _bump(old.pk, migration.journey_id, run.node, "waiting", -1)
+        _bump(old.pk, migration.journey_id, run.node, metrics.WAITING, -1)
         if outcome == "moved":
-            _bump(new.pk, migration.journey_id, fields.get("node", run.node), "waiting", 1)
+            target = fields.get("node", run.node)
+            _bump(old.pk, migration.journey_id, run.node, metrics.MOVED_OUT, 1)
+            _bump(new.pk, migration.journey_id, target, metrics.ENTERED, 1)
+            _bump(new.pk, migration.journey_id, target, metrics.MOVED_IN, 1)
+            _bump(new.pk, migration.journey_id, target, metrics.WAITING, 1)
+        else:
+            _bump(old.pk, migration.journey_id, run.node, metrics.EXITED_MIGRATION, 1)
     return outcome
 
 
@@ -269,6 +277,9 @@ def run_migration(migration_id: int, *, batch_size: int = BATCH_SIZE, max_rounds
         VersionMigration.objects.filter(pk=migration.pk, finished_at=None).update(
             finished_at=timezone.now()
         )
+        # Runs moved onto a node are due now: tell the runner instead of
+        # leaving them to its every-minute schedule.
+        wake_runner()
         return True
     finally:
         VersionMigration.objects.filter(pk=migration.pk, owner=owner).update(owner="")

@@ -264,6 +264,10 @@ def test_build_try_activate_trigger_watch_and_edit_a_live_journey(
     assert all(value in (None, "0") for value in waiting), waiting
     expect(_counter(page, pause)).to_have_attribute("data-port-next", "1")
     expect(_counter(page, "end")).to_have_attribute("data-exited-exit-node", "2")
+    # The message node counts both arrivals: kim's by the pause, lee's by
+    # the move from the removed wait.
+    expect(_counter(page, hello)).to_have_attribute("data-entered", "2")
+    expect(_counter(page, hello)).to_have_attribute("data-moved-in", "1")
     runs = Run.objects.filter(journey=journey)
     assert {(r.customer.user_id, r.state, r.version.number) for r in runs} == {
         ("kim", Run.State.ENDED, 2),

@@ -188,6 +188,41 @@ def test_a_removed_node_move_puts_runs_on_the_new_node_due_now(world, live):
     assert NodeCounter.objects.get(version=new, node="end", metric="waiting").value == 1
 
 
+def _figures(version: JourneyVersion) -> dict[tuple[str, str], int]:
+    return {
+        (node, metric): value
+        for node, metric, value in NodeCounter.objects.filter(version=version)
+        .exclude(value=0)
+        .values_list("node", "metric", "value")
+    }
+
+
+def test_a_move_counts_as_leaving_the_old_node_and_entering_the_new_one(world, live):
+    old_version = live.live_version
+    run_at(live, "old", 1)
+    run_at(live, "wait", 2)
+    new = edit(live, drop_old_send)
+    do_publish(live, world.carol, {"old": "move:end"})
+    versions.resume_migrations()
+    # Each version's counts add up: what entered a node of the new version
+    # by a move is counted there as entered (and moved in); the old
+    # version's node counts it as moved out.
+    assert _figures(new) == {
+        ("end", "entered"): 1,
+        ("end", "moved_in"): 1,
+        ("end", "waiting"): 1,
+        ("wait", "entered"): 1,
+        ("wait", "moved_in"): 1,
+        ("wait", "waiting"): 1,
+    }
+    assert _figures(old_version) == {
+        ("old", "moved_out"): 1,
+        ("old", "waiting"): -1,
+        ("wait", "moved_out"): 1,
+        ("wait", "waiting"): -1,
+    }
+
+
 def test_a_removed_node_exit_ends_its_runs(world, live):
     run = run_at(live, "old", 1)
     edit(live, drop_old_send)
@@ -197,6 +232,7 @@ def test_a_removed_node_exit_ends_its_runs(world, live):
     assert run.state == Run.State.ENDED
     assert run.end_reason == Run.EndReason.MIGRATION_EXIT
     assert VersionMigration.objects.get().exited == 1
+    assert NodeCounter.objects.get(node="old", metric="exited:migration").value == 1
 
 
 def test_a_move_to_a_node_the_new_version_lacks_is_refused(world, live):
