@@ -31,6 +31,9 @@ MAX_BAR_WIDTH = 48
 MARKER_RADIUS = 4
 MIN_MARKER_RADIUS = 1.5
 MAX_TICKS = 6
+# The width of a character of an axis label (11 px digits), to keep labels
+# inside the chart.
+TICK_CHAR_WIDTH = 6.5
 # The spaces between two labels of a time axis, in seconds: round times on
 # the clock (every 10 seconds, every 5 minutes, every 3 hours, every week…).
 TICK_SECONDS = (
@@ -64,8 +67,13 @@ class Marker:
 
 @dataclass(frozen=True)
 class Tick:
+    """An axis label under the slot centred at `x`, written centred at
+    `text_x`: the same, or moved in so a label at either end of the plot
+    stays inside the chart."""
+
     x: float
     label: str
+    text_x: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,13 @@ def bar_chart(
     if ticks is None:
         every = max(1, -(-count // MAX_TICKS))
         ticks = {i: labels[i] for i in range(0, count, every)}
-    axis = [Tick(round(LEFT + (i + 0.5) * slot, 2), ticks[i]) for i in sorted(ticks) if i < count]
+    axis = []
+    for i in sorted(ticks):
+        if i < count:
+            x = LEFT + (i + 0.5) * slot
+            half = len(ticks[i]) * TICK_CHAR_WIDTH / 2
+            text_x = min(max(x, half + 1), width - half - 1)
+            axis.append(Tick(round(x, 2), ticks[i], round(text_x, 2)))
     return Chart(
         width=width,
         height=height,

@@ -181,3 +181,16 @@ def test_the_chart_puts_the_labels_under_their_slots():
     centres = [bar.x + bar.width / 2 for bar in chart.bars]
     assert [tick.x for tick in chart.ticks] == pytest.approx(centres[1::2][:3], abs=0.02)
     assert chart.bars[0].label == "2026-12-06 04:03"
+
+
+def test_a_label_at_either_end_of_the_plot_stays_inside_the_chart():
+    # 04:04:01 … 04:06:00: the last slot is labelled.
+    moments = slots(datetime(2026, 12, 5, 19, 4, 1, tzinfo=UTC), SECOND, 120)
+    with timezone.override(SEOUL):
+        chart = time_chart(moments, SECOND, [1] * 120)
+    last = chart.ticks[-1]
+    assert last.label == "04:06:00"
+    assert last.text_x + len(last.label) * 6.5 / 2 <= chart.width
+    assert last.text_x < last.x  # moved in from the slot's centre
+    middle = chart.ticks[1]
+    assert middle.text_x == middle.x
