@@ -1,6 +1,6 @@
 """Outboxes and their messages (SPEC §5, §10): the ledger of everything the
 console sends, whoever produced it (a campaign, a Send API request, a test
-SMS), with the outbox's counters, per-minute buckets, sender slots and rate
+SMS), with the outbox's counters, per-second buckets, sender slots and rate
 windows. Nothing here knows a producer: an outbox names its producer only for
 display (`producer_kind`, `producer_id`)."""
 
@@ -286,13 +286,18 @@ def parse_reference(reference: str) -> tuple[int, str] | None:
 
 
 class SendBucket(models.Model):
-    """Messages of one outbox marked sent, delivered or failed in one minute
+    """Messages of one outbox marked sent, delivered or failed in one second
     (UTC), bumped with an upsert in the same transaction as the messages'
     transition, so the statistics page draws its send chart without reading
-    messages."""
+    messages. One upsert per batch, as before: only its key is finer.
+
+    `width` is how many seconds the bucket covers: 1, or 60 for the
+    per-minute buckets kept before buckets were per second, so a send
+    counted by the minute is never drawn finer than it was counted."""
 
     outbox = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="+")
-    minute = models.DateTimeField()
+    second = models.DateTimeField()
+    width = models.PositiveSmallIntegerField(db_default=1)
     sent = models.PositiveIntegerField(default=0)
     delivered = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
@@ -302,12 +307,12 @@ class SendBucket(models.Model):
         verbose_name_plural = _("send buckets")
         constraints = [
             models.UniqueConstraint(
-                fields=["outbox", "minute"], name="one_send_bucket_per_outbox_minute"
+                fields=["outbox", "second"], name="one_send_bucket_per_outbox_second"
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.outbox_id} {self.minute:%Y-%m-%d %H:%M}: {self.sent}/{self.delivered}"
+        return f"{self.outbox_id} {self.second:%Y-%m-%d %H:%M:%S}: {self.sent}/{self.delivered}"
 
 
 class DispatchSlot(models.Model):

@@ -39,7 +39,7 @@ from channels.models import Gateway
 from channels.queries import SenderNotAllowed, sendable_sender
 from console.lib import compliance
 from dispatch import signals
-from dispatch.counters import bump, bump_minute
+from dispatch.counters import bump, bump_second
 from dispatch.models import (
     DispatchSlot,
     Message,
@@ -507,7 +507,7 @@ def _record_results(
             }
             total = sum(marked.values())
             bump(outbox_id, sent=total, sent_lms=marked.get("LMS", 0), queued=-total)
-            bump_minute(outbox_id, now, sent=total)
+            bump_second(outbox_id, now, sent=total)
         outcome.sent += total
     for message_id, result in permanent:
         outcome.failed += _fail(
@@ -564,7 +564,7 @@ def _fail(outbox_id: int, token: str, ids: list[int], code: str, message: str) -
             next_attempt_at=None,
         )
         bump(outbox_id, failed=n, queued=-n)
-        bump_minute(outbox_id, timezone.now(), failed=n)
+        bump_second(outbox_id, timezone.now(), failed=n)
     return n
 
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from channels.gateways.base import DeliveryReport
-from dispatch.counters import bump, bump_minute, minute_of
+from dispatch.counters import bump, bump_seconds, second_of
 from dispatch.models import Message, parse_reference
 
 S = Message.Status
@@ -62,7 +62,7 @@ def apply_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
                 ]
         changes = []
         counts: dict[int, dict[str, int]] = {}
-        minutes: dict[tuple[int, datetime], dict[str, int]] = {}
+        seconds: dict[tuple[int, datetime], dict[str, int]] = {}
         now = timezone.now()
         for pk, outbox_id, key, status in current:
             report = wanted[(outbox_id, key)]
@@ -81,7 +81,7 @@ def apply_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
                 )
             )
             total = counts.setdefault(outbox_id, {})
-            bucket = minutes.setdefault((outbox_id, minute_of(when)), {})
+            bucket = seconds.setdefault((outbox_id, second_of(when)), {})
             total[counter] = total.get(counter, 0) + 1
             bucket[counter] = bucket.get(counter, 0) + 1
             if status != S.SENT:
@@ -93,8 +93,7 @@ def apply_delivery_reports(reports: Iterable[DeliveryReport]) -> int:
             moved += _update(changes[start : start + ROWS_PER_STATEMENT])
         for outbox_id, deltas in counts.items():
             bump(outbox_id, **deltas)
-        for (outbox_id, minute), deltas in minutes.items():
-            bump_minute(outbox_id, minute, **deltas)
+        bump_seconds(seconds)
     return moved
 
 

@@ -61,10 +61,7 @@ class CostSerializer(serializers.Serializer):
 
 class SendPointSerializer(serializers.Serializer):
     at = serializers.DateTimeField(
-        help_text=(
-            "start of the step (a UTC minute; wider steps start at round times "
-            "of the project's time zone)"
-        )
+        help_text="start of the step (UTC; steps start at round times of the project's time zone)"
     )
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
@@ -72,7 +69,14 @@ class SendPointSerializer(serializers.Serializer):
 
 
 class SendSeriesSerializer(serializers.Serializer):
-    stepSeconds = serializers.IntegerField(help_text="60, or wider for a send longer than 6 hours")
+    stepSeconds = serializers.IntegerField(
+        help_text=(
+            "1 for a send of up to two minutes, wider for a longer one (at most 120 points): "
+            "1, 2, 5, 10, 15 or 30 seconds, 1, 2, 5, 10, 15 or 30 minutes, 1, 2, 3, 6 or 12 "
+            "hours, or whole days; never under 60 for a send counted per minute before "
+            "buckets were per second"
+        )
+    )
     points = SendPointSerializer(many=True)
 
 
@@ -132,8 +136,9 @@ class CampaignStatsView(ProjectAPIView):
         description=(
             "From counters kept as the work happens (never a scan of the messages). "
             "Conversion rates are conversions / delivered. `sendSeries` has one point "
-            "per UTC minute from the first to the last minute anything was sent, "
-            "delivered or failed (wider steps for a send longer than 6 hours); "
+            "per step (`stepSeconds`: a second for a short send, minutes, hours or days "
+            "for a longer one) from the first to the last second anything was sent, "
+            "delivered or failed; "
             "`conversionSeries` one per hour from the start of the send to the last "
             "conversion, or per day in the project's time zone when that is over 72 hours."
         ),

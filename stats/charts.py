@@ -25,13 +25,22 @@ BAR_FILL = 0.8  # share of its slot a bar fills
 # A send of one or two minutes has one or two slots: a bar as wide as the
 # plot reads as a block, not a bar.
 MAX_BAR_WIDTH = 48
+# A point of the line is a ring of this radius at most; in narrow slots it
+# shrinks with them (to MIN_MARKER_RADIUS), so 120 points read as a line
+# with dots, not as a chain of overlapping rings.
+MARKER_RADIUS = 4
+MIN_MARKER_RADIUS = 1.5
 MAX_TICKS = 6
-# The spaces between two labels of a time axis, in minutes: round times on
-# the clock (every 5 minutes, every 3 hours, every week…).
-TICK_MINUTES = (
+# The width of a character of an axis label (11 px digits), to keep labels
+# inside the chart.
+TICK_CHAR_WIDTH = 6.5
+# The spaces between two labels of a time axis, in seconds: round times on
+# the clock (every 10 seconds, every 5 minutes, every 3 hours, every week…).
+TICK_SECONDS = (
     *(1, 2, 5, 10, 15, 30),
-    *(60 * h for h in (1, 2, 3, 6, 12)),
-    *(1440 * d for d in (1, 2, 7, 14, 28, 56, 91, 182, 364)),
+    *(60 * m for m in (1, 2, 5, 10, 15, 30)),
+    *(3600 * h for h in (1, 2, 3, 6, 12)),
+    *(86400 * d for d in (1, 2, 7, 14, 28, 56, 91, 182, 364)),
 )
 
 
@@ -58,8 +67,13 @@ class Marker:
 
 @dataclass(frozen=True)
 class Tick:
+    """An axis label under the slot centred at `x`, written centred at
+    `text_x`: the same, or moved in so a label at either end of the plot
+    stays inside the chart."""
+
     x: float
     label: str
+    text_x: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class Chart:
     last_label: str
     markers: tuple[Marker, ...] = ()
     ticks: tuple[Tick, ...] = ()
+    marker_radius: float = MARKER_RADIUS
 
     @property
     def middle(self) -> float:
@@ -141,7 +156,13 @@ def bar_chart(
     if ticks is None:
         every = max(1, -(-count // MAX_TICKS))
         ticks = {i: labels[i] for i in range(0, count, every)}
-    axis = [Tick(round(LEFT + (i + 0.5) * slot, 2), ticks[i]) for i in sorted(ticks) if i < count]
+    axis = []
+    for i in sorted(ticks):
+        if i < count:
+            x = LEFT + (i + 0.5) * slot
+            half = len(ticks[i]) * TICK_CHAR_WIDTH / 2
+            text_x = min(max(x, half + 1), width - half - 1)
+            axis.append(Tick(round(x, 2), ticks[i], round(text_x, 2)))
     return Chart(
         width=width,
         height=height,
@@ -157,52 +178,57 @@ def bar_chart(
         last_label=labels[-1] if labels else "",
         markers=tuple(markers),
         ticks=tuple(axis),
+        marker_radius=round(max(MIN_MARKER_RADIUS, min(MARKER_RADIUS, slot * 0.3)), 2),
     )
 
 
-def _on_the_clock(moment: datetime, minutes: int) -> bool:
-    """Whether a local `moment` is a round time for labels `minutes` apart:
+def _on_the_clock(moment: datetime, seconds: int) -> bool:
+    """Whether a local `moment` is a round time for labels `seconds` apart:
     a multiple of them since midnight, or for whole days, since a Monday
     (day 1 of the calendar was a Monday, so weekly labels fall on Mondays)."""
-    if minutes < 1440:
-        return moment.second == 0 and (moment.hour * 60 + moment.minute) % minutes == 0
-    days = minutes // 1440
-    return (moment.hour, moment.minute) == (0, 0) and (moment.date().toordinal() - 1) % days == 0
+    if seconds < 86400:
+        of_day = moment.hour * 3600 + moment.minute * 60 + moment.second
+        return moment.microsecond == 0 and of_day % seconds == 0
+    days = seconds // 86400
+    midnight = (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+    return midnight and (moment.date().toordinal() - 1) % days == 0
 
 
 def time_ticks(moments: Sequence[datetime], step: timedelta) -> dict[int, str]:
     """Where a time axis is labelled and with what, for slots starting at
     the local `moments`, `step` apart: at most MAX_TICKS labels on round
-    times at the narrowest spacing that fits (every minute of a short send,
-    every 15 minutes of a few hours, every 6 hours across days, every week
-    of a quarter), never with seconds. Daily steps show the date; shorter
-    ones the time of day, with the date on the first label and wherever the
-    date changes when the series spans days."""
+    times at the narrowest spacing that fits (every 15 seconds of a
+    one-minute send, every 15 minutes of a few hours, every 6 hours across
+    days, every week of a quarter). Daily steps show the date; shorter ones
+    the time of day, with seconds only when the step is under a minute, and
+    the date on the first label and wherever the date changes when the
+    series spans days."""
     if not moments:
         return {}
-    step_minutes = max(1, round(step.total_seconds() / 60))
+    step_seconds = max(1, round(step.total_seconds()))
     chosen: list[int] = []
-    for minutes in TICK_MINUTES:
-        if minutes % step_minutes:
+    for seconds in TICK_SECONDS:
+        if seconds % step_seconds:
             continue
-        chosen = [i for i, m in enumerate(moments) if _on_the_clock(m, minutes)]
+        chosen = [i for i, m in enumerate(moments) if _on_the_clock(m, seconds)]
         if 0 < len(chosen) <= MAX_TICKS:
             break
     else:
         every = -(-len(moments) // MAX_TICKS)
         chosen = list(range(0, len(moments), every))
-    if step_minutes >= 1440:
+    if step_seconds >= 86400:
         return {i: f"{moments[i]:%m-%d}" for i in chosen}
+    clock = "%H:%M:%S" if step_seconds < 60 else "%H:%M"
     days_apart = moments[0].date() != moments[-1].date()
     labels: dict[int, str] = {}
     shown_date = None
     for i in chosen:
         moment = moments[i]
         if days_apart and moment.date() != shown_date:
-            labels[i] = f"{moment:%m-%d %H:%M}"
+            labels[i] = moment.strftime(f"%m-%d {clock}")
             shown_date = moment.date()
         else:
-            labels[i] = f"{moment:%H:%M}"
+            labels[i] = moment.strftime(clock)
     return labels
 
 
@@ -213,8 +239,13 @@ def time_chart(
     line: Sequence[int | float] | None = None,
 ) -> Chart:
     """A bar chart over time, in the current time zone: each slot titled
-    with its date and time (the date alone for daily steps), the axis
-    labelled by `time_ticks`."""
+    with its date and time (the date alone for daily steps, with seconds for
+    steps under a minute), the axis labelled by `time_ticks`."""
     local = [timezone.localtime(m) for m in moments]
-    full = "%Y-%m-%d" if step >= timedelta(days=1) else "%Y-%m-%d %H:%M"
+    if step >= timedelta(days=1):
+        full = "%Y-%m-%d"
+    elif step < timedelta(minutes=1):
+        full = "%Y-%m-%d %H:%M:%S"
+    else:
+        full = "%Y-%m-%d %H:%M"
     return bar_chart([m.strftime(full) for m in local], bars, line, ticks=time_ticks(local, step))

@@ -1,7 +1,7 @@
 """Read-only statistics of campaigns and projects, from counters and buckets
 only: the campaign's outbox counters (`dispatch.OutboxStats`), the goals'
 per-basis counters, `dispatch.SendBucket` (per
-minute) and `ConversionBucket` (per hour). Nothing here reads messages or
+second) and `ConversionBucket` (per hour). Nothing here reads messages or
 conversions, so a page costs the same for 100 recipients or 1,000,000.
 
 Numbers are returned under the API's camelCase names, so the page, the API
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,14 +20,18 @@ from zoneinfo import ZoneInfo
 from django.db.models import (
     Count,
     DecimalField,
+    ExpressionWrapper,
+    Func,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     QuerySet,
     Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import Campaign, Price
@@ -36,10 +40,16 @@ from conversions.models import Basis, ConversionBucket, ConversionGoal
 from dispatch.models import SKIP_REASONS, OutboxStats, SendBucket
 from projects.models import Project
 
-# The send chart: one point a minute up to this many points; a longer send
-# (night holds, retries over hours) is drawn in wider steps.
-SEND_SERIES_MAX_POINTS = 360
-SEND_STEPS_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
+# The send chart: at most this many points, in the narrowest of these steps
+# that fits (a second for a send of up to two minutes, a minute up to two
+# hours, an hour up to five days…), whole days beyond.
+SEND_SERIES_MAX_POINTS = 120
+SEND_STEPS_SECONDS = (
+    *(1, 2, 5, 10, 15, 30),
+    *(60 * m for m in (1, 2, 5, 10, 15, 30)),
+    *(3600 * h for h in (1, 2, 3, 6, 12)),
+    86400,
+)
 # The conversions chart: per hour while the span is at most 72 h, else per day.
 HOURLY_SPAN_LIMIT = timedelta(hours=72)
 DASHBOARD_DAYS = 30
@@ -159,60 +169,134 @@ def _basis(conversions: int, revenue: Decimal, delivered: int) -> dict[str, Any]
     }
 
 
-def send_step_minutes(span_minutes: int) -> int:
-    """The narrowest step that draws `span_minutes` in at most
-    SEND_SERIES_MAX_POINTS points."""
-    for step in SEND_STEPS_MINUTES:
-        if math.ceil(span_minutes / step) <= SEND_SERIES_MAX_POINTS:
+def send_step_seconds(span_seconds: int, finest: int = 1) -> int:
+    """The narrowest step, a multiple of `finest` seconds (the widest bucket
+    counted), that draws `span_seconds` in at most SEND_SERIES_MAX_POINTS
+    points."""
+    for step in SEND_STEPS_SECONDS:
+        if step % finest == 0 and math.ceil(span_seconds / step) <= SEND_SERIES_MAX_POINTS:
             return step
-    return math.ceil(span_minutes / SEND_SERIES_MAX_POINTS / 1440) * 1440
+    return math.ceil(span_seconds / SEND_SERIES_MAX_POINTS / 86400) * 86400
 
 
-def step_start(moment: datetime, step_minutes: int, zone: ZoneInfo) -> datetime:
+def step_start(moment: datetime, step_seconds: int, zone: ZoneInfo) -> datetime:
     """The start of the step `moment` falls in, on the project's clock: a
-    5-minute step starts at :00, :05, …, an hourly one on the hour, a daily
-    one at midnight (every step divides a day or is whole days), so the
-    chart's bars begin at round times and its axis can name them."""
+    5-second step starts at :00, :05, …, a 5-minute one at :00, :05, …, an
+    hourly one on the hour, a daily one at midnight (every step divides a
+    day or is whole days), so the chart's bars begin at round times and its
+    axis can name them."""
     local = moment.astimezone(zone)
-    if step_minutes >= 1440:
+    if step_seconds >= 86400:
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
-        minutes = local.hour * 60 + local.minute
-        floored = minutes - minutes % step_minutes
-        start = local.replace(hour=floored // 60, minute=floored % 60, second=0, microsecond=0)
+        seconds = local.hour * 3600 + local.minute * 60 + local.second
+        floored = seconds - seconds % step_seconds
+        start = local.replace(
+            hour=floored // 3600,
+            minute=floored // 60 % 60,
+            second=floored % 60,
+            microsecond=0,
+        )
     return start.astimezone(moment.tzinfo)
 
 
-def send_series_of(campaign: Campaign) -> dict[str, Any]:
-    """Sent, delivered and failed per minute from the first to the last
-    bucket, zeros included; wider steps (starting at round times on the
-    project's clock) for a send longer than 6 hours."""
-    buckets = list(
-        SendBucket.objects.filter(outbox_id=campaign.outbox_id)
-        .order_by("minute")
-        .values_list("minute", "sent", "delivered", "failed")
+def _send_steps(
+    first: datetime, last: datetime, finest: int, zone: ZoneInfo
+) -> tuple[int, datetime, int]:
+    """The step, the first point's start and the number of points for
+    buckets from `first` to `last` (starts), `finest` seconds wide at most."""
+    span = int((last - first).total_seconds()) + finest
+    step = send_step_seconds(span, finest)
+    while True:
+        start = step_start(first, step, zone)
+        count = int((last - start).total_seconds()) // step + 1
+        if count <= SEND_SERIES_MAX_POINTS:
+            return step, start, count
+        # The rounded start added a step.
+        step = next((s for s in SEND_STEPS_SECONDS if s > step), step + 86400)
+
+
+class EpochSeconds(Func):
+    """A datetime column as whole seconds since 1970, computed by the
+    database itself (SQLite's strftime, PostgreSQL's EXTRACT), so buckets
+    are grouped into steps by integer arithmetic: Django's Trunc on SQLite
+    calls a Python function for every row (36 ms for the 7,200 buckets of
+    a 2-hour send, against 6 ms for the whole series this way)."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        # '%%%%s': the template is %-formatted once here and once with the
+        # query's parameters.
+        template = "CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS BIGINT)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+# Buckets summed in SQL per this many seconds when the steps are calendar
+# days: every time zone's offset is a multiple of 15 minutes, so no block
+# straddles a local midnight; a day is at most 96 rows.
+DAY_FOLD_SECONDS = 900
+
+
+def _sums_per_slot(
+    buckets: QuerySet, start: datetime, slot: int
+) -> list[tuple[int, int, int, int]]:
+    """(slot index, sent, delivered, failed) of the buckets in slots `slot`
+    seconds wide from `start`, summed in SQL: one row per slot with counts."""
+    index = ExpressionWrapper(
+        (EpochSeconds("second") - int(start.timestamp())) / slot, output_field=IntegerField()
     )
-    if not buckets:
+    return list(
+        buckets.annotate(slot=index)
+        .order_by()
+        .values("slot")
+        .annotate(s=Sum("sent"), d=Sum("delivered"), f=Sum("failed"))
+        .values_list("slot", "s", "d", "f")
+    )
+
+
+def send_series_of(campaign: Campaign) -> dict[str, Any]:
+    """Sent, delivered and failed per step from the first to the last
+    bucket, zeros included: per second for a short send, per minute, hour or
+    day for a longer one (steps start at round times on the project's
+    clock). Buckets counted per minute (before buckets were per second) are
+    never drawn finer than a minute. The buckets are summed per step in SQL
+    (per 15 minutes for daily steps, folded into the project's calendar
+    days here), so at most a few thousand rows leave the database whatever
+    the send's length."""
+    buckets = SendBucket.objects.filter(outbox_id=campaign.outbox_id)
+    bounds = buckets.aggregate(first=Min("second"), last=Max("second"), finest=Max("width"))
+    if bounds["first"] is None:
         return {"stepSeconds": 60, "points": []}
     zone = _zone(campaign.project)
-    first, last = buckets[0][0], buckets[-1][0]
-    step = send_step_minutes(int((last - first).total_seconds() // 60) + 1)
-    start = step_start(first, step, zone)
-    count = int((last - start).total_seconds() // 60) // step + 1
-    while count > SEND_SERIES_MAX_POINTS:  # the rounded start added a step
-        step = next((s for s in SEND_STEPS_MINUTES if s > step), step + 1440)
-        start = step_start(first, step, zone)
-        count = int((last - start).total_seconds() // 60) // step + 1
+    first, last = bounds["first"], bounds["last"]
+    step, start, count = _send_steps(first, last, max(bounds["finest"], 1), zone)
+    start = start.astimezone(UTC)
     points = [
-        {"at": start + timedelta(minutes=i * step), "sent": 0, "delivered": 0, "failed": 0}
+        {"at": start + timedelta(seconds=i * step), "sent": 0, "delivered": 0, "failed": 0}
         for i in range(count)
     ]
-    for minute, sent, delivered, failed in buckets:
-        point = points[int((minute - start).total_seconds() // 60) // step]
+    days = step // 86400
+    start_day = start.astimezone(zone).date()
+    slot = DAY_FOLD_SECONDS if days else step
+    for index, sent, delivered, failed in _sums_per_slot(buckets, start, slot):
+        if days:
+            # Days by the calendar: a day with a clock change is not 86,400 s.
+            moment = start + timedelta(seconds=index * slot)
+            index = (moment.astimezone(zone).date() - start_day).days // days
+        point = points[min(max(index, 0), count - 1)]
         point["sent"] += sent
         point["delivered"] += delivered
         point["failed"] += failed
-    return {"stepSeconds": step * 60, "points": points}
+    if days:
+        for i, point in enumerate(points):
+            midnight = datetime.combine(start_day + timedelta(days=i * days), time(), zone)
+            point["at"] = midnight.astimezone(UTC)
+    return {"stepSeconds": step, "points": points}
 
 
 def conversion_series_of(campaign: Campaign, send_series: dict[str, Any]) -> dict[str, Any]:
@@ -350,24 +434,22 @@ def period_totals(project: Project, since: datetime, until: datetime) -> dict[st
 
 def sends_per_day(project: Project, *, days: int = DASHBOARD_DAYS) -> list[dict[str, Any]]:
     """Sent and delivered per day (in the project's zone) over the last
-    `days` days, zeros included, from the per-minute send buckets."""
+    `days` days, zeros included, from the send buckets summed per 15 minutes
+    in SQL and folded into the project's calendar days here."""
     zone = _zone(project)
     today = timezone.localtime(timezone.now(), zone).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), zone)
-    rows = (
-        SendBucket.objects.filter(outbox__project=project, minute__gte=since)
+    buckets = (
+        SendBucket.objects.filter(outbox__project=project, second__gte=since)
         # Test SMS are in no statistic.
         .exclude(outbox__producer_kind=TEST_PRODUCER)
-        .annotate(day=TruncDate("minute", tzinfo=zone))
-        .order_by()
-        .values("day")
-        .annotate(sent=Sum("sent"), delivered=Sum("delivered"))
     )
     points = [{"day": first + timedelta(days=i), "sent": 0, "delivered": 0} for i in range(days)]
-    for row in rows:
-        index = (row["day"] - first).days
+    for block, sent, delivered, _failed in _sums_per_slot(buckets, since, DAY_FOLD_SECONDS):
+        moment = since + timedelta(seconds=block * DAY_FOLD_SECONDS)
+        index = (moment.astimezone(zone).date() - first).days
         if 0 <= index < days:
-            points[index]["sent"] += row["sent"] or 0
-            points[index]["delivered"] += row["delivered"] or 0
+            points[index]["sent"] += sent or 0
+            points[index]["delivered"] += delivered or 0
     return points

@@ -92,6 +92,10 @@ def funnel_of(stats: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def step_note(step_seconds: int) -> str:
+    if step_seconds < 60:
+        return ngettext("One bar per second", "One bar per %(n)d seconds", step_seconds) % {
+            "n": step_seconds
+        }
     minutes = step_seconds // 60
     if minutes % 1440 == 0:
         days = minutes // 1440
@@ -124,7 +128,6 @@ def campaign_stats(request: HttpRequest, project: Project, campaign_id: int) -> 
                 "cards": cards_of(stats),
                 "funnel": funnel_of(stats),
                 "conversion_chart": conversion_chart(stats),
-                "send_step_minutes": stats["sendSeries"]["stepSeconds"] // 60,
                 "conversion_step": _("day")
                 if stats["conversionSeries"]["step"] == "day"
                 else _("hour"),

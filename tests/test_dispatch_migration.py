@@ -112,9 +112,9 @@ def test_a_campaign_in_flight_across_the_upgrade_loses_and_repeats_nothing():
     assert [m.reference for m in messages] == [f"c{campaign_id}-{phone(i)[1:]}" for i in range(8)]
     stats = OutboxStats.objects.get(pk=outbox.pk)
     assert (stats.recipients, stats.queued, stats.sent) == (8, 5, 3)
-    assert list(SendBucket.objects.filter(outbox=outbox).values_list("minute", "sent")) == [
-        (MINUTE, 3)
-    ]
+    assert list(
+        SendBucket.objects.filter(outbox=outbox).values_list("second", "width", "sent")
+    ) == [(MINUTE, 60, 3)]
     assert not Schedule.objects.filter(func="campaigns.tasks.send_campaign").exists()
     assert Schedule.objects.filter(
         func="dispatch.tasks.send_outbox", args=f"({campaign_id}, 0)"

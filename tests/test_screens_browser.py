@@ -205,9 +205,20 @@ def test_every_main_screen_fits_and_keeps_the_console_clean(
         page.locator("#id_body").press_sequentially("{{ name }}님, 봄 세일 20% 할인", delay=20)
         page.wait_for_timeout(600)
         problems += check(page, errors, folder, f"{language}-{size}-compose-typed")
+        # The row headings of the consent counts stay on one line (the
+        # table scrolls inside its card on a phone).
+        page.goto(reverse("consent", args=[converted.project_id]))
+        heading = page.locator("#notice-counts tbody th").first.bounding_box()
+        assert heading["height"] < 2 * 24, heading
         if size == "phone":
             # The sidebar folds into a menu that the toggle opens.
             page.goto(reverse("dashboard", args=[converted.project_id]))
+            # The sends per day scroll inside their card, starting at today.
+            scrolled, end = page.evaluate(
+                """() => { const c = document.querySelector('#sends-chart .chart-plot');
+                           return [c.scrollLeft, c.scrollWidth - c.clientWidth]; }"""
+            )
+            assert end > 0 and scrolled == pytest.approx(end, abs=1)
             assert not page.locator("#sidebar").is_visible()
             page.click(".menu-toggle")
             page.wait_for_selector("#sidebar.show")

@@ -1,7 +1,8 @@
 """Campaign statistics: the page, the API and the CSV show the counters of a
 campaign sent through the real pipeline (dispatch, a gateway, delivery
 reports) plus the conversion counters and buckets the conversions app keeps;
-per-minute send buckets are kept as the work happens; tenancy and roles."""
+per-second send buckets are kept as the work happens and drawn per second,
+minute, hour or day as the send's length needs; tenancy and roles."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -213,32 +215,31 @@ def test_the_pipeline_counts_what_the_messages_say(sent_campaign):
     assert stats["skipped"]["opted_out"] == 1
 
 
-def test_send_buckets_are_kept_per_minute_as_the_work_happens(sent_campaign):
+def test_send_buckets_are_kept_per_second_as_the_work_happens(sent_campaign):
     buckets = {
-        b.minute: (b.sent, b.delivered, b.failed)
+        b.second: (b.sent, b.delivered, b.failed, b.width)
         for b in SendBucket.objects.filter(outbox_id=sent_campaign.outbox_id)
     }
-    # Minute 0: 4 sent; minute 1: nothing; minute 2: 6 claimed, 1 refused by
-    # the gateway (failed) and 1 opted out (skipped); minute 3: 2 sent;
-    # reports at minutes 5 and 6.
+    # Batches at 0:10 (4 sent), 2:10 (6 claimed, 1 refused by the gateway:
+    # failed, 1 opted out: skipped) and 3:10 (2 sent); reports at 5:00 and 6:00.
     assert buckets == {
-        T0: (4, 0, 0),
-        T0 + timedelta(minutes=2): (4, 0, 1),
-        T0 + timedelta(minutes=3): (2, 0, 0),
-        T0 + timedelta(minutes=5): (0, 8, 0),
-        T0 + timedelta(minutes=6): (0, 0, 1),
+        T0 + timedelta(seconds=10): (4, 0, 0, 1),
+        T0 + timedelta(minutes=2, seconds=10): (4, 0, 1, 1),
+        T0 + timedelta(minutes=3, seconds=10): (2, 0, 0, 1),
+        T0 + timedelta(minutes=5): (0, 8, 0, 1),
+        T0 + timedelta(minutes=6): (0, 0, 1, 1),
     }
-    # Each sent message sits in the bucket of its sent_at minute.
-    by_minute: dict[datetime, int] = {}
+    # Each sent message sits in the bucket of its sent_at second.
+    by_second: dict[datetime, int] = {}
     for sent_at in Message.objects.filter(
         outbox_id=sent_campaign.outbox_id, sent_at__isnull=False
     ).values_list("sent_at", flat=True):
-        minute = sent_at.replace(second=0, microsecond=0)
-        by_minute[minute] = by_minute.get(minute, 0) + 1
-    assert by_minute == {m: v[0] for m, v in buckets.items() if v[0]}
+        second = sent_at.replace(microsecond=0)
+        by_second[second] = by_second.get(second, 0) + 1
+    assert by_second == {s: v[0] for s, v in buckets.items() if v[0]}
 
 
-def test_a_report_that_overtakes_the_sent_mark_counts_sent_and_delivered_in_its_minute(
+def test_a_report_that_overtakes_the_sent_mark_counts_sent_and_delivered_in_its_second(
     world, clock
 ):
     console_backend.outbox.clear()
@@ -247,7 +248,7 @@ def test_a_report_that_overtakes_the_sent_mark_counts_sent_and_delivered_in_its_
     add_customers(project, 3)
     campaign = run_campaign(project, clock, [3])
     bucket = SendBucket.objects.get(outbox_id=campaign.outbox_id)
-    assert (bucket.minute, bucket.sent, bucket.delivered) == (T0, 3, 3)
+    assert (bucket.second, bucket.sent, bucket.delivered) == (T0 + timedelta(seconds=10), 3, 3)
     stats = OutboxStats.objects.get(pk=campaign.outbox_id)
     assert (stats.sent, stats.delivered) == (3, 3)
     console_backend.outbox.clear()
@@ -320,9 +321,12 @@ def test_the_charts_are_drawn_from_the_buckets(converted, world):
     )
     send_chart = html.split('id="send-chart"')[1].split("</figure>")[0]
     bars = [int(v) for v in re.findall(r'<rect class="bar"[^>]*data-value="(\d+)"', send_chart)]
-    assert bars == [4, 4, 2]  # minutes 0, 2 and 3; silent minutes draw nothing
-    delivered = re.search(r'data-values="([^"]*)"', send_chart)[1]
-    assert delivered == "0,0,0,0,0,8,0"
+    assert bars == [4, 4, 2]  # 0:10, 2:10 and 3:10; silent steps draw nothing
+    # 0:10 to 6:00 in 5-second steps: the 8 deliveries of 5:00 are the 59th point.
+    delivered = re.search(r'data-values="([^"]*)"', send_chart)[1].split(",")
+    assert len(delivered) == 71
+    assert {i: v for i, v in enumerate(delivered) if v != "0"} == {58: "8"}
+    assert "One bar per 5 seconds" in send_chart
     conversion_chart = html.split('id="conversion-chart"')[1].split("</figure>")[0]
     values = re.findall(r'<rect class="bar"[^>]*data-value="(\d+)"', conversion_chart)
     assert values == ["1", "2", "2"]  # hours 0, 1, 2 (send-based)
@@ -398,17 +402,20 @@ def test_the_api_gives_the_same_numbers_and_series(converted, world):
         "revenue": "15000.00",
         "conversionRate": pytest.approx(1 / 8),
     }
-    assert body["sendSeries"]["stepSeconds"] == 60
-    assert [(p["sent"], p["delivered"], p["failed"]) for p in body["sendSeries"]["points"]] == [
-        (4, 0, 0),
-        (0, 0, 0),
-        (4, 0, 1),
-        (2, 0, 0),
-        (0, 0, 0),
-        (0, 8, 0),
-        (0, 0, 1),
-    ]
-    assert body["sendSeries"]["points"][0]["at"].startswith("2026-03-02T")
+    assert body["sendSeries"]["stepSeconds"] == 5
+    points = body["sendSeries"]["points"]
+    assert len(points) == 71
+    assert {
+        datetime.fromisoformat(p["at"]) - T0: (p["sent"], p["delivered"], p["failed"])
+        for p in points
+        if p["sent"] or p["delivered"] or p["failed"]
+    } == {
+        timedelta(seconds=10): (4, 0, 0),
+        timedelta(minutes=2, seconds=10): (4, 0, 1),
+        timedelta(minutes=3, seconds=10): (2, 0, 0),
+        timedelta(minutes=5): (0, 8, 0),
+        timedelta(minutes=6): (0, 0, 1),
+    }
     series = body["conversionSeries"]
     assert series["step"] == "hour"
     assert [(p["conversions"], p["clickConversions"]) for p in series["points"]] == [
@@ -470,7 +477,8 @@ def test_the_csv_has_the_totals_goals_and_series(converted, world):
         if not row:
             break
         series.append(row[1:])
-    assert series[0] == ["4", "0", "0"] and series[5] == ["0", "8", "0"] and len(series) == 7
+    # 5-second steps from 0:10 to 6:00; the reports came in at 5:00.
+    assert series[0] == ["4", "0", "0"] and series[58] == ["0", "8", "0"] and len(series) == 71
 
 
 def test_the_csv_neutralises_cells_a_spreadsheet_would_run(acme, clock, world):
@@ -499,10 +507,10 @@ def test_the_csv_neutralises_cells_a_spreadsheet_would_run(acme, clock, world):
 def test_a_long_send_is_drawn_in_wider_steps(acme, clock):
     add_customers(acme, 1)
     campaign = run_campaign(acme, clock, [1])
-    SendBucket.objects.create(outbox_id=campaign.outbox_id, minute=T0 + timedelta(hours=10), sent=7)
+    SendBucket.objects.create(outbox_id=campaign.outbox_id, second=T0 + timedelta(hours=10), sent=7)
     series = campaign_statistics(campaign)["sendSeries"]
-    assert series["stepSeconds"] == 120  # 601 minutes in at most 360 points
-    assert len(series["points"]) <= 360
+    assert series["stepSeconds"] == 600  # 10 hours in at most 120 points
+    assert len(series["points"]) <= 120
     assert sum(p["sent"] for p in series["points"]) == 8
     assert series["points"][-1]["sent"] == 7
 
@@ -512,13 +520,13 @@ def test_wider_steps_start_at_round_times_on_the_project_clock(acme, clock):
     campaign = run_campaign(acme, clock, [])
     for minutes, sent in ((7, 3), (8, 2), (29 * 60 + 1, 5)):  # 12:07, 12:08, 17:01 a day later
         SendBucket.objects.create(
-            outbox_id=campaign.outbox_id, minute=T0 + timedelta(minutes=minutes), sent=sent
+            outbox_id=campaign.outbox_id, second=T0 + timedelta(minutes=minutes), sent=sent
         )
     series = campaign_statistics(campaign)["sendSeries"]
-    assert series["stepSeconds"] == 300  # 1,735 minutes in at most 360 points
+    assert series["stepSeconds"] == 900  # 29 hours in at most 120 points
     local = [timezone.localtime(p["at"], acme_zone(acme)) for p in series["points"]]
-    assert (local[0].hour, local[0].minute) == (12, 5)
-    assert all(m.minute % 5 == 0 and m.second == 0 for m in local)
+    assert (local[0].hour, local[0].minute) == (12, 0)
+    assert all(m.minute % 15 == 0 and m.second == 0 for m in local)
     assert (series["points"][0]["sent"], series["points"][-1]["sent"]) == (5, 5)
     assert (local[-1].hour, local[-1].minute) == (17, 0)
 
@@ -588,11 +596,183 @@ def test_the_statistics_page_lists_campaigns_and_totals_for_a_period(converted, 
     assert "Statistics" in client.get(f"/p/{converted.project_id}/").content.decode()
 
 
-def test_a_bucket_minute_is_the_utc_minute_of_the_moment():
+def test_a_bucket_second_is_the_utc_second_of_the_moment():
     from zoneinfo import ZoneInfo
 
-    from dispatch.counters import minute_of
+    from dispatch.counters import second_of
 
     seoul = datetime(2026, 3, 2, 12, 0, 59, 999, tzinfo=ZoneInfo("Asia/Seoul"))
-    assert minute_of(seoul) == T0
-    assert minute_of(datetime(2026, 3, 2, 3, 0, 30)) == T0  # naive: UTC
+    assert second_of(seoul) == T0 + timedelta(seconds=59)
+    assert second_of(datetime(2026, 3, 2, 3, 0, 30, 500)) == T0 + timedelta(seconds=30)  # naive
+
+
+# --- the time axis adapts to the send's length -------------------------------------------
+
+
+def chart_html(client: Client, campaign: Campaign) -> str:
+    html = client.get(f"/p/{campaign.project_id}/campaigns/{campaign.pk}/stats").content.decode()
+    return html.split('id="send-chart"')[1].split("</figure>")[0]
+
+
+def test_a_short_send_is_drawn_per_second_with_labels_on_round_seconds(acme, clock, world):
+    add_customers(acme, 24)
+    campaign = run_campaign(acme, clock, [])
+    for k in range(8):  # 3 messages every 5 seconds from 12:00:00
+        clock.at = T0 + timedelta(seconds=5 * k)
+        pipeline.send_batch(campaign.outbox_id, now=clock.at, limit=3)
+    # One batch of reports spread over 8 seconds, 3 s after each send.
+    numbers = [
+        number
+        for number in Message.objects.filter(outbox_id=campaign.outbox_id)
+        .order_by("sent_at", "id")
+        .values_list("phone_number", flat=True)
+    ]
+    assert (
+        apply_delivery_reports(
+            DeliveryReport(
+                "scripted",
+                f"p-{number}",
+                message_reference(campaign.outbox_id, number[1:]),
+                "delivered",
+                "",
+                occurred_at=T0 + timedelta(seconds=3 + 5 * (i // 3)),
+            )
+            for i, number in enumerate(numbers)
+        )
+        == 24
+    )
+    series = campaign_statistics(campaign)["sendSeries"]
+    assert series["stepSeconds"] == 1
+    assert len(series["points"]) == 39  # 12:00:00 … 12:00:38
+    sent = [p["sent"] for p in series["points"]]
+    delivered = [p["delivered"] for p in series["points"]]
+    assert sent == [3 if i % 5 == 0 else 0 for i in range(39)]
+    assert delivered == [3 if i % 5 == 3 else 0 for i in range(39)]
+
+    chart = chart_html(logged_in(world.dave), campaign)
+    assert "One bar per second" in chart
+    bars = re.findall(r'<rect class="bar"[^>]*data-value="(\d+)" data-label="([^"]*)"', chart)
+    assert bars == [("3", f"2026-03-02 12:00:{5 * k:02d}") for k in range(8)]
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)<', chart)
+    assert ticks == ["12:00:00", "12:00:10", "12:00:20", "12:00:30"]
+    # Both series, each bar and each point focusable with its value.
+    assert re.search(r'data-values="([^"]*)"', chart)[1] == ",".join(map(str, delivered))
+    markers = re.findall(r'<circle class="marker"[^>]*tabindex="0"><title>([^<]*)<', chart)
+    assert len(markers) == 39
+    assert markers[3] == "2026-03-02 12:00:03 · Delivered: 3"
+    assert re.findall(r'tabindex="0"><title>([^<]*Sent[^<]*)<', chart)[0] == (
+        "2026-03-02 12:00:00 · Sent: 3"
+    )
+
+
+def test_a_send_counted_per_minute_before_the_change_stays_per_minute(acme, clock):
+    add_customers(acme, 1)
+    campaign = run_campaign(acme, clock, [])
+    # Minute buckets of the old kind: a short send drawn in its two minutes.
+    for minute, sent in ((0, 5), (1, 2)):
+        SendBucket.objects.create(
+            outbox_id=campaign.outbox_id, second=T0 + timedelta(minutes=minute), width=60, sent=sent
+        )
+    series = campaign_statistics(campaign)["sendSeries"]
+    assert series["stepSeconds"] == 60
+    assert [p["sent"] for p in series["points"]] == [5, 2]
+    # A send going on across the upgrade: its new per-second buckets join
+    # the minutes, never drawn finer than the old ones were counted.
+    from dispatch.counters import bump_second
+
+    bump_second(campaign.outbox_id, T0 + timedelta(minutes=1), delivered=4)  # the old row
+    bump_second(campaign.outbox_id, T0 + timedelta(minutes=1, seconds=30), delivered=1)
+    bump_second(campaign.outbox_id, T0 + timedelta(minutes=2, seconds=5), sent=1)
+    series = campaign_statistics(campaign)["sendSeries"]
+    assert series["stepSeconds"] == 60
+    assert [(p["sent"], p["delivered"]) for p in series["points"]] == [(5, 0), (2, 5), (1, 0)]
+    assert SendBucket.objects.filter(outbox_id=campaign.outbox_id).count() == 4
+
+
+def series_of_buckets(campaign, moments: list[tuple[datetime, int]]) -> dict[str, Any]:
+    for at, sent in moments:
+        SendBucket.objects.create(outbox_id=campaign.outbox_id, second=at, sent=sent)
+    return campaign_statistics(campaign)["sendSeries"]
+
+
+def test_a_send_over_days_is_drawn_per_hour_on_the_local_clock(acme, clock):
+    acme.time_zone = "Asia/Kolkata"  # UTC+05:30: local hours are not UTC hours
+    acme.save()
+    add_customers(acme, 1)
+    campaign = run_campaign(acme, clock, [])
+    # 08:50 and 09:10 in Kolkata (the same UTC hour), and three days later.
+    series = series_of_buckets(
+        campaign,
+        [
+            (T0 + timedelta(minutes=20), 2),
+            (T0 + timedelta(minutes=40), 3),
+            (T0 + timedelta(days=3), 7),
+        ],
+    )
+    assert series["stepSeconds"] == 3600
+    local = [timezone.localtime(p["at"], acme_zone(acme)) for p in series["points"]]
+    assert all((m.minute, m.second) == (0, 0) for m in local)
+    assert (local[0].hour, local[1].hour) == (8, 9)
+    assert [p["sent"] for p in series["points"][:2]] == [2, 3]
+    assert series["points"][-1]["sent"] == 7
+    assert sum(p["sent"] for p in series["points"]) == 12
+
+
+def test_a_send_over_months_is_drawn_per_day_by_the_projects_calendar(acme, clock, world):
+    add_customers(acme, 1)
+    campaign = run_campaign(acme, clock, [])
+    # 12:00 in Seoul; 23:30 UTC the same UTC day is 08:30 the next day in
+    # Seoul; 100 days later.
+    series = series_of_buckets(
+        campaign,
+        [
+            (T0, 1),
+            (T0 + timedelta(hours=20, minutes=30), 2),
+            (T0 + timedelta(days=100), 4),
+        ],
+    )
+    assert series["stepSeconds"] == 86400
+    assert len(series["points"]) == 101
+    local = [timezone.localtime(p["at"], acme_zone(acme)) for p in series["points"]]
+    assert all((m.hour, m.minute) == (0, 0) for m in local)
+    assert [p["sent"] for p in series["points"][:2]] == [1, 2]
+    assert series["points"][-1]["sent"] == 4
+    chart = chart_html(logged_in(world.dave), campaign)
+    assert "One bar per day" in chart
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]*)<', chart)
+    assert 1 <= len(ticks) <= 6 and all(re.fullmatch(r"\d\d-\d\d", t) for t in ticks)
+
+
+@pytest.mark.parametrize(
+    ("span", "step"),
+    [
+        (1, 1),
+        (80, 1),  # a 1,000,000-recipient send here
+        (120, 1),
+        (121, 2),
+        (600, 5),
+        (3600, 30),
+        (7200, 60),
+        (6 * 3600, 300),
+        (3 * 86400, 3600),
+        (30 * 86400, 6 * 3600),
+        (120 * 86400, 86400),
+        (400 * 86400, 4 * 86400),
+    ],
+)
+def test_the_step_is_the_narrowest_round_one_for_at_most_120_points(span, step):
+    from stats.queries import send_step_seconds
+
+    assert send_step_seconds(span) == step
+    assert send_step_seconds(span, finest=60) == max(step, 60)
+
+
+def test_the_dashboard_sums_the_seconds_per_day(sent_campaign):
+    from stats.queries import sends_per_day
+
+    days = sends_per_day(sent_campaign.project)
+    assert sum(d["sent"] for d in days) == 10
+    assert sum(d["delivered"] for d in days) == 8
+    assert [d["day"] for d in days if d["sent"]] == [
+        timezone.localtime(T0, acme_zone(sent_campaign.project)).date()
+    ]

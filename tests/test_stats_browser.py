@@ -62,8 +62,9 @@ def test_the_statistics_page_shows_the_numbers_and_draws_the_charts(page, world,
     frame = svg.bounding_box()
     assert frame["width"] > 100 and frame["height"] > 50
 
-    # Sent per minute is [4, 0, 4, 2, 0, 0, 0]: three bars, none for the
-    # silent minutes, heights in proportion, all standing on one baseline.
+    # Sent in 5-second steps from 12:00:10 to 12:06:00: 4 at 0:10, 4 at 2:10,
+    # 2 at 3:10: three bars, none for the silent steps, heights in
+    # proportion, all standing on one baseline.
     bars = boxes(page, "#send-chart rect.bar")
     assert len(bars) == 3
     heights = [b["height"] for b in bars]
@@ -71,11 +72,11 @@ def test_the_statistics_page_shows_the_numbers_and_draws_the_charts(page, world,
     assert heights[2] == pytest.approx(heights[0] / 2, abs=0.5)
     bottoms = {round(b["y"] + b["height"]) for b in bars}
     assert len(bottoms) == 1
-    # The empty minute 1 leaves a gap of one slot between the first two bars.
-    slot = bars[2]["x"] - bars[1]["x"]
-    assert bars[1]["x"] - bars[0]["x"] == pytest.approx(2 * slot, abs=0.5)
+    # Two minutes between the first two bars, one between the last two.
+    minute = bars[2]["x"] - bars[1]["x"]
+    assert bars[1]["x"] - bars[0]["x"] == pytest.approx(2 * minute, abs=0.5)
 
-    # Delivered per minute is drawn as a line on the same scale: its peak (8)
+    # Delivered is drawn as a line on the same scale: its peak (8)
     # is twice the tallest bar (4), at the top of the plot.
     line = page.locator("#send-chart polyline.line")
     assert line.is_visible()
@@ -88,15 +89,15 @@ def test_the_statistics_page_shows_the_numbers_and_draws_the_charts(page, world,
                    .map(p => p.y)"""
     )
     peak = drawn.index(min(drawn))
-    assert peak == 5  # the minute the reports came in
-    assert len(set(drawn[:5] + drawn[6:])) == 1  # every other minute on the baseline
+    assert (len(drawn), peak) == (71, 58)  # 12:05:00, when the reports came in
+    assert len(set(drawn[:58] + drawn[59:])) == 1  # every other step on the baseline
 
     # A bar's and a point's value is written under the chart on keyboard
     # focus and on hover, not only in a hover-only title.
     page.locator("#send-chart rect.bar").first.focus()
     readout = page.locator("#send-chart .chart-readout")
     assert readout.inner_text().endswith("Sent: 4")
-    page.locator("#send-chart circle.marker").nth(5).hover()
+    page.locator("#send-chart circle.marker").nth(58).hover()
     assert readout.inner_text().endswith("Delivered: 8")
 
     # Conversions per hour are [1, 2, 2]: the busiest hours are the tallest.

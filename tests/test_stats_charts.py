@@ -1,6 +1,6 @@
 """The SVG chart geometry: heights in proportion on one scale, zeros draw
 nothing, the line shares the bars' slots and scale; the time axis is
-labelled at round times, by minute, hour or day as the span needs."""
+labelled at round times, by second, minute, hour or day as the span needs."""
 
 from __future__ import annotations
 
@@ -55,11 +55,16 @@ def slots(start: datetime, step: timedelta, count: int) -> list[datetime]:
     return [start + i * step for i in range(count)]
 
 
-def at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=SEOUL)
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, second, tzinfo=SEOUL)
 
 
-MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+SECOND, MINUTE, HOUR, DAY = (
+    timedelta(seconds=1),
+    timedelta(minutes=1),
+    timedelta(hours=1),
+    timedelta(days=1),
+)
 
 
 def test_a_one_minute_send_is_labelled_with_its_minute_without_seconds():
@@ -104,23 +109,67 @@ def test_thirty_days_are_labelled_by_date_on_mondays():
     assert all(at(1, 0).replace(day=int(label[3:])).weekday() == 0 for label in ticks.values())
 
 
+def test_a_send_of_80_seconds_is_labelled_every_15_seconds_with_seconds():
+    # 04:05:07 … 04:06:26, one slot a second.
+    ticks = time_ticks(slots(at(6, 4, 5, 7), SECOND, 80), SECOND)
+    assert list(ticks.values()) == ["04:05:15", "04:05:30", "04:05:45", "04:06:00", "04:06:15"]
+
+
+def test_five_second_steps_are_labelled_on_round_seconds_and_the_date_when_it_changes():
+    # 23:59:00 … 00:07:55 in 5-second steps (108 slots): every 2 minutes.
+    ticks = time_ticks(slots(at(5, 23, 59), 5 * SECOND, 108), 5 * SECOND)
+    assert list(ticks.values()) == ["12-06 00:00:00", "00:02:00", "00:04:00", "00:06:00"]
+
+
+def test_the_chart_titles_slots_under_a_minute_with_their_second():
+    moments = slots(datetime(2026, 12, 5, 19, 3, 58, tzinfo=UTC), SECOND, 5)  # 04:03:58 in Seoul
+    with timezone.override(SEOUL):
+        chart = time_chart(moments, SECOND, [1, 0, 2, 0, 1], [0, 1, 0, 2, 0])
+    assert [bar.label for bar in chart.bars] == [
+        "2026-12-06 04:03:58",
+        "2026-12-06 04:04:00",
+        "2026-12-06 04:04:02",
+    ]
+    assert [m.label for m in chart.markers][1] == "2026-12-06 04:03:59"
+    assert [tick.label for tick in chart.ticks] == [
+        "04:03:58",
+        "04:03:59",
+        "04:04:00",
+        "04:04:01",
+        "04:04:02",
+    ]
+
+
+def test_markers_shrink_with_narrow_slots_but_stay_visible():
+    assert bar_chart(["a", "b"], [1, 2], [2, 1]).marker_radius == 4
+    dense = bar_chart([str(i) for i in range(120)], [1] * 120, [1] * 120)
+    assert 1.5 <= dense.marker_radius < 4
+
+
 @pytest.mark.parametrize(
     ("step", "count"),
-    [(MINUTE, n) for n in (1, 2, 6, 7, 13, 59, 61, 360)]
+    [(SECOND, n) for n in (1, 2, 7, 59, 61, 120)]
+    + [(timedelta(seconds=s), 120) for s in (2, 5, 10, 15, 30)]
+    + [(MINUTE, n) for n in (1, 2, 6, 7, 13, 59, 61, 360)]
     + [(timedelta(minutes=m), 360) for m in (2, 5, 10, 30)]
     + [(HOUR, n) for n in (1, 5, 25, 72)]
     + [(DAY, n) for n in (1, 3, 30, 90, 400)]
     + [(timedelta(days=3), 200)],
 )
-def test_every_axis_has_one_to_six_labels_at_round_times_and_never_seconds(step, count):
-    moments = slots(at(6, 9, 17) if step < DAY else at(6, 0), step, count)
+def test_every_axis_has_one_to_six_labels_at_round_times_with_seconds_only_under_a_minute(
+    step, count
+):
+    start = at(6, 0) if step >= DAY else at(6, 9, 17, 3 if step < MINUTE else 0)
+    moments = slots(start, step, count)
     ticks = time_ticks(moments, step)
     assert 1 <= len(ticks) <= MAX_TICKS
     for i, label in ticks.items():
-        assert not re.search(r"\d:\d\d:\d\d", label)
         if step >= DAY:
             assert label == f"{moments[i]:%m-%d}"
+        elif step < MINUTE:
+            assert label.endswith(f"{moments[i]:%H:%M:%S}")
         else:
+            assert not re.search(r"\d:\d\d:\d\d", label)
             assert label.endswith(f"{moments[i]:%H:%M}")
 
 
@@ -132,3 +181,16 @@ def test_the_chart_puts_the_labels_under_their_slots():
     centres = [bar.x + bar.width / 2 for bar in chart.bars]
     assert [tick.x for tick in chart.ticks] == pytest.approx(centres[1::2][:3], abs=0.02)
     assert chart.bars[0].label == "2026-12-06 04:03"
+
+
+def test_a_label_at_either_end_of_the_plot_stays_inside_the_chart():
+    # 04:04:01 … 04:06:00: the last slot is labelled.
+    moments = slots(datetime(2026, 12, 5, 19, 4, 1, tzinfo=UTC), SECOND, 120)
+    with timezone.override(SEOUL):
+        chart = time_chart(moments, SECOND, [1] * 120)
+    last = chart.ticks[-1]
+    assert last.label == "04:06:00"
+    assert last.text_x + len(last.label) * 6.5 / 2 <= chart.width
+    assert last.text_x < last.x  # moved in from the slot's centre
+    middle = chart.ticks[1]
+    assert middle.text_x == middle.x

@@ -25,3 +25,15 @@ function showChartValue(event) {
 }
 document.addEventListener("focusin", showChartValue);
 document.addEventListener("mouseover", showChartValue);
+// A chart wider than a phone scrolls inside its card; one whose latest
+// slots matter most (the dashboard's last 30 days) starts scrolled to them.
+function scrollChartsToTheirEnd() {
+  for (const plot of document.querySelectorAll(".chart-plot[data-scroll-end]")) {
+    plot.scrollLeft = plot.scrollWidth;
+  }
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", scrollChartsToTheirEnd);
+} else {
+  scrollChartsToTheirEnd();
+}
