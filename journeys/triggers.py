@@ -47,7 +47,7 @@ from audiences.segments import (
     is_time_relative,
     members_among,
 )
-from audiences.signals import customers_changed
+from audiences.signals import customers_changed, segment_redefined
 from journeys.models import (
     Journey,
     JourneyVersion,
@@ -180,7 +180,7 @@ def on_events_tracked(project: Project, event_ids: list[int]) -> int:
         .select_related("customer")
         .order_by("pk")
     )
-    started = 0
+    entries: list[tuple[Journey, Event]] = []
     for journey, config in journeys:
         chosen = [
             event
@@ -195,14 +195,24 @@ def on_events_tracked(project: Project, event_ids: list[int]) -> int:
                 else set()
             )
             chosen = [event for event in chosen if event.customer_id in inside]
-        for event in chosen:
+        entries += [(journey, event) for event in chosen]
+    if not entries:
+        return 0
+    started = 0
+    # All of the call's entries in ONE transaction (each in a savepoint): on
+    # SQLite a transaction per entry waited for the write lock once per event,
+    # behind the runner's and the send chains' steps (bench/journey_entry.py).
+    # The runner is woken once, when it commits.
+    with transaction.atomic():
+        for journey, event in entries:
             try:
-                started += _enter(
-                    journey, event.customer, entry_key=f"e{event.pk}", entry_event=event
-                )
+                with transaction.atomic():
+                    started += _enter(
+                        journey, event.customer, entry_key=f"e{event.pk}", entry_event=event
+                    )
             except Exception:
-                # One journey's failure must not cost the others their entries,
-                # nor the Track call (already committed) its answer.
+                # One entry's failure must not cost the others theirs, nor
+                # the Track call (already committed) its answer.
                 logger.exception("journey %s: entry for event %s failed", journey.pk, event.pk)
     return started
 
@@ -402,6 +412,61 @@ def on_activated(journey: Journey, enter_current_members: bool = False) -> int:
     return entered
 
 
+def on_segment_redefined(
+    project: Project, segment_id: int, *, now: dt.datetime | None = None
+) -> int:
+    """A saved segment's definition changed: for every active or paused
+    segment-entry journey on it, record its members under the new definition
+    WITHOUT entering anyone, as at an activation where current members do not
+    enter (docs/journeys.md "When a segment's definition changes"). Members
+    who stay inside keep their row (and `since`), those now outside are
+    removed, those now inside are recorded: only a later change of a user's
+    data (or a "within N days" edge passing after now) enters them. How many
+    journeys were re-recorded."""
+    now = now or timezone.now()
+    journeys = (
+        Journey.objects.filter(
+            project=project,
+            status__in=(Journey.Status.ACTIVE, Journey.Status.PAUSED),
+            live_version__isnull=False,
+        )
+        .select_related("live_version")
+        .only("id", "project_id", "status", "live_version__id", "live_version__created_at")
+    )
+    chosen = [
+        journey
+        for journey in journeys
+        if (config := trigger_config(journey)).get("type") == SEGMENT
+        and config.get("segment_id") is not None
+        and str(config["segment_id"]) == str(segment_id)
+    ]
+    if not chosen:
+        return 0
+    definition = _definition(project, segment_id)
+    if definition is None:
+        return 0
+    for journey in chosen:
+        journey.project = project
+        for chunk in _project_customer_chunks(project):
+            reconcile_members(journey, definition, chunk, now=now, enter=False)
+        # Users whose "within N days" edge passed before now were just
+        # evaluated at now: the boundary scan goes on from here.
+        TriggerCursor.objects.filter(journey=journey, scanned_until__lt=now).update(
+            scanned_until=now
+        )
+    return len(chosen)
+
+
+def _segment_redefined_receiver(
+    sender: object, *, project: Project, segment_id: int, **kwargs: object
+) -> None:
+    try:
+        on_segment_redefined(project, segment_id)
+    except Exception:
+        # After commit: the segment is saved; the members stay as they were.
+        logger.exception("segment journeys on segment %s: re-recording failed", segment_id)
+
+
 def _project_customer_chunks(project: Project, after: int = 0) -> Iterator[list[int]]:
     """The project's customer ids in ascending batches, by keyset (index
     (project, id)), so memory and each query stay small."""
@@ -549,6 +614,11 @@ def connect() -> None:
     )
     list_changed.connect(
         _list_changed_receiver, sender=OptOutChange, dispatch_uid="journeys.triggers.list_changed"
+    )
+    segment_redefined.connect(
+        _segment_redefined_receiver,
+        sender=Segment,
+        dispatch_uid="journeys.triggers.segment_redefined",
     )
 
 
