@@ -46,6 +46,7 @@ from audiences.segments import (
     ids_parameter,
     is_time_relative,
     members_among,
+    members_query,
 )
 from audiences.signals import customers_changed, segment_redefined
 from journeys.models import (
@@ -141,12 +142,30 @@ def _of_kind(journeys: Iterable[Journey], kind: str) -> list[tuple[Journey, dict
     return found
 
 
+_DEFINITION_FIELD = Segment._meta.get_field("definition")
+_SEGMENT_PROJECT = Segment._meta.get_field("project")
+
+
 def _definition(project: Project, segment_id: Any) -> dict | None:
-    """The saved segment's definition; None when it is gone (nobody enters)."""
-    if segment_id is None:
+    """The saved segment's definition; None when it is gone (nobody enters).
+    Plain SQL: this runs after every Track call of a project with segment
+    journeys, and the ORM's building of the query cost more than the query."""
+    try:
+        segment_id = int(segment_id)
+    except (TypeError, ValueError):
         return None
-    segment = Segment.objects.filter(project=project, pk=segment_id).only("definition").first()
-    return segment.definition if segment is not None else None
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote(_DEFINITION_FIELD.column)} FROM {quote(Segment._meta.db_table)} "
+        f"WHERE {quote(Segment._meta.pk.column)} = %s AND {quote(_SEGMENT_PROJECT.column)} = %s"
+    )
+    project_id = _SEGMENT_PROJECT.get_db_prep_value(project.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [segment_id, project_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _DEFINITION_FIELD.from_db_value(row[0], None, connection)
 
 
 def _members(project: Project, definition: dict, ids: Iterable[int], now: dt.datetime) -> set[int]:
@@ -232,11 +251,9 @@ def reconcile_members(
     users: newcomers are recorded (and entered, when `enter`), leavers removed.
     How many users entered."""
     now = now or timezone.now()
-    project = journey.project  # the callers' select_related or set it
     entered = 0
     for chunk in _chunks(sorted(set(customer_ids)), BATCH):
-        inside = _members(project, definition, chunk, now)
-        known = _known_members(journey, chunk)
+        inside, known = _inside_and_known(journey, definition, chunk, now)
         leaving = known - inside
         if leaving:
             SegmentMember.objects.filter(journey=journey, customer_id__in=leaving).delete()
@@ -251,6 +268,36 @@ def reconcile_members(
             continue
         entered += _record_and_enter(journey, sorted(newcomers), now)
     return entered
+
+
+def _inside_and_known(
+    journey: Journey, definition: dict, customer_ids: list[int], now: dt.datetime
+) -> tuple[set[int], set[int]]:
+    """Which of these users the segment holds now, and which are recorded
+    members: one statement (the members query and the recorded rows, UNION
+    ALL), as this runs after every Track call."""
+    project = journey.project  # the callers' select_related or set it
+    try:
+        members_sql, params = members_query(project, definition, customer_ids, now=now)
+    except InvalidDefinition:
+        logger.warning("journey segment of project %s is not valid", project.pk)
+        return set(), _known_members(journey, customer_ids)
+    meta = SegmentMember._meta
+    quote = connection.ops.quote_name
+    ids = ids_parameter(customer_ids)
+    customer = quote(meta.get_field("customer").column)
+    sql = (
+        f"SELECT 1, inside.* FROM ({members_sql}) inside "
+        f"UNION ALL SELECT 0, {customer} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.get_field('journey').column)} = %s AND {customer} IN ({ids.sql})"
+    )
+    inside: set[int] = set()
+    known: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, journey.pk, *ids.params])
+        for is_member, customer_id in cursor.fetchall():
+            (inside if is_member else known).add(customer_id)
+    return inside, known
 
 
 def _known_members(journey: Journey, customer_ids: list[int]) -> set[int]:
