@@ -55,6 +55,12 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep bench/out/ afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep")
     parser.add_argument("--profile", default="", help="cProfile the journey calls into FILE")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=11,
+        help="picks the calls' users; give each run on a reused database its own",
+    )
     args = parser.parse_args()
 
     reuse = args.reuse and (OUT / "bench.sqlite3").exists()
@@ -84,6 +90,9 @@ def main() -> int:
             f"in {time.perf_counter() - started:.1f} s"
         )
     project = Project.objects.get(name="Bench")
+    # A reused database keeps the previous run's journey: remove it (versions first).
+    Journey.objects.filter(project=project).update(live_version=None)
+    JourneyVersion.objects.filter(journey__project=project).delete()
     Journey.objects.filter(project=project).delete()
     Segment.objects.filter(project=project).delete()
     segment = Segment.objects.create(
@@ -127,7 +136,7 @@ def main() -> int:
     )
 
     user_ids = list(Customer.objects.filter(project=project).values_list("user_id", flat=True))
-    rng = random.Random(11)
+    rng = random.Random(args.seed)
     moment = now.isoformat()
 
     cpu: dict[str, list[float]] = {"alone": [], "journey": []}
