@@ -281,7 +281,9 @@ class Paced:
                 on_tick(time.monotonic() - t0, len(durations))
         if errors:
             sys.exit(f"a Track call failed: {errors[0]}")
-        elapsed = time.monotonic() - t0
+        # The phase lasts at least its schedule (calls × interval): a last
+        # call that returns fast does not make the rate exceed the offer.
+        elapsed = max(time.monotonic() - t0, calls * interval)
         return {"sent_at": sent_at, "durations": durations, "lags": lags, "elapsed": elapsed}
 
 
