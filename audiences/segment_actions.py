@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from audiences.models import Segment
 from audiences.segments import validate_definition
+from audiences.signals import segment_redefined
 from projects.actions import record_audit
 from projects.models import Project
 
@@ -57,13 +58,18 @@ def do_create_segment(project: Project, actor: object, name: str, definition: An
 @transaction.atomic
 def do_change_segment(segment: Segment, actor: object, name: str, definition: Any) -> Segment:
     name = _check(segment.project, name, definition, exclude=segment.pk)
-    old_name = segment.name
+    old_name, old_definition = segment.name, segment.definition
     segment.name, segment.definition = name, definition
     segment.save(update_fields=["name", "definition", "updated_at"])
     detail = {"segment_id": segment.pk}
     if old_name != name:
         detail["renamed_from"] = old_name
     record_audit(segment.project, actor, "segment.changed", segment.name, **detail)
+    if definition != old_definition:
+        project, segment_id = segment.project, segment.pk
+        transaction.on_commit(
+            lambda: segment_redefined.send(sender=Segment, project=project, segment_id=segment_id)
+        )
     return segment
 
 

@@ -361,6 +361,29 @@ def members_among(
     return members
 
 
+def members_query(
+    project: Project,
+    definition: Any,
+    customer_ids: Iterable[int],
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[str, list[Any]]:
+    """members_among()'s SQL and parameters for at most MEMBERS_CHUNK users,
+    for a caller that runs it inside a statement of its own (as a subquery:
+    its one column is the customer id). Raises
+    InvalidDefinition, or ValueError for more than MEMBERS_CHUNK users."""
+    ids = sorted(set(customer_ids))
+    if len(ids) > MEMBERS_CHUNK:
+        raise ValueError(f"at most {MEMBERS_CHUNK} users per members query")
+    moment = (now or timezone.now()).replace(microsecond=0)
+    sql, template, positions = _members_sql(project, definition, moment)
+    params = list(template)
+    bound = _ids_value(ids)
+    for position in positions:
+        params[position] = bound
+    return sql, params
+
+
 def _members_sql(
     project: Project, definition: Any, moment: dt.datetime
 ) -> tuple[str, list[Any], list[int]]:

@@ -13,6 +13,10 @@
   attributes, tags, events or consent flags changed (or who were created), so
   journeys can re-evaluate segment membership for only them. Opt-out list
   changes are optout's `list_changed`; audiences does not repeat them.
+- `segment_redefined(sender=Segment, project, segment_id: int)`, sent after
+  the transaction that changed a saved segment's definition commits (not for
+  a rename alone), so journeys can re-record the members of the segment-entry
+  journeys that use it.
 - `customer_described(sender=Customer, project, customer)`: a user's API
   resource is being built; each receiver returns a dict of extra fields.
 - `customer_page_sections(sender=Customer, project, customer, request)`: the
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 events_tracked = Signal()
 consents_changed = Signal()
 customers_changed = Signal()
+segment_redefined = Signal()
 customer_described = Signal()
 customer_page_sections = Signal()
 

@@ -4,6 +4,7 @@ users, bench/segment_count.py's generator), embedded default (SQLite).
 Target: ≤ 5 ms added per call.
 
     .venv/bin/python bench/journey_segment_entry.py [--users N] [--calls N]
+        [--keep] [--reuse] [--profile FILE]
 
 Builds the segment bench database, saves its definition (country KR AND tag
 plan gold AND purchase at least twice in 30 days) as a segment, activates a
@@ -19,6 +20,11 @@ do_enter_journey) is replaced by a counter: this measures the trigger's
 re-evaluation, not the run it starts. Also times a boundary scan over one
 minute and over one hour of "within 30 days" edges. Exits non-zero when the
 added median cost is over the target.
+
+`--keep` keeps the database under bench/out/; `--reuse` then starts from it
+instead of building it again (the build takes minutes at 1,000,000 users; the
+expected member count is then not known). `--profile FILE` writes a cProfile
+of the calls with the journey active (pstats format).
 """
 
 from __future__ import annotations
@@ -47,10 +53,20 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep bench/out/ afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep")
+    parser.add_argument("--profile", default="", help="cProfile the journey calls into FILE")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=11,
+        help="picks the calls' users; give each run on a reused database its own",
+    )
     args = parser.parse_args()
 
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    reuse = args.reuse and (OUT / "bench.sqlite3").exists()
+    if not reuse:
+        shutil.rmtree(OUT, ignore_errors=True)
+        OUT.mkdir(parents=True)
     segment_count.setup_django(OUT / "bench.sqlite3")
     from django.db import connection, transaction
     from django.utils import timezone
@@ -64,12 +80,21 @@ def main() -> int:
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     started = time.perf_counter()
-    expected = segment_count.build(args.users, now)
-    print(
-        f"built {args.users:,} users and {Event.objects.count():,} events "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
+    if reuse:
+        expected = "not known: database reused"
+        print(f"reused {OUT / 'bench.sqlite3'}: {Customer.objects.count():,} users")
+    else:
+        expected = f"{segment_count.build(args.users, now):,}"
+        print(
+            f"built {args.users:,} users and {Event.objects.count():,} events "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
     project = Project.objects.get(name="Bench")
+    # A reused database keeps the previous run's journey: remove it (versions first).
+    Journey.objects.filter(project=project).update(live_version=None)
+    JourneyVersion.objects.filter(journey__project=project).delete()
+    Journey.objects.filter(project=project).delete()
+    Segment.objects.filter(project=project).delete()
     segment = Segment.objects.create(
         project=project, name="gold KR buyers", definition=segment_count.DEFINITION
     )
@@ -106,15 +131,20 @@ def main() -> int:
     triggers.on_activated(journey, enter_current_members=False)
     members = SegmentMember.objects.filter(journey=journey).count()
     print(
-        f"activation recorded {members:,} current members (expected {expected:,}) "
+        f"activation recorded {members:,} current members (expected {expected}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
     user_ids = list(Customer.objects.filter(project=project).values_list("user_id", flat=True))
-    rng = random.Random(11)
+    rng = random.Random(args.seed)
     moment = now.isoformat()
 
     cpu: dict[str, list[float]] = {"alone": [], "journey": []}
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
 
     def call(kind: str = "warm") -> float:
         body = {
@@ -130,10 +160,14 @@ def main() -> int:
             ]
         }
         began, began_cpu = time.perf_counter(), time.process_time()
+        if kind == "journey" and profiler is not None:
+            profiler.enable()
         batch = parse_track(body)
         with transaction.atomic():
             do_track(project, batch)
         # The after-commit callbacks ran when the atomic block closed.
+        if kind == "journey" and profiler is not None:
+            profiler.disable()
         if kind in cpu:
             cpu[kind].append((time.process_time() - began_cpu) * 1000)
         return (time.perf_counter() - began) * 1000
@@ -163,7 +197,9 @@ def main() -> int:
         reevaluation.append((time.perf_counter() - began) * 1000)
         if entered["n"] == before:  # the evaluation alone, no entry
             reevaluation_cpu.append((time.process_time() - began_cpu) * 1000)
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
     def describe(values: list[float]) -> str:
         ordered = sorted(values)

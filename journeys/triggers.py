@@ -46,8 +46,9 @@ from audiences.segments import (
     ids_parameter,
     is_time_relative,
     members_among,
+    members_query,
 )
-from audiences.signals import customers_changed
+from audiences.signals import customers_changed, segment_redefined
 from journeys.models import (
     Journey,
     JourneyVersion,
@@ -141,12 +142,30 @@ def _of_kind(journeys: Iterable[Journey], kind: str) -> list[tuple[Journey, dict
     return found
 
 
+_DEFINITION_FIELD = Segment._meta.get_field("definition")
+_SEGMENT_PROJECT = Segment._meta.get_field("project")
+
+
 def _definition(project: Project, segment_id: Any) -> dict | None:
-    """The saved segment's definition; None when it is gone (nobody enters)."""
-    if segment_id is None:
+    """The saved segment's definition; None when it is gone (nobody enters).
+    Plain SQL: this runs after every Track call of a project with segment
+    journeys, and the ORM's building of the query cost more than the query."""
+    try:
+        segment_id = int(segment_id)
+    except (TypeError, ValueError):
         return None
-    segment = Segment.objects.filter(project=project, pk=segment_id).only("definition").first()
-    return segment.definition if segment is not None else None
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote(_DEFINITION_FIELD.column)} FROM {quote(Segment._meta.db_table)} "
+        f"WHERE {quote(Segment._meta.pk.column)} = %s AND {quote(_SEGMENT_PROJECT.column)} = %s"
+    )
+    project_id = _SEGMENT_PROJECT.get_db_prep_value(project.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [segment_id, project_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _DEFINITION_FIELD.from_db_value(row[0], None, connection)
 
 
 def _members(project: Project, definition: dict, ids: Iterable[int], now: dt.datetime) -> set[int]:
@@ -180,7 +199,7 @@ def on_events_tracked(project: Project, event_ids: list[int]) -> int:
         .select_related("customer")
         .order_by("pk")
     )
-    started = 0
+    entries: list[tuple[Journey, Event]] = []
     for journey, config in journeys:
         chosen = [
             event
@@ -195,14 +214,24 @@ def on_events_tracked(project: Project, event_ids: list[int]) -> int:
                 else set()
             )
             chosen = [event for event in chosen if event.customer_id in inside]
-        for event in chosen:
+        entries += [(journey, event) for event in chosen]
+    if not entries:
+        return 0
+    started = 0
+    # All of the call's entries in ONE transaction (each in a savepoint): on
+    # SQLite a transaction per entry waited for the write lock once per event,
+    # behind the runner's and the send chains' steps (bench/journey_entry.py).
+    # The runner is woken once, when it commits.
+    with transaction.atomic():
+        for journey, event in entries:
             try:
-                started += _enter(
-                    journey, event.customer, entry_key=f"e{event.pk}", entry_event=event
-                )
+                with transaction.atomic():
+                    started += _enter(
+                        journey, event.customer, entry_key=f"e{event.pk}", entry_event=event
+                    )
             except Exception:
-                # One journey's failure must not cost the others their entries,
-                # nor the Track call (already committed) its answer.
+                # One entry's failure must not cost the others theirs, nor
+                # the Track call (already committed) its answer.
                 logger.exception("journey %s: entry for event %s failed", journey.pk, event.pk)
     return started
 
@@ -222,11 +251,9 @@ def reconcile_members(
     users: newcomers are recorded (and entered, when `enter`), leavers removed.
     How many users entered."""
     now = now or timezone.now()
-    project = journey.project  # the callers' select_related or set it
     entered = 0
     for chunk in _chunks(sorted(set(customer_ids)), BATCH):
-        inside = _members(project, definition, chunk, now)
-        known = _known_members(journey, chunk)
+        inside, known = _inside_and_known(journey, definition, chunk, now)
         leaving = known - inside
         if leaving:
             SegmentMember.objects.filter(journey=journey, customer_id__in=leaving).delete()
@@ -241,6 +268,36 @@ def reconcile_members(
             continue
         entered += _record_and_enter(journey, sorted(newcomers), now)
     return entered
+
+
+def _inside_and_known(
+    journey: Journey, definition: dict, customer_ids: list[int], now: dt.datetime
+) -> tuple[set[int], set[int]]:
+    """Which of these users the segment holds now, and which are recorded
+    members: one statement (the members query and the recorded rows, UNION
+    ALL), as this runs after every Track call."""
+    project = journey.project  # the callers' select_related or set it
+    try:
+        members_sql, params = members_query(project, definition, customer_ids, now=now)
+    except InvalidDefinition:
+        logger.warning("journey segment of project %s is not valid", project.pk)
+        return set(), _known_members(journey, customer_ids)
+    meta = SegmentMember._meta
+    quote = connection.ops.quote_name
+    ids = ids_parameter(customer_ids)
+    customer = quote(meta.get_field("customer").column)
+    sql = (
+        f"SELECT 1, inside.* FROM ({members_sql}) inside "
+        f"UNION ALL SELECT 0, {customer} FROM {quote(meta.db_table)} "
+        f"WHERE {quote(meta.get_field('journey').column)} = %s AND {customer} IN ({ids.sql})"
+    )
+    inside: set[int] = set()
+    known: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, journey.pk, *ids.params])
+        for is_member, customer_id in cursor.fetchall():
+            (inside if is_member else known).add(customer_id)
+    return inside, known
 
 
 def _known_members(journey: Journey, customer_ids: list[int]) -> set[int]:
@@ -402,6 +459,61 @@ def on_activated(journey: Journey, enter_current_members: bool = False) -> int:
     return entered
 
 
+def on_segment_redefined(
+    project: Project, segment_id: int, *, now: dt.datetime | None = None
+) -> int:
+    """A saved segment's definition changed: for every active or paused
+    segment-entry journey on it, record its members under the new definition
+    WITHOUT entering anyone, as at an activation where current members do not
+    enter (docs/journeys.md "When a segment's definition changes"). Members
+    who stay inside keep their row (and `since`), those now outside are
+    removed, those now inside are recorded: only a later change of a user's
+    data (or a "within N days" edge passing after now) enters them. How many
+    journeys were re-recorded."""
+    now = now or timezone.now()
+    journeys = (
+        Journey.objects.filter(
+            project=project,
+            status__in=(Journey.Status.ACTIVE, Journey.Status.PAUSED),
+            live_version__isnull=False,
+        )
+        .select_related("live_version")
+        .only("id", "project_id", "status", "live_version__id", "live_version__created_at")
+    )
+    chosen = [
+        journey
+        for journey in journeys
+        if (config := trigger_config(journey)).get("type") == SEGMENT
+        and config.get("segment_id") is not None
+        and str(config["segment_id"]) == str(segment_id)
+    ]
+    if not chosen:
+        return 0
+    definition = _definition(project, segment_id)
+    if definition is None:
+        return 0
+    for journey in chosen:
+        journey.project = project
+        for chunk in _project_customer_chunks(project):
+            reconcile_members(journey, definition, chunk, now=now, enter=False)
+        # Users whose "within N days" edge passed before now were just
+        # evaluated at now: the boundary scan goes on from here.
+        TriggerCursor.objects.filter(journey=journey, scanned_until__lt=now).update(
+            scanned_until=now
+        )
+    return len(chosen)
+
+
+def _segment_redefined_receiver(
+    sender: object, *, project: Project, segment_id: int, **kwargs: object
+) -> None:
+    try:
+        on_segment_redefined(project, segment_id)
+    except Exception:
+        # After commit: the segment is saved; the members stay as they were.
+        logger.exception("segment journeys on segment %s: re-recording failed", segment_id)
+
+
 def _project_customer_chunks(project: Project, after: int = 0) -> Iterator[list[int]]:
     """The project's customer ids in ascending batches, by keyset (index
     (project, id)), so memory and each query stay small."""
@@ -549,6 +661,11 @@ def connect() -> None:
     )
     list_changed.connect(
         _list_changed_receiver, sender=OptOutChange, dispatch_uid="journeys.triggers.list_changed"
+    )
+    segment_redefined.connect(
+        _segment_redefined_receiver,
+        sender=Segment,
+        dispatch_uid="journeys.triggers.segment_redefined",
     )
 
 

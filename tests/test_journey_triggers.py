@@ -124,6 +124,27 @@ def test_an_event_journey_with_a_segment_enters_only_its_members(world, entries)
     assert keys(entries, journey) == [("ann", f"e{result.event_ids[0]}")]
 
 
+def test_a_failing_entry_of_a_track_call_rolls_back_only_its_own_run(world, monkeypatch):
+    from journeys.models import Run
+
+    acme = world.acme
+    journey = make_journey(acme, {"type": "event", "event": "view"})
+    result = track(acme, {"events": [ev("ann", "view"), ev("ben", "view"), ev("cho", "view")]})
+    real_enter = triggers._enter
+
+    def enter(journey, customer, **kwargs):
+        started = real_enter(journey, customer, **kwargs)
+        if customer.user_id == "ben":
+            raise RuntimeError("ben's entry fails after its run was written")
+        return started
+
+    monkeypatch.setattr(triggers, "_enter", enter)
+    assert triggers.on_events_tracked(acme, result.event_ids) == 2
+    # ben's run was rolled back with his savepoint; ann's and cho's stand.
+    runs = Run.objects.filter(journey=journey).values_list("customer__user_id", flat=True)
+    assert sorted(runs) == ["ann", "cho"]
+
+
 def test_paused_journeys_and_other_projects_journeys_enter_nobody(world, entries):
     make_journey(world.acme, {"type": "event", "event": "view"}, status=Journey.Status.PAUSED)
     make_journey(world.bolt, {"type": "event", "event": "view"})
@@ -389,3 +410,90 @@ def test_a_track_call_enters_event_and_segment_journeys_with_the_runtime(
             HTTP_AUTHORIZATION=f"Bearer {world.acme_token}",
         )
     assert Run.objects.filter(journey=gold_members).count() == 1
+
+
+# --- A saved segment's definition changes ----------------------------------------------------
+
+SILVER = {"kind": "tag", "key": "plan", "op": "eq", "value": "silver"}
+
+
+def silver(user):
+    return {"subjectType": "user", "subjectId": user, "tags": {"plan": "silver"}}
+
+
+def _members(journey):
+    return sorted(
+        SegmentMember.objects.filter(journey=journey).values_list("customer__user_id", flat=True)
+    )
+
+
+def test_a_new_definition_rerecords_members_without_entering_them_and_later_changes_enter(
+    world, entries, django_capture_on_commit_callbacks
+):
+    from audiences.segment_actions import do_change_segment
+
+    acme = world.acme
+    track(acme, {"tags": [gold("ann"), silver("ben"), silver("cho")]})
+    saved = segment(acme, GOLD)
+    journey = make_journey(acme, {"type": "segment", "segment_id": saved.pk})
+    paused = make_journey(
+        acme, {"type": "segment", "segment_id": saved.pk}, status=Journey.Status.PAUSED
+    )
+    other = make_journey(acme, {"type": "segment", "segment_id": segment(acme, GOLD).pk})
+    for j in (journey, paused, other):
+        triggers.on_activated(j)
+    ann_since = SegmentMember.objects.get(journey=journey).since
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_change_segment(
+            saved, world.alice, saved.name, {"match": "any", "conditions": [GOLD, SILVER]}
+        )
+    # Recorded under the new definition, nobody entered; ann stays a member since before.
+    assert _members(journey) == _members(paused) == ["ann", "ben", "cho"]
+    assert SegmentMember.objects.get(journey=journey, customer__user_id="ann").since == ann_since
+    assert _members(other) == ["ann"]
+    assert entries == []
+
+    # ben was a member at the change: his next change does not enter him.
+    track(acme, {"events": [ev("ben", "view")]})
+    triggers.on_customers_changed(acme, _ids("ben"))
+    assert entries == []
+
+    # Narrowed to silver: ann is now outside, and does not enter when she turns silver...
+    with django_capture_on_commit_callbacks(execute=True):
+        do_change_segment(saved, world.alice, saved.name, {"match": "all", "conditions": [SILVER]})
+    assert _members(journey) == ["ben", "cho"]
+    assert entries == []
+    # ...until then: a user who enters the segment after the change enters the journey.
+    track(acme, {"tags": [silver("ann")]})
+    triggers.on_customers_changed(acme, _ids("ann"))
+    assert [(j, user) for j, user, _k, _e in entries] == [(journey.pk, "ann")]
+
+
+def test_renaming_a_segment_does_not_rerecord_its_journeys(
+    world, entries, django_capture_on_commit_callbacks
+):
+    from audiences.segment_actions import do_change_segment
+    from audiences.signals import segment_redefined
+
+    acme = world.acme
+    saved = segment(acme, GOLD)
+    told = []
+
+    def spy(sender, *, project, segment_id, **kwargs):
+        told.append(segment_id)
+
+    segment_redefined.connect(spy, sender=Segment, dispatch_uid="test-spy")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            do_change_segment(saved, world.alice, "Renamed", dict(saved.definition))
+        assert told == []
+        with django_capture_on_commit_callbacks(execute=True):
+            do_change_segment(saved, world.alice, "Renamed", one_of(SILVER))
+        assert told == [saved.pk]
+    finally:
+        segment_redefined.disconnect(sender=Segment, dispatch_uid="test-spy")
+
+
+def one_of(condition):
+    return {"match": "all", "conditions": [condition]}
