@@ -171,7 +171,10 @@ def test_edit_a_live_journey_and_move_the_users_of_a_removed_node(page, acme):
     expect(page.locator("#migration-status")).to_have_attribute("data-finished", "true")
     expect(page.locator("#migration-status")).to_have_attribute("data-moved", "1")
     run.refresh_from_db()
-    assert (run.version.number, run.node) == (2, "hi")
+    # Moved onto "hi" of version 2 (the finished move wakes the runner, so
+    # the run may already have taken its step there).
+    assert run.version.number == 2
+    assert run.node == "hi" or run.steps.filter(version__number=2, node="hi").exists()
 
 
 def test_split_branches_and_ab_variants_are_edited_as_forms(page, acme):
