@@ -324,6 +324,31 @@ class CarrierLog:
             self.received.setdefault(user, at)
 
 
+def tree_cpu(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process and
+    its descendants (Linux /proc; a child that already exited is counted
+    once reaped, as its parent's cutime)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            ticks[int(entry)] = sum(int(x) for x in fields[11:15])
+    hz = os.sysconf("SC_CLK_TCK")
+    result = {}
+    for name, root in roots.items():
+        total, todo = 0, [root]
+        while todo:
+            pid = todo.pop()
+            total += ticks.get(pid, 0)
+            todo += [child for child, parent in parents.items() if parent == pid]
+        result[name] = total / hz
+    return result
+
+
 def percentile(ordered: list[float], p: float) -> float:
     """Nearest rank."""
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
@@ -448,7 +473,10 @@ def main() -> int:
 
             return tick
 
+        roots = {"web": gunicorn.pid, "cluster": cluster.pid, "carrier": carrier.pid}
+        cpu = [tree_cpu(roots)]
         without = paced.run(warm_users, calls, args.batch, args.rate, ticker("no journey"))
+        cpu.append(tree_cpu(roots))
         print(f"phase 1 (no journey): {calls / without['elapsed']:.2f} calls/s", flush=True)
 
         from journeys.actions import do_activate
@@ -474,6 +502,7 @@ def main() -> int:
 
             do_start_campaign(campaign)
         memory: dict[int, float] = {}
+        cpu.append(tree_cpu(roots))
         with_journey = paced.run(first, calls, args.batch, args.rate, ticker("journey", progress))
         print(f"phase 2 (journey): {calls / with_journey['elapsed']:.2f} calls/s", flush=True)
         drain_started = time.monotonic()
@@ -491,6 +520,7 @@ def main() -> int:
                 break
             time.sleep(0.5)
         drained = time.monotonic() - drain_started
+        cpu.append(tree_cpu(roots))
         seen.poll()
         campaign_line = ""
         if campaign is not None:
@@ -555,6 +585,15 @@ def main() -> int:
             f"{statistics.median(d) * 1000:.0f} ms, p99 {percentile(d, 0.99) * 1000:.0f} ms; "
             "client behind schedule at most "
             f"{max(phase['lags']):.2f} s"
+        )
+    per_1000 = 1000 / per_phase
+    for label, (a, b) in (("no journey", (cpu[0], cpu[1])),
+                          ("journey, until drained", (cpu[2], cpu[3]))):  # fmt: skip
+        used = {name: (b[name] - a[name]) * per_1000 for name in a}
+        print(
+            f"CPU per 1,000 events, {label}: "
+            + ", ".join(f"{name} {value:.2f} s" for name, value in used.items())
+            + f"; total {sum(used.values()):.2f} s"
         )
     if campaign_line:
         print(campaign_line)

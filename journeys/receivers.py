@@ -21,6 +21,7 @@ def on_events_tracked(sender: object, project: Project, event_ids: list[int], **
     then the triggers enter users."""
     from journeys import runtime
 
+    events: list[Event] | None = None
     try:
         events = list(Event.objects.filter(pk__in=event_ids))
         runtime.on_events(project, events)
@@ -32,10 +33,9 @@ def on_events_tracked(sender: object, project: Project, event_ids: list[int], **
     except ImportError:
         return
     try:
-        # The entries of one Track call in one transaction (each entry its
-        # own savepoint, so a failed one costs only itself), one wake-up.
-        with runtime.entries_batched():
-            enter_by_events(project, event_ids)
+        # The entries of one Track call in one transaction, opened only when
+        # someone enters (runtime.enter_many).
+        enter_by_events(project, event_ids, events)
     except Exception:
         logger.exception("journeys: events %s could not enter journeys", event_ids[:10])
 

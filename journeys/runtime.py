@@ -39,7 +39,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from audiences.models import Customer, Event
@@ -187,8 +187,8 @@ _entry_bumps: ContextVar[dict[tuple[int, int], list[metrics.Delta]] | None] = Co
 )
 
 
-def _bump_entry(journey_id: int, version_id: int, start: str) -> None:
-    deltas = [(start, metrics.ENTERED, 1), (start, metrics.WAITING, 1)]
+def _bump_entry(journey_id: int, version_id: int, start: str, runs: int = 1) -> None:
+    deltas = [(start, metrics.ENTERED, runs), (start, metrics.WAITING, runs)]
     pending = _entry_bumps.get()
     if pending is None:
         metrics.bump(journey_id, version_id, deltas)
@@ -216,6 +216,292 @@ def entries_batched() -> Iterator[None]:
                 metrics.bump(journey_id, version_id, deltas)
     finally:
         _entry_bumps.reset(token)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One user to enter into a journey (see `enter_many`)."""
+
+    journey: Journey
+    customer_id: int
+    entry_key: str
+    entry_event: Event | None = None
+
+
+def enter_many(entries: Iterable[Entry], now: datetime | None = None) -> int:
+    """Enter many users at once (a Track call's events): the same rules as
+    `do_enter_journey`, in the order given (a user's second entry in the
+    batch sees the run of the first), but per journey one query decides the
+    re-entry rule for all of its users and one multi-row INSERT writes their
+    runs, one upsert their counters; all in ONE transaction, opened only when
+    someone may enter (on SQLite it holds the one write lock: a statement per
+    entry made every other writer wait for the Track call, see
+    bench/journey_entry.py). If a journey's batch fails (its INSERT met an
+    entry that raced in elsewhere, say), that journey's users are entered one
+    at a time, each in a savepoint, so one bad entry costs only itself.
+    Returns how many runs started."""
+    now = now or timezone.now()
+    groups: dict[int, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.journey.pk, []).append(entry)
+    batches = [batch for _pk, group in sorted(groups.items()) if (batch := _entry_batch(group))]
+    if not batches:
+        return 0
+    started = 0
+    with entries_batched():
+        if connection.features.has_select_for_update:
+            # One entry decision at a time per user, as in do_enter_journey;
+            # all of the call's users at once, in id order, so two calls
+            # never wait on each other the opposite way round.
+            ids = sorted({entry.customer_id for batch in batches for entry, _d, _k in batch.items})
+            list(
+                Customer.objects.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk")
+            )
+        for batch in batches:
+            try:
+                with _entry_savepoint():
+                    started += _enter_batch(batch, now)
+            except Exception:
+                logger.warning(
+                    "journey %s: a batch of %d entries failed; one at a time",
+                    batch.journey.pk,
+                    len(batch.items),
+                    exc_info=True,
+                )
+                started += _enter_one_by_one(batch, now)
+    return started
+
+
+@dataclass
+class _EntryBatch:
+    journey: Journey
+    version: JourneyVersion
+    start: str
+    mode: str
+    reentry: dict
+    items: list[tuple[Entry, dict, str]]  # (entry, entry data, re-entry key)
+
+
+def _entry_batch(group: list[Entry]) -> _EntryBatch | None:
+    """What `do_enter_journey` checks before its transaction, for a group of
+    one journey: None when the journey takes no entries."""
+    journey = group[0].journey
+    if journey.status != Journey.Status.ACTIVE or journey.live_version_id is None:
+        return None
+    version = journey.live_version
+    start, reentry = _entry_rules(version)
+    if start is None:
+        return None
+    mode = reentry.get("mode") or DEFAULT_REENTRY
+    items = []
+    for entry in group:
+        data = dict(entry.entry_event.data or {}) if entry.entry_event is not None else {}
+        key = ""
+        if mode == "keyed":
+            value = conditions.data_value(data, reentry.get("key_field") or "")
+            if value is None:
+                continue
+            key = str(value)[:255]
+        items.append((entry, data, key))
+    return _EntryBatch(journey, version, start, mode, reentry, items) if items else None
+
+
+# A published version never changes: its trigger node and re-entry rule are
+# read once per process (a Track call's journey comes without its graph).
+_ENTRY_RULES: dict[tuple[int, Any], tuple[str | None, dict]] = {}
+_ENTRY_RULES_SIZE = 1000
+
+
+def _entry_rules(version: JourneyVersion) -> tuple[str | None, dict]:
+    """The version's trigger node key and re-entry settings."""
+    key = (version.pk, version.created_at)
+    rules = _ENTRY_RULES.get(key)
+    if rules is None:
+        full = JourneyVersion.objects.only("graph", "settings", "state").get(pk=version.pk)
+        rules = (trigger_key(full.graph), (full.settings or {}).get("reentry") or {})
+        if full.state != JourneyVersion.State.DRAFT:
+            if len(_ENTRY_RULES) >= _ENTRY_RULES_SIZE:
+                _ENTRY_RULES.clear()
+            _ENTRY_RULES[key] = rules
+    return rules
+
+
+@dataclass
+class _Past:
+    """A user's earlier runs of one journey, as the re-entry rules read them."""
+
+    runs: int = 0
+    live: int = 0
+    last_start: datetime | None = None
+    live_keys: set[str] = field(default_factory=set)
+
+    def allows(self, mode: str, reentry: dict, key: str, now: datetime) -> bool:
+        if mode == "once":
+            return not self.runs
+        if mode == "keyed":
+            return key not in self.live_keys
+        if self.live:
+            return False
+        if mode == "cooldown":
+            seconds = int(reentry.get("cooldown_seconds") or 0)
+            return self.last_start is None or self.last_start <= now - timedelta(seconds=seconds)
+        if mode == "max":
+            return self.runs < int(reentry.get("max") or 1)
+        return True  # after_end
+
+    def entered(self, key: str, now: datetime) -> None:
+        self.runs += 1
+        self.live += 1
+        self.last_start = now
+        self.live_keys.add(key)
+
+
+def _past_runs(journey: Journey, customer_ids: list[int], mode: str) -> dict[int, _Past]:
+    runs = Run.objects.filter(journey=journey, customer_id__in=customer_ids)
+    past: dict[int, _Past] = {}
+    if mode == "keyed":
+        for customer_id, key in runs.filter(state__in=LIVE).values_list(
+            "customer_id", "reentry_key"
+        ):
+            past.setdefault(customer_id, _Past()).live_keys.add(key)
+        return past
+    rows = runs.values("customer_id").annotate(
+        n=Count("pk"), live=Count("pk", filter=Q(state__in=LIVE)), last=Max("started_at")
+    )
+    for row in rows:
+        past[row["customer_id"]] = _Past(row["n"], row["live"], row["last"])
+    return past
+
+
+def _enter_batch(batch: _EntryBatch, now: datetime) -> int:
+    customer_ids = sorted({entry.customer_id for entry, _data, _key in batch.items})
+    past = _past_runs(batch.journey, customer_ids, batch.mode)
+    runs = []
+    at = connection.ops.adapt_datetimefield_value(now)
+    project = _RUN_PROJECT.get_db_prep_save(batch.journey.project_id, connection)
+    for entry, data, key in batch.items:
+        before = past.setdefault(entry.customer_id, _Past())
+        if not before.allows(batch.mode, batch.reentry, key, now):
+            continue
+        before.entered(key, now)
+        event_id = entry.entry_event.pk if entry.entry_event is not None else None
+        runs.append(
+            (
+                project,
+                batch.journey.pk,
+                batch.version.pk,
+                entry.customer_id,
+                entry.entry_key[:100],
+                event_id,
+                _ENTRY_DATA.get_db_prep_save(data, connection),
+                key,
+                batch.start,
+                Run.State.ACTIVE.value,
+                at,
+                at,
+            )
+        )
+    if not runs:
+        return 0
+    _insert_runs(runs)
+    wake_runner()
+    _bump_entry(batch.journey.pk, batch.version.pk, batch.start, len(runs))
+    return len(runs)
+
+
+# A new run's columns; the others take their defaults (step 0, no claim, …).
+_RUN_COLUMNS = (
+    "project_id",
+    "journey_id",
+    "version_id",
+    "customer_id",
+    "entry_key",
+    "entry_event_id",
+    "entry_data",
+    "reentry_key",
+    "node",
+    "state",
+    "due_at",
+    "started_at",
+)
+_RUN_DEFAULTS = {
+    "step": 0,
+    "wait_event_type": "",
+    "wait_match": "",
+    "claim_token": "",
+    "claimed_at": None,
+    "ended_at": None,
+    "end_reason": "",
+}
+_ENTRY_DATA = Run._meta.get_field("entry_data")
+_RUN_PROJECT = Run._meta.get_field("project")
+_RUNS_PER_STATEMENT = 250
+
+
+def _insert_runs(rows: list[tuple]) -> None:
+    """New runs (rows of `_RUN_COLUMNS`), a few hundred per statement: the
+    ORM's bulk_create compiled them for longer than SQLite took to write
+    them, inside the write lock (bench/journey_entry.py)."""
+    columns = [*_RUN_COLUMNS, *_RUN_DEFAULTS]
+    defaults = list(_RUN_DEFAULTS.values())
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(_RUN_TABLE)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _RUNS_PER_STATEMENT):
+            part = rows[start : start + _RUNS_PER_STATEMENT]
+            cursor.execute(
+                head + ", ".join([one] * len(part)),
+                [value for row in part for value in (*row, *defaults)],
+            )
+
+
+def _enter_one_by_one(batch: _EntryBatch, now: datetime) -> int:
+    customers = Customer.objects.in_bulk({entry.customer_id for entry, _d, _k in batch.items})
+    started = 0
+    for entry, _data, _key in batch.items:
+        customer = customers.get(entry.customer_id)
+        if customer is None:
+            continue
+        try:
+            with _entry_savepoint():
+                run = do_enter_journey(
+                    batch.journey,
+                    customer,
+                    entry_key=entry.entry_key,
+                    entry_event=entry.entry_event,
+                    now=now,
+                )
+        except Exception:
+            # One entry's failure must not cost the others theirs.
+            logger.exception(
+                "journey %s: entry %s of user %s failed",
+                batch.journey.pk,
+                entry.entry_key,
+                entry.customer_id,
+            )
+            continue
+        started += run is not None
+    return started
+
+
+@contextmanager
+def _entry_savepoint() -> Iterator[None]:
+    """A savepoint whose rollback also forgets the counter bumps the entries
+    inside it left for `entries_batched` to write."""
+    pending = _entry_bumps.get()
+    kept = {key: list(deltas) for key, deltas in pending.items()} if pending is not None else None
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        if pending is not None and kept is not None:
+            pending.clear()
+            pending.update(kept)
+        raise
 
 
 def _may_enter(

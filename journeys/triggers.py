@@ -23,7 +23,7 @@
 `scan_triggers()` is the periodic task (every minute, django-q2 schedule
 "journeys.scan_triggers") for the schedule occurrences and the boundary scans.
 Entry itself (re-entry policy, idempotency per entry key) is
-`journeys.runtime.do_enter_journey`.
+`journeys.runtime.do_enter_journey`, or `enter_many` for a Track call's users.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from journeys.models import (
     SegmentMember,
     TriggerCursor,
 )
+from journeys.runtime import Entry
 from optout.models import OptOutChange
 from optout.signals import list_changed
 from projects.models import Project
@@ -176,6 +177,12 @@ def _members(project: Project, definition: dict, ids: Iterable[int], now: dt.dat
         return set()
 
 
+def _enter_many(entries: list[Entry]) -> int:
+    from journeys.runtime import enter_many
+
+    return enter_many(entries)
+
+
 def _enter(journey: Journey, customer: Customer, **kwargs: Any) -> bool:
     from journeys.runtime import do_enter_journey
 
@@ -185,19 +192,31 @@ def _enter(journey: Journey, customer: Customer, **kwargs: Any) -> bool:
 # --- Event trigger -----------------------------------------------------------------------
 
 
-def on_events_tracked(project: Project, event_ids: list[int]) -> int:
+def on_events_tracked(
+    project: Project, event_ids: list[int], events: list[Event] | None = None
+) -> int:
     """Enter the users of the just-committed events into the project's event
-    journeys that match them; how many runs started. Called after commit."""
+    journeys that match them; how many runs started. Called after commit;
+    `events`: those events already loaded (the receiver's)."""
     from journeys.conditions import data_matches
 
     journeys = active_journeys(project, EVENT)
     if not journeys or not event_ids:
         return 0
     types = {config.get("event") for _journey, config in journeys}
-    events = list(
-        Event.objects.filter(project=project, pk__in=event_ids, type__in=types)
-        .select_related("customer")
-        .order_by("pk")
+    if events is None:
+        events = list(Event.objects.filter(pk__in=event_ids, type__in=types))
+    wanted = set(event_ids)
+    events = sorted(
+        (
+            e
+            for e in events
+            if e.pk in wanted
+            and e.type in types
+            and e.project_id == project.pk
+            and e.customer_id is not None
+        ),
+        key=lambda e: e.pk,
     )
     entries: list[tuple[Journey, Event]] = []
     for journey, config in journeys:
@@ -215,25 +234,13 @@ def on_events_tracked(project: Project, event_ids: list[int]) -> int:
             )
             chosen = [event for event in chosen if event.customer_id in inside]
         entries += [(journey, event) for event in chosen]
-    if not entries:
-        return 0
-    started = 0
-    # All of the call's entries in ONE transaction (each in a savepoint): on
-    # SQLite a transaction per entry waited for the write lock once per event,
-    # behind the runner's and the send chains' steps (bench/journey_entry.py).
-    # The runner is woken once, when it commits.
-    with transaction.atomic():
-        for journey, event in entries:
-            try:
-                with transaction.atomic():
-                    started += _enter(
-                        journey, event.customer, entry_key=f"e{event.pk}", entry_event=event
-                    )
-            except Exception:
-                # One entry's failure must not cost the others theirs, nor
-                # the Track call (already committed) its answer.
-                logger.exception("journey %s: entry for event %s failed", journey.pk, event.pk)
-    return started
+    # One transaction for all of the call's entries, one query and one
+    # INSERT per journey (runtime.enter_many): on SQLite a transaction (and
+    # then a statement) per entry held the one write lock for as long as the
+    # runner's steps and the send chains waited (bench/journey_entry.py).
+    return _enter_many(
+        [Entry(journey, event.customer_id, f"e{event.pk}", event) for journey, event in entries]
+    )
 
 
 # --- Segment-entry trigger ---------------------------------------------------------------

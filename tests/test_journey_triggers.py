@@ -14,7 +14,7 @@ from django.utils import timezone
 from audiences.actions import do_track
 from audiences.models import Customer, Event, Segment
 from audiences.track import parse_track
-from journeys import triggers
+from journeys import counters, triggers
 from journeys.models import Journey, JourneyVersion, ScheduleOccurrence, SegmentMember
 from optout.actions import do_opt_out
 from optout.models import Source
@@ -31,7 +31,18 @@ def entries(monkeypatch):
         )
         return True
 
+    def record_many(batch):
+        for entry in batch:
+            record(
+                entry.journey,
+                Customer.objects.get(pk=entry.customer_id),
+                entry_key=entry.entry_key,
+                entry_event=entry.entry_event,
+            )
+        return len(batch)
+
     monkeypatch.setattr(triggers, "_enter", record)
+    monkeypatch.setattr(triggers, "_enter_many", record_many)
     return recorded
 
 
@@ -125,24 +136,33 @@ def test_an_event_journey_with_a_segment_enters_only_its_members(world, entries)
 
 
 def test_a_failing_entry_of_a_track_call_rolls_back_only_its_own_run(world, monkeypatch):
+    from journeys import runtime
     from journeys.models import Run
 
     acme = world.acme
     journey = make_journey(acme, {"type": "event", "event": "view"})
     result = track(acme, {"events": [ev("ann", "view"), ev("ben", "view"), ev("cho", "view")]})
-    real_enter = triggers._enter
+    real_insert, real_enter = runtime._insert_runs, runtime.do_enter_journey
+
+    def insert(runs):
+        real_insert(runs)  # written, then the batch fails: all three roll back
+        raise RuntimeError("the batch fails after its runs were written")
 
     def enter(journey, customer, **kwargs):
-        started = real_enter(journey, customer, **kwargs)
+        run = real_enter(journey, customer, **kwargs)
         if customer.user_id == "ben":
-            raise RuntimeError("ben's entry fails after its run was written")
-        return started
+            raise RuntimeError("ben's entry fails after his run was written")
+        return run
 
-    monkeypatch.setattr(triggers, "_enter", enter)
+    monkeypatch.setattr(runtime, "_insert_runs", insert)
+    monkeypatch.setattr(runtime, "do_enter_journey", enter)
     assert triggers.on_events_tracked(acme, result.event_ids) == 2
-    # ben's run was rolled back with his savepoint; ann's and cho's stand.
+    # The batch rolled back and its users were entered one at a time: ben's
+    # run was rolled back with his savepoint; ann's and cho's stand, counted once.
     runs = Run.objects.filter(journey=journey).values_list("customer__user_id", flat=True)
     assert sorted(runs) == ["ann", "cho"]
+    counts = counters.values(journey.live_version_id)
+    assert (counts[("start", "entered")], counts[("start", "waiting")]) == (2, 2)
 
 
 def test_paused_journeys_and_other_projects_journeys_enter_nobody(world, entries):
