@@ -59,7 +59,11 @@ LEASE = "runner"
 LIVE = (Run.State.ACTIVE, Run.State.WAITING)
 # Journeys whose runs the runner takes: active ones step, stopped ones end.
 RUNNABLE = (Journey.Status.ACTIVE, Journey.Status.STOPPED)
-BATCH_SIZE = 200
+# Runs claimed at once. Per batch the runner pays a claim, a read of the
+# versions and a wake-up of the send chains, and per round one transaction:
+# 500 cost 17 % less CPU per run than 200 (3-step journey, in process), and
+# a round of 500 still commits in tens of milliseconds.
+BATCH_SIZE = 500
 # A graph is acyclic; a run takes at most one step per node in one go.
 MAX_STEPS_IN_A_ROW = 200
 # A run whose step raised is tried again this much later.
