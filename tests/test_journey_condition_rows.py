@@ -277,6 +277,16 @@ def test_a_half_filled_row_is_an_error_naming_the_row_and_its_field(
     assert _graph_of(journey) == before
 
 
+def test_a_viewer_sees_the_condition_rows_disabled_without_their_buttons(client, world, journey):
+    do_save_draft(journey, _graph(WHERE_SHAPES[1], WHERE_SHAPES[1]), {}, world.carol)
+    client.login(username=world.dave.email, password=PASSWORD)
+    for key in ("start", "wait"):
+        html = client.get(_node_url(journey, key)).content.decode()
+        assert 'name="where-c0-field" value="total"' in html
+        assert " disabled" in html.split('name="where-c0-field"')[1].split(">")[0]
+        assert 'name="op"' not in html
+
+
 def test_the_validators_problem_is_shown_beside_its_condition_row(carol, world, journey):
     where = [{"field": "total", "op": "gt", "value": "many"}]
     do_save_draft(journey, _graph(where, []), {}, world.carol)
