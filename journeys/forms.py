@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import Segment
 from audiences.segments import EVENT_DATA_OPS
 from channels.queries import approved_senders
+from journeys.conditions import VALUELESS_OPS
 from journeys.graph import KINDS, MAX_VARIANTS, kind_labels, ports_of
 from projects.models import Project
 
@@ -52,12 +53,6 @@ def _parse_json(value: str, *, default: Any) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc.msg}) from None
-
-
-def _dump(value: Any) -> str:
-    if value in (None, [], {}):
-        return ""
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _split_duration(seconds: Any) -> tuple[int | None, str]:
@@ -121,7 +116,275 @@ class NodeForm(forms.Form):
         return [f for f in self if f.name != "label" and not f.name.startswith("next_")]
 
 
-class TriggerForm(NodeForm):
+def _typed(text: str) -> Any:
+    """A condition's value as typed: a number stays a number ("80" → 80),
+    true/false a boolean, "quoted" text a text; anything else is text."""
+    text = (text or "").strip()
+    if NUMBER.match(text):
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
+    if text in ("true", "false"):
+        return text == "true"
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def _untyped(value: Any) -> str:
+    """The text a value is typed as (the inverse of _typed)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value if _typed(value) == value else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _count(data: Any, name: str, limit: int) -> int:
+    try:
+        value = int(data.get(name) or 0)
+    except (TypeError, ValueError):
+        value = 0
+    return max(0, min(value, limit))
+
+
+def _within(path: str, prefix: str) -> bool:
+    """Whether a problem's field path is `prefix` or inside it."""
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+# --- rows of event-data conditions --------------------------------------------------
+# A split branch's entry-event conditions and a trigger's or a wait-for-event's
+# `where` are the same list of `{field, op, value}` (docs/journeys.md), edited
+# as the same rows: a data field path, an operator, a value typed as _typed
+# types it. A form holds one set of rows per prefix ("b0-", "where-").
+
+MAX_CONDITIONS = 20
+CONDITION_PARTS = ("field", "op", "value")
+
+
+def _empty_condition() -> dict[str, str]:
+    return {"field": "", "op": "eq", "value": ""}
+
+
+def _op_and_indexes(op: str) -> tuple[str, list[int]]:
+    """A row button's value (`remove_condition:0:2`) as its verb and indexes."""
+    verb, _sep, rest = op.partition(":")
+    return verb, [int(part) for part in rest.split(":") if part.isdigit()]
+
+
+def conditions_from_config(where: Any) -> list[dict[str, str]]:
+    """Stored conditions as the texts of their rows."""
+    return [
+        {
+            "field": str(condition.get("field", "")),
+            "op": str(condition.get("op", "eq")),
+            "value": _untyped(condition.get("value")),
+        }
+        for condition in (where if isinstance(where, list) else [])
+        if isinstance(condition, dict)
+    ]
+
+
+def conditions_from_data(data: Any, prefix: str) -> list[dict[str, str]]:
+    """The posted rows under `prefix`, as many as its count says."""
+    return [
+        {
+            "field": data.get(f"{prefix}c{j}-field", ""),
+            "op": data.get(f"{prefix}c{j}-op", "eq"),
+            "value": data.get(f"{prefix}c{j}-value", ""),
+        }
+        for j in range(_count(data, prefix + "conditions", MAX_CONDITIONS))
+    ]
+
+
+def conditions_as_data(conditions: list[dict[str, str]], prefix: str) -> dict[str, str]:
+    """Rows as the posted data they are drawn from (the inverse of conditions_from_data)."""
+    data = {prefix + "conditions": str(len(conditions))}
+    for j, condition in enumerate(conditions):
+        for name in CONDITION_PARTS:
+            data[f"{prefix}c{j}-{name}"] = condition[name]
+    return data
+
+
+def rearrange_conditions(conditions: list[dict[str, str]], verb: str, indexes: list[int]) -> bool:
+    """Add a row, or remove the row at indexes[0]; False when `verb` is neither."""
+    if verb == "add_condition" and len(conditions) < MAX_CONDITIONS:
+        conditions.append(_empty_condition())
+        return True
+    if verb == "remove_condition" and indexes and indexes[0] < len(conditions):
+        del conditions[indexes[0]]
+        return True
+    return False
+
+
+def _op_choices(op: str) -> list[tuple[str, Any]]:
+    choices: list[tuple[str, Any]] = [(name, OP_LABELS[name]) for name in EVENT_DATA_OPS]
+    if op and op not in OP_LABELS and len(op) <= 30:
+        # A stored operator the builder does not offer stays as it is, so that
+        # saving the node changes nothing; the validator names it.
+        choices.append((op, op))
+    return choices
+
+
+def add_condition_fields(form: forms.Form, prefix: str, conditions: list[dict[str, str]]) -> None:
+    """The rows' fields: a hidden count, then a field, an operator and a value per row."""
+    form.fields[prefix + "conditions"] = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, initial=len(conditions)
+    )
+    for j, condition in enumerate(conditions):
+        c = f"{prefix}c{j}-"
+        form.fields[c + "field"] = forms.CharField(
+            label=_("Data field"),
+            required=False,
+            max_length=100,
+            initial=condition["field"],
+            widget=forms.TextInput(
+                attrs={"placeholder": _("e.g. total"), "spellcheck": "false", "autocomplete": "off"}
+            ),
+        )
+        form.fields[c + "op"] = forms.ChoiceField(
+            label=_("Operator"), choices=_op_choices(condition["op"]), initial=condition["op"]
+        )
+        form.fields[c + "value"] = forms.CharField(
+            label=_("Value"), required=False, max_length=255, initial=condition["value"]
+        )
+
+
+def cleaned_conditions(form: forms.Form, prefix: str, count: int) -> list[dict[str, Any]]:
+    """The rows as stored conditions (call from clean()). A row left empty is
+    dropped; a half-filled one is an error that names the row."""
+    data = form.cleaned_data
+    conditions = []
+    for j in range(count):
+        c = f"{prefix}c{j}-"
+        field = (data.get(c + "field") or "").strip()
+        op = data.get(c + "op") or "eq"
+        text = (data.get(c + "value") or "").strip()
+        if not field and not text:
+            continue
+        if not field:
+            form.add_error(c + "field", _("Condition %(n)s: field is required") % {"n": j + 1})
+            continue
+        if not text and op not in VALUELESS_OPS:
+            form.add_error(c + "value", _("Condition %(n)s: value is required") % {"n": j + 1})
+            continue
+        condition: dict[str, Any] = {"field": field, "op": op}
+        if text or op not in VALUELESS_OPS:
+            condition["value"] = _typed(data.get(c + "value") or "")
+        conditions.append(condition)
+    return conditions
+
+
+def condition_block(
+    form: Any, prefix: str, path: str, count: int, *, ops_suffix: str, texts: dict[str, Any]
+) -> dict[str, Any]:
+    """What templates/journeys/_data_conditions.html draws: the rows' bound
+    fields and the validator's problems inside each (`path[j]`), the add and
+    remove buttons' values (`add_condition<suffix>`, `remove_condition<suffix>:j`)
+    and the block's texts (legend, add, empty)."""
+    rows = [
+        {
+            "index": j,
+            "number": j + 1,
+            "field": form[f"{prefix}c{j}-field"],
+            "op": form[f"{prefix}c{j}-op"],
+            "value": form[f"{prefix}c{j}-value"],
+            "path": f"{path}[{j}]",
+            "remove": f"remove_condition{ops_suffix}:{j}",
+            "problems": form.problems_at(f"{path}[{j}]"),
+        }
+        for j in range(count)
+    ]
+    return {
+        "count": form[prefix + "conditions"],
+        "rows": rows,
+        "add": f"add_condition{ops_suffix}",
+        **texts,
+    }
+
+
+class InlineProblems:
+    """A node form that shows the validator's problems beside the rows their
+    path points into; the rest go above the form."""
+
+    problems: list[Any]
+
+    def problems_at(self, prefix: str) -> list[Any]:
+        return [p for p in self.problems if _within(p.field, prefix)]
+
+    def show_problems(self, problems: list[Any]) -> list[Any]:
+        """Keep the node's problems to show beside their rows; the rest (to
+        show above the form) are returned."""
+        self.problems = problems
+        return [p for p in problems if not self.shows_inline(p.field)]
+
+    def shows_inline(self, path: str) -> bool:
+        raise NotImplementedError
+
+
+class WhereRowsForm(InlineProblems, NodeForm):
+    """A node whose event's data conditions (`config.where`) are rows."""
+
+    config_template: ClassVar[str] = "journeys/_where_fields.html"
+    where_prefix: ClassVar[str] = "where-"
+
+    def setup(self) -> None:
+        super().setup()
+        node = self.node
+        config = node.get("config") if isinstance(node.get("config"), dict) else {}
+        self.where_rows = (
+            conditions_from_data(self.data, self.where_prefix)
+            if self.is_bound
+            else conditions_from_config(config.get("where"))
+        )
+        self.problems = []
+        add_condition_fields(self, self.where_prefix, self.where_rows)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.where = cleaned_conditions(self, self.where_prefix, len(self.where_rows))
+        return data
+
+    def rearranged(self, op: str) -> dict[str, Any] | None:
+        """The posted data with a condition row added or removed (None: not
+        a row button of this form)."""
+        verb, indexes = _op_and_indexes(op)
+        rows = conditions_from_data(self.data, self.where_prefix)
+        if not rearrange_conditions(rows, verb, indexes):
+            return None
+        data = {k: v for k, v in self.data.items() if k != "op"}
+        data.update(conditions_as_data(rows, self.where_prefix))
+        return data
+
+    def config_fields(self) -> list[forms.BoundField]:
+        return [f for f in super().config_fields() if not f.name.startswith(self.where_prefix)]
+
+    def where_block(self) -> dict[str, Any]:
+        return condition_block(
+            self,
+            self.where_prefix,
+            "config.where",
+            len(self.where_rows),
+            ops_suffix="",
+            texts={
+                "legend": _("Event data conditions"),
+                "add_label": _("+ Data condition"),
+                "empty": _("No condition on the event's data: every such event counts."),
+            },
+        )
+
+    def shows_inline(self, path: str) -> bool:
+        return path.startswith("config.where[")
+
+
+class TriggerForm(WhereRowsForm):
     kind = "trigger"
     type = forms.ChoiceField(
         label=_("Enter users"),
@@ -132,10 +395,6 @@ class TriggerForm(NodeForm):
         ),
     )
     event = forms.CharField(label=_("Event"), required=False, max_length=255)
-    where = _json_field(
-        _("Event data conditions (JSON)"),
-        _('A list such as [{"field": "total", "op": "gt", "value": 50000}]'),
-    )
     segment_id = forms.TypedChoiceField(
         label=_("Segment"), required=False, coerce=int, empty_value=None
     )
@@ -149,6 +408,7 @@ class TriggerForm(NodeForm):
     )
 
     def setup(self) -> None:
+        super().setup()
         segments = Segment.objects.filter(project=self.project).order_by("name")
         self.fields["segment_id"].choices = [("", _("— none —"))] + [
             (s.pk, s.name) for s in segments
@@ -158,16 +418,12 @@ class TriggerForm(NodeForm):
         return {
             "type": config.get("type", "event"),
             "event": config.get("event", ""),
-            "where": _dump(config.get("where")),
             "segment_id": config.get("segment_id") or "",
             "enter_current_members": bool(config.get("enter_current_members")),
             "cron": config.get("cron", ""),
             "time_zone": config.get("time_zone", "Asia/Seoul"),
             "catch_up_minutes": config.get("catch_up_minutes", 60),
         }
-
-    def clean_where(self) -> Any:
-        return _parse_json(self.cleaned_data["where"], default=[])
 
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -176,7 +432,7 @@ class TriggerForm(NodeForm):
             return {
                 "type": kind,
                 "event": data["event"].strip(),
-                "where": data["where"],
+                "where": self.where,
                 "segment_id": data["segment_id"],
             }
         if kind == "segment":
@@ -277,35 +533,31 @@ class WaitUntilForm(NodeForm):
         }
 
 
-class WaitEventForm(DurationMixin, NodeForm):
+class WaitEventForm(DurationMixin, WhereRowsForm):
     kind = "wait_event"
     event = forms.CharField(label=_("Event"), required=False, max_length=255)
-    where = _json_field(_("Event data conditions (JSON)"))
     match_field = forms.CharField(
         label=_("Same value as the entry event in field"), required=False, max_length=100
     )
 
     def setup(self) -> None:
+        super().setup()
         self.fields["amount"].label = _("Time out after")
 
     def initial_from(self, config: dict) -> dict[str, Any]:
         amount, unit = _split_duration(config.get("timeout_seconds"))
         return {
             "event": config.get("event", ""),
-            "where": _dump(config.get("where")),
             "match_field": config.get("match_field", ""),
             "amount": amount,
             "unit": unit,
         }
 
-    def clean_where(self) -> Any:
-        return _parse_json(self.cleaned_data["where"], default=[])
-
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
         config: dict[str, Any] = {
             "event": data["event"].strip(),
-            "where": data["where"],
+            "where": self.where,
             "timeout_seconds": self.seconds(),
         }
         if data["match_field"].strip():
@@ -313,50 +565,7 @@ class WaitEventForm(DurationMixin, NodeForm):
         return config
 
 
-def _typed(text: str) -> Any:
-    """A condition's value as typed: a number stays a number ("80" → 80),
-    true/false a boolean, "quoted" text a text; anything else is text."""
-    text = (text or "").strip()
-    if NUMBER.match(text):
-        number = float(text)
-        return int(number) if number.is_integer() and "." not in text else number
-    if text in ("true", "false"):
-        return text == "true"
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-    return text
-
-
-def _untyped(value: Any) -> str:
-    """The text a value is typed as (the inverse of _typed)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return value if _typed(value) == value else json.dumps(value, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _count(data: Any, name: str, limit: int) -> int:
-    try:
-        value = int(data.get(name) or 0)
-    except (TypeError, ValueError):
-        value = 0
-    return max(0, min(value, limit))
-
-
-def _within(path: str, prefix: str) -> bool:
-    """Whether a problem's field path is `prefix` or inside it."""
-    return path == prefix or path.startswith((prefix + ".", prefix + "["))
-
-
-class RowsForm(NodeForm):
+class RowsForm(InlineProblems, NodeForm):
     """A node form whose config is a list of rows the marketer adds, removes
     and orders (split branches, A/B variants). Its rows are raw texts, read
     from the posted data or the node's config; a press of one of the row
@@ -394,8 +603,7 @@ class RowsForm(NodeForm):
     def rearranged(self, op: str) -> dict[str, Any] | None:
         """The posted data with the rows rearranged by `op` (None: not an op
         of this form)."""
-        verb, _sep, rest = op.partition(":")
-        indexes = [int(part) for part in rest.split(":") if part.isdigit()]
+        verb, indexes = _op_and_indexes(op)
         rows = self.rows_from_data(self.data)
         if not self.rearrange(rows, verb, indexes):
             return None
@@ -423,18 +631,6 @@ class RowsForm(NodeForm):
         node["next"] = self.nexts
         return node
 
-    def problems_at(self, prefix: str) -> list[Any]:
-        return [p for p in self.problems if _within(p.field, prefix)]
-
-    def show_problems(self, problems: list[Any]) -> list[Any]:
-        """Keep the node's problems to show beside their rows; the rest (to
-        show above the form) are returned."""
-        self.problems = problems
-        return [p for p in problems if not self.shows_inline(p.field)]
-
-    def shows_inline(self, path: str) -> bool:
-        raise NotImplementedError
-
 
 class SplitForm(RowsForm):
     """Ordered branches, each a segment (saved, or conditions built as in
@@ -444,7 +640,6 @@ class SplitForm(RowsForm):
 
     kind = "split"
     config_template = "journeys/_split_fields.html"
-    max_conditions = 20
 
     def rows_from_node(self) -> list[dict[str, Any]]:
         config = self.node.get("config") if isinstance(self.node.get("config"), dict) else {}
@@ -463,21 +658,12 @@ class SplitForm(RowsForm):
                 and "conditions" not in segment
             ):
                 saved, segment = str(segment["segment_id"]), None
-            entry = branch.get("entry_data") if isinstance(branch.get("entry_data"), list) else []
             rows.append(
                 {
                     "label": str(branch.get("label") or ""),
                     "segment_id": saved,
                     "segment": json.dumps(segment, ensure_ascii=False) if segment else "",
-                    "conditions": [
-                        {
-                            "field": str(c.get("field", "")),
-                            "op": str(c.get("op", "eq")),
-                            "value": _untyped(c.get("value")),
-                        }
-                        for c in entry
-                        if isinstance(c, dict)
-                    ],
+                    "conditions": conditions_from_config(branch.get("entry_data")),
                     "next": nexts.get(f"b{index}") or "",
                 }
             )
@@ -493,14 +679,7 @@ class SplitForm(RowsForm):
                     "label": data.get(p + "label", ""),
                     "segment_id": data.get(p + "segment_id", ""),
                     "segment": data.get(p + "segment", ""),
-                    "conditions": [
-                        {
-                            "field": data.get(f"{p}c{j}-field", ""),
-                            "op": data.get(f"{p}c{j}-op", "eq"),
-                            "value": data.get(f"{p}c{j}-value", ""),
-                        }
-                        for j in range(_count(data, p + "conditions", self.max_conditions))
-                    ],
+                    "conditions": conditions_from_data(data, p),
                     "next": data.get(p + "next", ""),
                 }
             )
@@ -517,12 +696,9 @@ class SplitForm(RowsForm):
                     p + "segment_id": row["segment_id"],
                     p + "segment": row["segment"],
                     p + "next": row["next"],
-                    p + "conditions": str(len(row["conditions"])),
                 }
             )
-            for j, condition in enumerate(row["conditions"]):
-                for name in ("field", "op", "value"):
-                    data[f"{p}c{j}-{name}"] = condition[name]
+            data.update(conditions_as_data(row["conditions"], p))
         return data
 
     def add_row_fields(self) -> None:
@@ -530,7 +706,6 @@ class SplitForm(RowsForm):
             (str(s.pk), s.name)
             for s in Segment.objects.filter(project=self.project).order_by("name")
         ]
-        ops = [(op, OP_LABELS[op]) for op in EVENT_DATA_OPS]
         self.fields["branch_count"] = forms.IntegerField(
             widget=forms.HiddenInput, required=False, initial=len(self.rows)
         )
@@ -551,24 +726,7 @@ class SplitForm(RowsForm):
                 initial=row["segment"],
                 widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
             )
-            self.fields[p + "conditions"] = forms.IntegerField(
-                widget=forms.HiddenInput, required=False, initial=len(row["conditions"])
-            )
-            for j, condition in enumerate(row["conditions"]):
-                c = f"{p}c{j}-"
-                self.fields[c + "field"] = forms.CharField(
-                    label=_("Data field"),
-                    required=False,
-                    max_length=100,
-                    initial=condition["field"],
-                    widget=forms.TextInput(attrs={"placeholder": _("e.g. total")}),
-                )
-                self.fields[c + "op"] = forms.ChoiceField(
-                    label=_("Operator"), choices=ops, initial=condition["op"]
-                )
-                self.fields[c + "value"] = forms.CharField(
-                    label=_("Value"), required=False, max_length=255, initial=condition["value"]
-                )
+            add_condition_fields(self, p, row["conditions"])
             self.fields[p + "next"] = self.target_field(_("Then"), row["next"])
         self.fields["next_else"] = self.target_field(_("Then"), self.else_next)
         self.ports = [f"b{i}" for i in range(len(self.rows))] + ["else"]
@@ -580,20 +738,13 @@ class SplitForm(RowsForm):
                     "label": "",
                     "segment_id": "",
                     "segment": "",
-                    "conditions": [{"field": "", "op": "eq", "value": ""}],
+                    "conditions": [_empty_condition()],
                     "next": "",
                 }
             )
             return True
         if verb in ("add_condition", "remove_condition") and indexes and indexes[0] < len(rows):
-            conditions = rows[indexes[0]]["conditions"]
-            if verb == "add_condition" and len(conditions) < self.max_conditions:
-                conditions.append({"field": "", "op": "eq", "value": ""})
-                return True
-            if verb == "remove_condition" and len(indexes) == 2 and indexes[1] < len(conditions):
-                del conditions[indexes[1]]
-                return True
-            return False
+            return rearrange_conditions(rows[indexes[0]]["conditions"], verb, indexes[1:])
         return super().rearrange(rows, verb, indexes)
 
     def clean(self) -> dict[str, Any]:
@@ -623,14 +774,7 @@ class SplitForm(RowsForm):
                 branch["segment"] = int(saved)
             elif built or (definition is not None and not isinstance(definition, dict)):
                 branch["segment"] = definition
-            entry = []
-            for j in range(len(row["conditions"])):
-                c = f"{p}c{j}-"
-                field = (data.get(c + "field") or "").strip()
-                value = data.get(c + "value") or ""
-                if not field and not value.strip():
-                    continue  # a row left empty
-                entry.append({"field": field, "op": data.get(c + "op"), "value": _typed(value)})
+            entry = cleaned_conditions(self, p, len(row["conditions"]))
             if entry:
                 branch["entry_data"] = entry
             branches.append(branch)
@@ -650,18 +794,19 @@ class SplitForm(RowsForm):
         result = []
         for i, row in enumerate(self.rows):
             p, path = f"b{i}-", f"config.branches[{i}]"
-            conditions = [
-                {
-                    "index": j,
-                    "field": self[f"{p}c{j}-field"],
-                    "op": self[f"{p}c{j}-op"],
-                    "value": self[f"{p}c{j}-value"],
-                    "path": f"{path}.entry_data[{j}]",
-                    "problems": self.problems_at(f"{path}.entry_data[{j}]"),
-                }
-                for j in range(len(row["conditions"]))
-            ]
-            shown = {id(q) for c in conditions for q in c["problems"]}
+            conditions = condition_block(
+                self,
+                p,
+                f"{path}.entry_data",
+                len(row["conditions"]),
+                ops_suffix=f":{i}",
+                texts={
+                    "legend": _("and the entry event's data"),
+                    "add_label": _("+ Entry event condition"),
+                    "empty": _("No condition on the entry event."),
+                },
+            )
+            shown = {id(q) for c in conditions["rows"] for q in c["problems"]}
             result.append(
                 {
                     "index": i,
@@ -671,7 +816,6 @@ class SplitForm(RowsForm):
                     "label": self[p + "label"],
                     "segment_id": self[p + "segment_id"],
                     "segment": self[p + "segment"],
-                    "conditions_count": self[p + "conditions"],
                     "conditions": conditions,
                     "next": self[p + "next"],
                     "problems": [q for q in self.problems_at(path) if id(q) not in shown],

@@ -235,7 +235,7 @@ def _node_panel(
         else []
     )
     if form is not None and hasattr(form, "show_problems"):
-        # Split branches and A/B variants show their problems beside them.
+        # Split branches, A/B variants and data conditions show their problems beside them.
         node_problems = form.show_problems(node_problems)
     return {
         "node": node,

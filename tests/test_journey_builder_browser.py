@@ -276,3 +276,50 @@ def test_split_branches_and_ab_variants_are_edited_as_forms(page, acme):
     # The new variant's port is open until it is wired.
     expect(page.locator('g.edge.open[data-from="ab"][data-port="c"]')).to_have_count(1)
     assert not errors, errors
+
+
+def test_a_trigger_condition_is_added_as_a_row_saved_and_shown_again(page, acme):
+    from pathlib import Path
+
+    overflow_js = (Path(__file__).parent / "support" / "overflow.js").read_text()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    from journeys.actions import do_create_journey
+
+    journey = do_create_journey(acme.acme, "Big carts", acme.carol)
+    # A phone's width: the rows fit without scrolling sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "carol@acme.test", PASSWORD)
+    page.goto(f"/p/{acme.acme.id}/journeys/{journey.pk}/?node=start")
+    page.wait_for_selector('#node-panel[data-kind="trigger"]')
+    page.fill("#id_event", "cart_abandoned")
+    # A row is added over htmx, unsaved, keeping what was typed; its inputs are labelled.
+    page.click('button[name=op][value="add_condition"]')
+    page.wait_for_selector("#node-unsaved")
+    expect(page.locator("#id_event")).to_have_value("cart_abandoned")
+    row = page.get_by_role("group", name="Condition 1")
+    row.get_by_label("Data field").fill("order.total")
+    row.get_by_label("Operator").select_option("gt")
+    # Keyboard only: from the value, Enter saves the node.
+    row.get_by_label("Value").fill("50000")
+    assert not page.evaluate(overflow_js.split("\n", 1)[1])
+    page.press("#id_where-c0-value", "Enter")
+    page.wait_for_selector("#node-saved")
+    assert node_map(journey.versions.get().graph)["start"]["config"]["where"] == [
+        {"field": "order.total", "op": "gt", "value": 50000}
+    ]
+    page.reload()
+    page.wait_for_selector('#node-panel[data-kind="trigger"]')
+    row = page.get_by_role("group", name="Condition 1")
+    expect(row.get_by_label("Data field")).to_have_value("order.total")
+    expect(row.get_by_label("Operator")).to_have_value("gt")
+    expect(row.get_by_label("Value")).to_have_value("50000")
+    # Removed with its own button, the row is gone once saved.
+    page.get_by_role("button", name="Remove condition 1").click()
+    page.wait_for_selector("#node-unsaved")
+    expect(page.get_by_role("group", name="Condition 1")).to_have_count(0)
+    page.click("#node-save")
+    page.wait_for_selector("#node-saved")
+    assert node_map(journey.versions.get().graph)["start"]["config"]["where"] == []
+    assert not errors, errors
