@@ -29,6 +29,7 @@ from campaigns import materialise
 from campaigns.actions import do_start_scheduled_campaign, skip_cancelled_messages
 from campaigns.models import Campaign
 from dispatch.actions import do_open_outbox, wake_senders
+from dispatch.handover import HandOn
 from dispatch.models import Outbox
 from dispatch.pipeline import claim_timeout
 
@@ -114,7 +115,8 @@ def forget_scheduled_start(campaign_id: int) -> int:
 
 def materialise_campaign(campaign_id: int) -> str:
     deadline = time.monotonic() + time_budget()
-    while time.monotonic() < deadline:
+    hand_on = HandOn()
+    while time.monotonic() < deadline and not hand_on.due():
         read = materialise.materialise_chunk(campaign_id)
         if read is None:
             return "stopped"

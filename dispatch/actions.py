@@ -227,6 +227,46 @@ def wake_senders(outbox_id: int, *, force: bool = False) -> bool:
     return True
 
 
+def send_inline(outbox_id: int, *, max_batches: int = 4) -> int:
+    """Send the outbox's due messages in this process when none of its send
+    chains is alive: for a producer whose messages must not wait for a
+    chain's turn in the queue (the journey runner, while a large campaign's
+    tasks hold the workers: docs/journey-runtime.md). Holds the outbox's
+    first slot meanwhile, so its chains and this never double up beyond the
+    slots; a crash mid-batch leaves claims the core releases as any dead
+    sender's. When nothing is left due, the deferred wake-up of the
+    outbox's chains (`wakeups_deferred`) is dropped. Returns how many
+    messages were claimed."""
+    from dispatch.pipeline import (
+        free_slot,
+        live_senders,
+        pending_work,
+        process_owner,
+        send_batch,
+        take_slot,
+    )
+
+    now = timezone.now()
+    if live_senders(outbox_id, now):
+        return 0
+    owner = process_owner()
+    if not take_slot(outbox_id, 0, owner, now):
+        return 0
+    claimed = 0
+    try:
+        for _ in range(max_batches):
+            outcome = send_batch(outbox_id, owner=owner)
+            claimed += outcome.claimed
+            if not outcome.claimed:
+                break
+    finally:
+        free_slot(outbox_id, 0, owner)
+    pending = _deferred_wakeups.get()
+    if pending is not None and not pending_work(outbox_id)["due_now"]:
+        pending.discard(outbox_id)
+    return claimed
+
+
 def do_open_outbox(outbox_id: int, *, sealed_at: datetime | None = None) -> bool:
     """Let the outbox's due messages go, and wake its senders after commit."""
     fields: dict[str, Any] = {"status": Outbox.Status.OPEN, "status_reason": ""}

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from dispatch import pipeline, signals
+from dispatch import handover, pipeline, signals
 from dispatch.actions import SEND_TASK, wake_senders
 from dispatch.models import Message, Outbox, RateWindow
 
@@ -54,7 +54,10 @@ def _send_until_done(outbox_id: int, slot: int, owner: str) -> str:
     its slot was taken over, or the time budget is spent ("continues")."""
     deadline = time.monotonic() + time_budget()
     last_claim = float("-inf")  # no wait for more before the first claim
+    hand_on = handover.HandOn()
     while time.monotonic() < deadline:
+        if hand_on.due():
+            return "continues"  # a journey's runner waits for this worker
         status, sealed_at, linger = Outbox.objects.values_list(
             "status", "sealed_at", "linger_seconds"
         ).get(pk=outbox_id)

@@ -14,3 +14,9 @@ class JourneysConfig(AppConfig):
 
         # Segment-entry journeys hear which users changed (audiences, optout).
         triggers.connect()
+
+        # The send core's long tasks hand their worker on to a waiting runner.
+        from dispatch import handover
+        from journeys.runtime import runner_waits
+
+        handover.register(runner_waits)

@@ -43,7 +43,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from audiences.models import Customer, Event
-from dispatch.actions import do_enqueue_messages, wakeups_deferred
+from dispatch.actions import do_enqueue_messages, send_inline, wakeups_deferred
 from dispatch.counters import bump as bump_outbox
 from dispatch.models import Message
 from dispatch.pipeline import owner_is_dead, token_is_dead
@@ -996,7 +996,11 @@ def _commit_round(plans: list[Plan], token: str, now: datetime) -> tuple[list[Pl
 
 
 def take_batch_steps(
-    runs: list[Run], loaded: Loaded, token: str, now: datetime | None = None
+    runs: list[Run],
+    loaded: Loaded,
+    token: str,
+    now: datetime | None = None,
+    outboxes: set[int] | None = None,
 ) -> int:
     """Steps of claimed runs while they stay due, in rounds: each round
     takes the next step of every run still going, in one transaction
@@ -1030,6 +1034,13 @@ def take_batch_steps(
             break
         won, failed = _commit_round(plans, token, now)
         taken += len(won)
+        if outboxes is not None:
+            outboxes.update(
+                effect.outbox.pk
+                for plan in won
+                for effect in plan.outcome.effects
+                if isinstance(effect, nodes.Enqueue)
+            )
         winners = {id(plan) for plan in won}
         going = []
         for plan in plans:
@@ -1053,8 +1064,12 @@ class Pass:
     steps: int = 0
 
 
-def run_batch(now: datetime | None = None, *, limit: int = BATCH_SIZE, token: str = "") -> Pass:
-    """Claim one batch of due runs and take their steps."""
+def run_batch(
+    now: datetime | None = None, *, limit: int = BATCH_SIZE, token: str = "", send: bool = False
+) -> Pass:
+    """Claim one batch of due runs and take their steps. `send` (the runner
+    task's loop): also send the batch's messages whose outbox has no live
+    send chain (`dispatch.actions.send_inline`)."""
     token = token or new_token()
     result = Pass()
     runs = claim(limit, now or timezone.now(), token)
@@ -1063,9 +1078,17 @@ def run_batch(now: datetime | None = None, *, limit: int = BATCH_SIZE, token: st
     result.claimed = len(runs)
     loaded = Loaded()
     loaded.load(runs)
-    # The send nodes' outboxes are woken once for the batch.
+    # The send nodes' outboxes are woken once for the batch; one whose send
+    # chains are not alive (queued behind a large campaign's tasks, say) is
+    # sent from here, so a journey's message does not wait for their turn.
+    outboxes: set[int] = set()
     with wakeups_deferred():
-        result.steps += take_batch_steps(runs, loaded, token, now)
+        result.steps += take_batch_steps(runs, loaded, token, now, outboxes)
+        for outbox_id in sorted(outboxes) if send else ():
+            try:
+                send_inline(outbox_id)
+            except Exception:
+                logger.exception("journeys: sending outbox %s from the runner failed", outbox_id)
     return result
 
 
@@ -1385,7 +1408,7 @@ def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
             release_stale_claims()
             sweep_stopped()
             housekeeping_at = time.monotonic() + claim_timeout().total_seconds() / 2
-        result = run_batch(limit=BATCH_SIZE, token=token)
+        result = run_batch(limit=BATCH_SIZE, token=token, send=True)
         if result.claimed:
             last_work = time.monotonic()
             if not helper and result.claimed >= BATCH_SIZE and time.monotonic() >= helpers_at:
@@ -1413,6 +1436,15 @@ def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
             wake_at(upcoming)
         return "idle"
     return "continues"
+
+
+def runner_waits(after: float = 0.5) -> bool:
+    """Whether a runner task is queued and has waited `after` seconds for a
+    worker (the send core's long tasks then hand theirs on: dispatch.handover)."""
+    since = timezone.now() - timedelta(seconds=after)
+    return RunnerLease.objects.filter(
+        Q(woken_at__lt=since) | Q(woken_at=None), pending=True, owner=""
+    ).exists()
 
 
 def wake_at(when: datetime) -> None:

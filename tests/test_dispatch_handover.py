@@ -1,0 +1,157 @@
+"""The send core's long tasks hand their worker on to a journey runner that
+waits for one (dispatch.handover), and the runner sends its own messages
+when no send chain of their outbox is alive (dispatch.actions.send_inline):
+a large campaign's tasks must not keep a journey's messages waiting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import tasks as campaign_tasks
+from campaigns.materialise import sync_outbox
+from campaigns.models import Campaign
+from channels.gateways import console as console_backend
+from channels.models import Gateway, SenderNumber
+from dispatch import handover
+from dispatch import tasks as dispatch_tasks
+from dispatch.models import DispatchSlot, Message, Outbox
+from journeys import runtime
+from journeys.models import RunnerLease
+from tests.journey_factories import chain, live_journey, node, track
+from tests.support.campaigns import add_customers, segment_campaign, sending_project
+
+
+@pytest.fixture
+def acme(db):
+    console_backend.outbox.clear()
+    gateway = Gateway.objects.create(name="Test console", backend="console")
+    project = sending_project("Acme", gateway=gateway)
+    yield project
+    console_backend.outbox.clear()
+
+
+@pytest.fixture
+def waiting(monkeypatch):
+    """A journey runner that waits for a worker from the first look on."""
+    monkeypatch.setattr(handover, "_checks", [lambda: True])
+    monkeypatch.setattr(handover.HandOn, "__init__", _look_at_once)
+
+
+def _look_at_once(self, every: float = 0.0) -> None:
+    self.every, self.next_look = 0.0, 0.0
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Tasks the code under test queues, recorded instead of run inline."""
+    calls: list[tuple] = []
+    for module in (dispatch_tasks, campaign_tasks):
+        monkeypatch.setattr(module, "async_task", lambda *args, **kw: calls.append(args))
+    return calls
+
+
+def started(campaign: Campaign) -> Campaign:
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    campaign.refresh_from_db()
+    sync_outbox(campaign)
+    return campaign
+
+
+def test_a_send_chain_hands_its_worker_on_when_a_runner_waits(acme, waiting, queued):
+    add_customers(acme, 6)
+    campaign = started(segment_campaign(acme))
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.PAUSED)
+    while campaign_tasks.materialise.materialise_chunk(campaign.pk, size=50):
+        pass
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.OPEN)
+    assert dispatch_tasks.send_outbox(campaign.outbox_id, 0) == "continues"
+    # Nothing sent: its successor is queued behind the runner, its slot free.
+    assert console_backend.outbox == []
+    assert queued == [(dispatch_tasks.SEND_TASK, campaign.outbox_id, 0)]
+    assert DispatchSlot.objects.get(outbox_id=campaign.outbox_id, slot=0).owner == ""
+
+
+def test_without_a_waiting_runner_a_send_chain_sends_everything(acme, queued):
+    add_customers(acme, 6)
+    campaign = started(segment_campaign(acme))
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.PAUSED)
+    while campaign_tasks.materialise.materialise_chunk(campaign.pk, size=50):
+        pass
+    Outbox.objects.filter(pk=campaign.outbox_id).update(status=Outbox.Status.OPEN)
+    assert dispatch_tasks.send_outbox(campaign.outbox_id, 0) != "continues"
+    assert len(console_backend.outbox) == 6
+
+
+def test_a_materialiser_hands_its_worker_on_when_a_runner_waits(acme, waiting, queued):
+    add_customers(acme, 6)
+    campaign = started(segment_campaign(acme))
+    assert campaign_tasks.materialise_campaign(campaign.pk) == "continues"
+    assert queued == [(campaign_tasks.MATERIALISE, campaign.pk)]
+    assert not Message.objects.filter(outbox_id=campaign.outbox_id).exists()
+
+
+def test_a_runner_task_waits_while_woken_and_not_taken_for_half_a_second(db):
+    now = timezone.now()
+    RunnerLease.objects.update_or_create(
+        name=runtime.LEASE, defaults={"pending": True, "owner": "", "woken_at": now}
+    )
+    assert not runtime.runner_waits()
+    RunnerLease.objects.update(woken_at=now - timedelta(seconds=1))
+    assert runtime.runner_waits()
+    RunnerLease.objects.update(owner="vm:1:abc")  # a worker took it
+    assert not runtime.runner_waits()
+    RunnerLease.objects.update(owner="", pending=False)  # nothing queued
+    assert not runtime.runner_waits()
+
+
+def test_the_journeys_app_registers_the_runners_wait_with_the_send_core():
+    assert runtime.runner_waits in handover._checks
+
+
+def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(acme, queued):
+    sender = SenderNumber.objects.get(project=acme)
+    journey = live_journey(
+        acme,
+        chain(
+            node("send", "send", sender_number_id=sender.pk, body="안녕하세요"), node("exit", "x")
+        ),
+    )
+    add_customers(acme, 3)
+    for customer in acme.customers.all()[:3]:
+        event = track(customer, "cart_abandoned", {})
+        runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
+    runtime.run_batch(send=True)
+    messages = Message.objects.filter(outbox__project=acme)
+    assert messages.count() == 3
+    assert not messages.filter(status=Message.Status.QUEUED).exists()
+    assert len(console_backend.outbox) == 3
+    # Nothing was left for a chain: none was queued.
+    assert not [call for call in queued if call[0] == dispatch_tasks.SEND_TASK]
+
+
+def test_the_runner_leaves_its_messages_to_a_live_send_chain(acme, queued):
+    sender = SenderNumber.objects.get(project=acme)
+    journey = live_journey(
+        acme,
+        chain(
+            node("send", "send", sender_number_id=sender.pk, body="안녕하세요"), node("exit", "x")
+        ),
+    )
+    add_customers(acme, 2)
+    customer = acme.customers.first()
+    event = track(customer, "cart_abandoned", {})
+    runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
+    runtime.run_batch()  # the send node's outbox exists now
+    outbox_id = Message.objects.get().outbox_id
+    DispatchSlot.objects.create(
+        outbox_id=outbox_id, slot=1, owner="vm:1:x", renewed_at=timezone.now()
+    )
+    other = acme.customers.exclude(pk=customer.pk).first()
+    event = track(other, "cart_abandoned", {})
+    runtime.do_enter_journey(journey, other, entry_key=f"e{event.pk}", entry_event=event)
+    runtime.run_batch(send=True)
+    assert Message.objects.filter(status=Message.Status.QUEUED).count() == 2
+    assert console_backend.outbox == []
