@@ -134,7 +134,6 @@ _JOURNEY = Journey._meta
 _VERSION = JourneyVersion._meta
 # What _live_journeys() loads, by attribute name (the rest stays deferred).
 _JOURNEY_LOADED = ("id", "project_id", "name", "status", "activated_at", "live_version_id")
-_VERSION_LOADED = ("id", "created_at")
 
 
 def _active_live_journeys(project: Project) -> list[Journey]:
@@ -411,7 +410,13 @@ def _record_and_enter(journey: Journey, customer_ids: list[int], now: dt.datetim
                         raise _EntryFailed from exc
                 return entered
         except _EntryFailed:
-            pass  # rolled back: again, one savepoint per entry
+            # Rolled back: again, one savepoint per entry (where a failure
+            # that repeats is logged with its user).
+            logger.warning(
+                "journey %s: a segment entry failed; entering again one by one",
+                journey.pk,
+                exc_info=True,
+            )
     entered = 0
     with transaction.atomic():
         for customer in _claim_members(journey, customer_ids, now):
