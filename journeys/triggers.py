@@ -128,10 +128,80 @@ def active_journeys(project: Project, kind: str) -> list[tuple[Journey, dict[str
     """The project's active journeys whose trigger is of `kind`, with the
     trigger config: one query on the (project, status) index, so a project
     without journeys pays one cheap lookup per Track call."""
-    journeys = list(_live_journeys(project=project))
-    for journey in journeys:
+    return _of_kind(_active_live_journeys(project), kind)
+
+
+_JOURNEY = Journey._meta
+_VERSION = JourneyVersion._meta
+# What _live_journeys() loads, by attribute name (the rest stays deferred).
+_JOURNEY_LOADED = ("id", "project_id", "name", "status", "activated_at", "live_version_id")
+
+
+def _active_live_journeys(project: Project) -> list[Journey]:
+    """_live_journeys(project=project) as plain SQL, the same instances (the
+    same fields loaded, the live version attached, the rest deferred): this
+    runs twice after every Track call (its events, then its users), and
+    Django's building of the query and of the instances cost several times
+    the query itself."""
+    quote = connection.ops.quote_name
+    journey_columns = [_JOURNEY.get_field(name).column for name in _JOURNEY_LOADED]
+    live_version = quote(_JOURNEY.get_field("live_version").column)
+    created_at = _VERSION.get_field("created_at")
+    sql = (
+        f"SELECT {', '.join('j.' + quote(column) for column in journey_columns)}, "
+        f"v.{quote(created_at.column)} "
+        f"FROM {quote(_JOURNEY.db_table)} j INNER JOIN {quote(_VERSION.db_table)} v "
+        f"ON v.{quote(_VERSION.pk.column)} = j.{live_version} "
+        f"WHERE j.{quote(_JOURNEY.get_field('project').column)} = %s "
+        f"AND j.{quote(_JOURNEY.get_field('status').column)} = %s"
+    )
+    project_id = _JOURNEY.get_field("project").get_db_prep_value(project.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id, Journey.Status.ACTIVE.value])
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    activated_at = _converter(_JOURNEY.get_field("activated_at"))
+    version_created_at = _converter(created_at)
+    journeys = []
+    for pk, _project_id, name, status, activated, version_id, version_created in rows:
+        loaded = {
+            "id": pk,
+            "project_id": project.pk,
+            "name": name,
+            "status": status,
+            "activated_at": activated_at(activated),
+            "live_version_id": version_id,
+        }
+        journey = _from_db(Journey, loaded)
+        version = _from_db(
+            JourneyVersion, {"id": version_id, "created_at": version_created_at(version_created)}
+        )
+        _JOURNEY.get_field("live_version").set_cached_value(journey, version)
         journey.project = project
-    return _of_kind(journeys, kind)
+        journeys.append(journey)
+    return journeys
+
+
+def _converter(field: Any) -> Any:
+    """The backend's and the field's conversions of a column's raw value, as
+    the ORM applies them (a SQLite datetime comes back as text)."""
+    column = field.get_col(field.model._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, column, connection)
+        return value
+
+    return convert
+
+
+def _from_db(model: Any, loaded: dict[str, Any]) -> Any:
+    """An instance as the ORM builds it from a row of these fields (by
+    attribute name); the model's other fields are deferred."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]
+    return model.from_db(connection.alias, names, [loaded[name] for name in names])
 
 
 def _of_kind(journeys: Iterable[Journey], kind: str) -> list[tuple[Journey, dict[str, Any]]]:
@@ -327,23 +397,54 @@ def _record_and_enter(journey: Journey, customer_ids: list[int], now: dt.datetim
     """Record the newcomers and enter them, in one transaction: only the users
     whose row this insert created enter (a concurrent evaluation that won
     enters the others), and a crash records nobody, so the next look tries
-    again. A user whose entry fails is unrecorded again, for the same reason."""
+    again. A user whose entry fails is unrecorded again, for the same reason.
+
+    In a transaction of its own (the usual case: after the Track call
+    committed) the entries take no savepoint each; a failed entry rolls that
+    transaction back whole and the newcomers are recorded and entered again,
+    one savepoint each, so only the failed one is left out. Inside a caller's
+    transaction each entry has its savepoint from the start (the runtime may
+    hold what an entry did outside the database until that transaction ends)."""
+    entry_key = f"s{now:%Y%m%d%H%M%S%f}"
+    if not connection.in_atomic_block:
+        try:
+            with transaction.atomic():
+                entered = 0
+                for customer in _claim_members(journey, customer_ids, now):
+                    try:
+                        entered += _enter(journey, customer, entry_key=entry_key)
+                    except Exception as exc:
+                        raise _EntryFailed from exc
+                return entered
+        except _EntryFailed:
+            # Rolled back: again, one savepoint per entry (where a failure
+            # that repeats is logged with its user).
+            logger.warning(
+                "journey %s: a segment entry failed; entering again one by one",
+                journey.pk,
+                exc_info=True,
+            )
     entered = 0
     with transaction.atomic():
-        won = _claim_members(journey, customer_ids, now)
-        for customer in Customer.objects.filter(pk__in=won).order_by("pk"):
+        for customer in _claim_members(journey, customer_ids, now):
             try:
                 with transaction.atomic():
-                    entered += _enter(journey, customer, entry_key=f"s{now:%Y%m%d%H%M%S%f}")
+                    entered += _enter(journey, customer, entry_key=entry_key)
             except Exception:
                 logger.exception("journey %s: segment entry of %s failed", journey.pk, customer.pk)
                 SegmentMember.objects.filter(journey=journey, customer=customer).delete()
     return entered
 
 
-def _claim_members(journey: Journey, customer_ids: list[int], now: dt.datetime) -> list[int]:
-    """Insert the membership rows; the ids whose row this statement created
-    (one INSERT … ON CONFLICT DO NOTHING RETURNING, SQLite ≥ 3.35 and PostgreSQL)."""
+class _EntryFailed(Exception):
+    """An entry raised inside _record_and_enter's transaction without savepoints."""
+
+
+def _claim_members(journey: Journey, customer_ids: list[int], now: dt.datetime) -> list[Customer]:
+    """Insert the membership rows; the users whose row this statement created,
+    by id (one INSERT … ON CONFLICT DO NOTHING RETURNING, SQLite ≥ 3.35 and
+    PostgreSQL). They are not read again: entry needs only their id, and
+    any other field loads when first used (deferred, as with `only()`)."""
     meta = SegmentMember._meta
     quote = connection.ops.quote_name
     columns = [meta.get_field(name).column for name in ("journey", "customer", "since")]
@@ -358,7 +459,8 @@ def _claim_members(journey: Journey, customer_ids: list[int], now: dt.datetime) 
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        won = sorted(row[0] for row in cursor.fetchall())
+    return [_from_db(Customer, {"id": pk, "project_id": journey.project_id}) for pk in won]
 
 
 def on_customers_changed(

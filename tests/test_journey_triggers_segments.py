@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from audiences import segments
 from audiences.actions import do_track
 from audiences.models import Customer
 from audiences.segments import (
@@ -78,6 +79,46 @@ def test_members_among_costs_one_query_per_chunk(people, django_assert_num_queri
         assert members_among(people.acme, definition, asked, now=NOW) == ann
     with django_assert_num_queries(0):
         assert members_among(people.acme, definition, [], now=NOW) == set()
+
+
+WINDOWS = {
+    "match": "any",
+    "conditions": [
+        event("purchase", min_count=2, within_days=30),
+        attr("lastSeenAt", "within_days", 7),
+        {
+            "match": "all",
+            "conditions": [event("view", within_days=7), event("purchase", within_days=30)],
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "later",
+    [dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(days=3), dt.timedelta(days=40)],
+)
+def test_members_among_compiles_a_definition_once_and_moves_its_windows_with_now(people, later):
+    acme = people.acme
+    asked = ids(acme, "ann", "ben", "cho", "dan")
+    segments._MEMBERS_SQL.clear()
+    members_among(acme, WINDOWS, asked, now=NOW)
+    compiled = dict(segments._MEMBERS_SQL)
+    moment = NOW + later
+    whole = set(segment_queryset(acme, WINDOWS, now=moment).values_list("pk", flat=True))
+    assert members_among(acme, WINDOWS, asked, now=moment) == whole & asked
+    assert compiled == segments._MEMBERS_SQL
+
+
+def test_the_windows_move_the_answer(people):
+    # The moments above are not all alike: the answer changes between them.
+    acme = people.acme
+    asked = ids(acme, "ann", "ben", "cho", "dan")
+    answers = {
+        frozenset(members_among(acme, WINDOWS, asked, now=NOW + dt.timedelta(days=days)))
+        for days in (0, 3, 40)
+    }
+    assert len(answers) > 1
 
 
 def test_an_event_ageing_out_of_its_window_makes_its_user_a_boundary_candidate(people):
