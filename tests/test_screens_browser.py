@@ -45,6 +45,8 @@ def screens(project_id, sent_id: int, draft_id: int, journey_id: int) -> list[tu
         ("campaign-stats", reverse("campaign_stats", args=[project_id, sent_id])),
         ("journeys", reverse("journeys", args=p)),
         ("journey-builder", builder),
+        ("journey-builder-trigger", builder + "?node=start"),
+        ("journey-builder-wait", builder + "?node=wait"),
         ("journey-builder-send", builder + "?node=remind"),
         ("journey-builder-split", builder + "?node=split"),
         ("journey-builder-ab", builder + "?node=ab"),
@@ -79,13 +81,22 @@ def screen_journey(project, actor):
             {
                 "key": "start",
                 "kind": "trigger",
-                "config": {"type": "event", "event": "cart_abandoned"},
+                "config": {
+                    "type": "event",
+                    "event": "cart_abandoned",
+                    "where": [{"field": "cart.total", "op": "gt", "value": 30000}],
+                },
                 "next": {"next": "wait"},
             },
             {
                 "key": "wait",
                 "kind": "wait_event",
-                "config": {"event": "purchase", "match_field": "cartId", "timeout_seconds": 3600},
+                "config": {
+                    "event": "purchase",
+                    "where": [{"field": "channel", "op": "eq", "value": "app"}],
+                    "match_field": "cartId",
+                    "timeout_seconds": 3600,
+                },
                 "next": {"event": "end", "timeout": "split"},
             },
             {
