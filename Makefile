@@ -61,7 +61,7 @@ screenshots: install messages
 	MUNJA_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_screens_browser.py -k fits
 
 bench: install
-	@set -e; for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/[!_]*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) $$script; done
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,6 @@ the series does not use (SQLite calls a Python function per row for it).
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -23,22 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "stats_page_data"
 sys.path.insert(0, str(ROOT))
 
+from bench._support import inprocess_django  # noqa: E402
+
 
 def setup_django() -> None:
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        MUNJA_DATA_DIR=str(OUT),
-        MUNJA_SQLITE_PATH=str(OUT / "bench.sqlite3"),
-        MUNJA_ALLOWED_HOSTS="testserver",
-        MUNJA_SECURE="0",
-        MUNJA_STATIC_MANIFEST="0",
-        MUNJA_Q_SYNC="1",
-        DJANGO_SETTINGS_MODULE="console.settings",
-    )
-    import django
-
-    django.setup()
+    inprocess_django(OUT, fresh=False)
 
 
 def measure(work: Callable[[], object], runs: int = 40) -> tuple[float, float]:

@@ -21,8 +21,6 @@ Target (issue 6): the page in ≤ 300 ms server-side (median). Exit 1 on a miss.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
 import time
@@ -35,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "stats_page_data"
 sys.path.insert(0, str(ROOT))
 
+from bench._support import inprocess_django  # noqa: E402
+
 TARGET_MS = 300
 SEND_MINUTES = 120
 GOALS = 5
@@ -42,27 +42,7 @@ CONVERSION_DAYS = 30
 
 
 def setup_django() -> None:
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        MUNJA_DATA_DIR=str(OUT),
-        MUNJA_SQLITE_PATH=str(OUT / "bench.sqlite3"),
-        MUNJA_ALLOWED_HOSTS="testserver",
-        MUNJA_SECURE="0",
-        MUNJA_STATIC_MANIFEST="0",
-        MUNJA_LANGUAGE="en",
-        MUNJA_Q_SYNC="1",
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
+    inprocess_django(OUT)
 
 
 def build(messages: int, conversions: int):
