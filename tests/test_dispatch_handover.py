@@ -111,18 +111,27 @@ def test_the_journeys_app_registers_the_runners_wait_with_the_send_core():
     assert runtime.runner_waits in handover._checks
 
 
-def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(acme, queued):
-    sender = SenderNumber.objects.get(project=acme)
-    journey = live_journey(
-        acme,
+def sending_journey(project):
+    """A live journey: trigger → send → exit."""
+    sender = SenderNumber.objects.get(project=project)
+    return live_journey(
+        project,
         chain(
             node("send", "send", sender_number_id=sender.pk, body="안녕하세요"), node("exit", "x")
         ),
     )
+
+
+def enter(journey, customer) -> None:
+    event = track(customer, "cart_abandoned", {})
+    runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
+
+
+def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(acme, queued):
+    journey = sending_journey(acme)
     add_customers(acme, 3)
     for customer in acme.customers.all()[:3]:
-        event = track(customer, "cart_abandoned", {})
-        runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
+        enter(journey, customer)
     runtime.run_batch(send=True)
     messages = Message.objects.filter(outbox__project=acme)
     assert messages.count() == 3
@@ -133,25 +142,16 @@ def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(acme, 
 
 
 def test_the_runner_leaves_its_messages_to_a_live_send_chain(acme, queued):
-    sender = SenderNumber.objects.get(project=acme)
-    journey = live_journey(
-        acme,
-        chain(
-            node("send", "send", sender_number_id=sender.pk, body="안녕하세요"), node("exit", "x")
-        ),
-    )
+    journey = sending_journey(acme)
     add_customers(acme, 2)
     customer = acme.customers.first()
-    event = track(customer, "cart_abandoned", {})
-    runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
+    enter(journey, customer)
     runtime.run_batch()  # the send node's outbox exists now
     outbox_id = Message.objects.get().outbox_id
     DispatchSlot.objects.create(
         outbox_id=outbox_id, slot=1, owner="vm:1:x", renewed_at=timezone.now()
     )
-    other = acme.customers.exclude(pk=customer.pk).first()
-    event = track(other, "cart_abandoned", {})
-    runtime.do_enter_journey(journey, other, entry_key=f"e{event.pk}", entry_event=event)
+    enter(journey, acme.customers.exclude(pk=customer.pk).first())
     runtime.run_batch(send=True)
     assert Message.objects.filter(status=Message.Status.QUEUED).count() == 2
     assert console_backend.outbox == []
