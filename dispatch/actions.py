@@ -211,20 +211,29 @@ def wakeups_deferred() -> Iterator[None]:
 
 
 def wake_senders(outbox_id: int, *, force: bool = False) -> bool:
-    """Enqueue the outbox's send chains unless one is alive (`force`: even
-    then; the slots keep the chains from doubling)."""
+    """Enqueue the outbox's send chains unless one is alive, each slot's
+    only if none is queued for it yet (`force`: both even then; the slots
+    keep the chains from doubling). Producers call this after every commit
+    of work, so without the queued mark each would add tasks while the
+    chains wait for a worker, and those would queue ahead of whatever is
+    enqueued next (docs/journey-runtime.md). Returns whether any task was
+    enqueued."""
     from django.conf import settings
     from django_q.tasks import async_task
 
-    from dispatch.pipeline import live_senders
+    from dispatch.pipeline import live_senders, mark_queued
 
     if not Outbox.objects.filter(pk=outbox_id, status=Outbox.Status.OPEN).exists():
         return False
-    if not force and live_senders(outbox_id, timezone.now()):
+    now = timezone.now()
+    if not force and live_senders(outbox_id, now):
         return False
+    enqueued = False
     for slot in range(settings.DISPATCH_SENDERS):
-        async_task(SEND_TASK, outbox_id, slot)
-    return True
+        if mark_queued(outbox_id, slot, now, force=force):
+            async_task(SEND_TASK, outbox_id, slot)
+            enqueued = True
+    return enqueued
 
 
 def send_inline(outbox_id: int, *, max_batches: int = 4) -> int:

@@ -320,12 +320,15 @@ class DispatchSlot(models.Model):
     work, which caps the parallel send chains of an outbox however often it
     is re-enqueued (restarts, reconciler, resume). `owner` names the process
     (`host:pid:nonce`); a slot whose owner is dead or silent for longer than
-    the claim timeout may be taken over."""
+    the claim timeout may be taken over. `queued_at`: a task for the slot
+    was enqueued then and has not started yet, so a producer's wake-up
+    enqueues no other (until the claim timeout, in case it was lost)."""
 
     outbox = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="+")
     slot = models.PositiveSmallIntegerField()
     owner = models.CharField(max_length=100, blank=True)
     renewed_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("send slot")

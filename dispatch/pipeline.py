@@ -673,23 +673,48 @@ def close_if_done(outbox_id: int) -> bool:
 # --- slots ---------------------------------------------------------------------------
 
 
-def take_slot(outbox_id: int, slot: int, owner: str, now: datetime) -> bool:
+def take_slot(
+    outbox_id: int, slot: int, owner: str, now: datetime, *, started: bool = False
+) -> bool:
     """Hold sender slot `slot` of the outbox: free, silent for longer than
-    the claim timeout, or held by a dead process."""
+    the claim timeout, or held by a dead process. `started`: the caller is
+    the slot's queued task, which is no longer queued, taken or not."""
     DispatchSlot.objects.bulk_create(
         [DispatchSlot(outbox_id=outbox_id, slot=slot)], ignore_conflicts=True
     )
     rows = DispatchSlot.objects.filter(outbox_id=outbox_id, slot=slot)
+    taking: dict[str, Any] = {"owner": owner, "renewed_at": now}
+    if started:
+        taking["queued_at"] = None
     if rows.filter(Q(owner="") | Q(renewed_at__lt=now - claim_timeout()) | Q(owner=owner)).update(
-        owner=owner, renewed_at=now
+        **taking
     ):
         return True
     current = rows.values_list("owner", flat=True).first() or ""
-    return bool(
-        current
-        and owner_is_dead(current)
-        and rows.filter(owner=current).update(owner=owner, renewed_at=now)
+    if current and owner_is_dead(current) and rows.filter(owner=current).update(**taking):
+        return True
+    if started:
+        rows.update(queued_at=None)
+    return False
+
+
+def mark_queued(outbox_id: int, slot: int, now: datetime, *, force: bool = False) -> bool:
+    """Note that a task for the slot is being enqueued, unless one was
+    enqueued less than a claim timeout ago and has not started (`force`:
+    note it anyway). Returns whether the caller should enqueue it. Two
+    producers racing for a slot's first row may both enqueue; the slot
+    itself keeps their tasks from working side by side."""
+    rows = DispatchSlot.objects.filter(outbox_id=outbox_id, slot=slot)
+    if not force:
+        rows = rows.filter(Q(queued_at=None) | Q(queued_at__lt=now - claim_timeout()))
+    if rows.update(queued_at=now):
+        return True
+    if DispatchSlot.objects.filter(outbox_id=outbox_id, slot=slot).exists():
+        return False
+    DispatchSlot.objects.bulk_create(
+        [DispatchSlot(outbox_id=outbox_id, slot=slot, queued_at=now)], ignore_conflicts=True
     )
+    return True
 
 
 def renew_slot(outbox_id: int, slot: int, owner: str) -> bool:

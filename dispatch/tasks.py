@@ -32,7 +32,7 @@ def time_budget() -> float:
 
 def send_outbox(outbox_id: int, slot: int = 0) -> str:
     owner = pipeline.process_owner()
-    if not pipeline.take_slot(outbox_id, slot, owner, timezone.now()):
+    if not pipeline.take_slot(outbox_id, slot, owner, timezone.now(), started=True):
         return "slot taken"
     try:
         result = _send_until_done(outbox_id, slot, owner)
@@ -43,6 +43,7 @@ def send_outbox(outbox_id: int, slot: int = 0) -> str:
         # producer's wake-up may have seen this chain still alive.
         result = "continues"
     if result == "continues":
+        pipeline.mark_queued(outbox_id, slot, timezone.now(), force=True)
         async_task(SEND_TASK, outbox_id, slot)
     elif result == "idle":
         signals.outbox_idle.send(sender=Outbox, outbox_id=outbox_id)
