@@ -288,13 +288,16 @@ class RunnerLease(models.Model):
     `pending`: a runner task is queued or running and will look at due runs,
     so a wake-up enqueues nothing more. `owner` (`host:pid:nonce`) holds the
     lease while a runner task works and renews `renewed_at`; a dead or silent
-    owner's lease may be taken over (journeys/runtime.py)."""
+    owner's lease may be taken over (journeys/runtime.py). `successor_at`:
+    the owner, its time budget spent, enqueued a successor then and works on
+    until a runner task starts, which takes the lease over."""
 
     name = models.CharField(_("name"), max_length=20, unique=True)
     pending = models.BooleanField(_("wake-up pending"), default=False)
     woken_at = models.DateTimeField(_("woken at"), null=True, blank=True)
     owner = models.CharField(_("owner"), max_length=100, blank=True)
     renewed_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+    successor_at = models.DateTimeField(_("successor enqueued at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("journey runner lease")

@@ -1347,16 +1347,39 @@ def wake_helpers() -> int:
 
 
 def take_lease(owner: str, now: datetime, lease: str = LEASE) -> bool:
+    """Hold the lease: free, held by a dead or silent owner, or handed over
+    (`hand_over`: the owner works on only until a runner task starts)."""
     rows = _lease(lease)
-    free = Q(owner="") | Q(owner=owner) | Q(renewed_at__lt=now - claim_timeout())
-    if rows.filter(free).update(owner=owner, renewed_at=now, pending=True):
+    free = (
+        Q(owner="")
+        | Q(owner=owner)
+        | Q(renewed_at__lt=now - claim_timeout())
+        | Q(successor_at__isnull=False)
+    )
+    taking = {"owner": owner, "renewed_at": now, "pending": True, "successor_at": None}
+    if rows.filter(free).update(**taking):
         return True
     current = rows.values_list("owner", flat=True).first() or ""
-    return bool(
-        current
-        and owner_is_dead(current)
-        and rows.filter(owner=current).update(owner=owner, renewed_at=now, pending=True)
-    )
+    return bool(current and owner_is_dead(current) and rows.filter(owner=current).update(**taking))
+
+
+def hand_over(owner: str, lease: str = LEASE) -> bool:
+    """Enqueue the owner's successor while it still works: the send core's
+    long tasks see a runner waiting (`runner_waits`) and free a worker, and
+    the successor takes the lease over when it starts, so the journeys do
+    not pause while it waits in the queue. False when the lease was lost."""
+    from django_q.tasks import async_task
+
+    now = timezone.now()
+    if not RunnerLease.objects.filter(name=lease, owner=owner).update(
+        successor_at=now, woken_at=now, pending=True
+    ):
+        return False
+    if lease == LEASE:
+        async_task(RUN_TASK)
+    else:
+        async_task(RUN_TASK, lease=lease)
+    return True
 
 
 def renew_lease(owner: str, lease: str = LEASE) -> bool:
@@ -1373,6 +1396,7 @@ def give_up_lease(owner: str, *, keep_pending: bool = False, lease: str = LEASE)
     fields: dict[str, Any] = {"owner": "", "renewed_at": None}
     if not keep_pending:
         fields["pending"] = False
+        fields["successor_at"] = None
     RunnerLease.objects.filter(name=lease, owner=owner).update(**fields)
     if keep_pending or not has_due():
         return False
@@ -1387,10 +1411,17 @@ def idle_grace() -> float:
     return float(getattr(django_settings, "JOURNEY_IDLE_SECONDS", 2.0))
 
 
-def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
+def run_until_idle(owner: str, budget: float, lease: str = LEASE, *, overtime: float = 0.0) -> str:
     """The runner task's loop: batches while anything is due, housekeeping
     every claim timeout, then waits briefly for more. Returns "idle",
-    "continues" (budget spent, work left) or "lease lost".
+    "continues" (budget spent, work left), "handed over" (budget spent, its
+    successor enqueued: `overtime` > 0), or "lease lost" (also when the
+    successor took over).
+
+    With `overtime`, a runner whose budget is spent enqueues its successor
+    (`hand_over`) and works on for up to `overtime` seconds more, until the
+    successor starts and takes the lease: there is no gap while the
+    successor waits for a worker behind queued tasks.
 
     The first runner (`LEASE`) wakes the helper runners (PostgreSQL,
     `JOURNEY_RUNNERS` > 1) when a batch came back full: more is due than
@@ -1401,7 +1432,12 @@ def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
     last_work = time.monotonic()
     token = new_token()
     helper = lease != LEASE
-    while time.monotonic() < deadline:
+    handed = False
+    while time.monotonic() < deadline or (overtime > 0 and not handed):
+        if time.monotonic() >= deadline:
+            if not hand_over(owner, lease):
+                return "lease lost"
+            handed, deadline = True, deadline + overtime
         if not renew_lease(owner, lease):
             return "lease lost"
         if not helper and time.monotonic() >= housekeeping_at:
@@ -1435,7 +1471,7 @@ def run_until_idle(owner: str, budget: float, lease: str = LEASE) -> str:
         if upcoming is not None:
             wake_at(upcoming)
         return "idle"
-    return "continues"
+    return "handed over" if handed else "continues"
 
 
 def runner_waits(after: float = 0.5) -> bool:
@@ -1443,7 +1479,8 @@ def runner_waits(after: float = 0.5) -> bool:
     worker (the send core's long tasks then hand theirs on: dispatch.handover)."""
     since = timezone.now() - timedelta(seconds=after)
     return RunnerLease.objects.filter(
-        Q(woken_at__lt=since) | Q(woken_at=None), pending=True, owner=""
+        Q(Q(woken_at__lt=since) | Q(woken_at=None), pending=True, owner="")
+        | Q(successor_at__lt=since)
     ).exists()
 
 

@@ -4,8 +4,9 @@ in the database are the ledger; each task is safe to run twice.
 - `run_due()`: the runner. Woken by `journeys.runtime.wake_runner` (at most
   one pending), every minute by the `journeys.run_due` schedule, once at the
   next due time, and when a worker starts. One runner holds the lease at a
-  time; it works until nothing is due (and a short grace), or hands on to a
-  successor when its time budget is spent. On PostgreSQL it may wake helper
+  time; it works until nothing is due (and a short grace), or, its time
+  budget spent, enqueues a successor and works on until the successor
+  starts and takes the lease (`runtime.hand_over`). On PostgreSQL it may wake helper
   runners (`JOURNEY_RUNNERS`, their own leases). It also re-enqueues a move
   between versions whose task was lost (`resume_lost_migrations`).
 """
@@ -55,6 +56,16 @@ def resume_lost_migrations(*, restart: bool = False) -> int:
     return enqueued
 
 
+def overtime() -> float:
+    """Seconds a runner whose budget is spent works on while its successor
+    waits for a worker (`runtime.hand_over`): up to 10 s before django-q2's
+    timeout would kill it. None when tasks run inline (the successor would
+    run inside it)."""
+    if settings.Q_CLUSTER.get("sync"):
+        return 0.0
+    return max(0.0, settings.Q_CLUSTER["timeout"] - 10 - time_budget())
+
+
 def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
     """The runner (`lease`: a helper runner's, on PostgreSQL with
     `JOURNEY_RUNNERS` > 1; a helper leaves the housekeeping to the first)."""
@@ -67,10 +78,14 @@ def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
         runtime.release_stale_claims()
     while True:
         try:
-            result = runtime.run_until_idle(owner, time_budget(), lease)
+            result = runtime.run_until_idle(owner, time_budget(), lease, overtime=overtime())
         except BaseException:
             runtime.give_up_lease(owner, keep_pending=False, lease=lease)
             raise
+        if result == "handed over":
+            # Its successor is queued and will take the lease when it starts.
+            runtime.give_up_lease(owner, keep_pending=True, lease=lease)
+            return result
         if result == "continues":
             runtime.give_up_lease(owner, keep_pending=True, lease=lease)
             if lease == runtime.LEASE:
