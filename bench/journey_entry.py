@@ -349,6 +349,22 @@ def tree_cpu(roots: dict[str, int]) -> dict[str, float]:
     return result
 
 
+def server_pid(command: str) -> int | None:
+    """The root process of a local server (`postgres`, `redis-server`): one
+    named so whose parent is not, for its CPU beside the bench's own."""
+    names: dict[int, tuple[str, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                names[int(entry)] = (name, int(stat.rsplit(")", 1)[1].split()[1]))
+    for pid, (name, parent) in sorted(names.items()):
+        if name == command and names.get(parent, ("", 0))[0] != command:
+            return pid
+    return None
+
+
 def percentile(ordered: list[float], p: float) -> float:
     """Nearest rank."""
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
@@ -474,6 +490,11 @@ def main() -> int:
             return tick
 
         roots = {"web": gunicorn.pid, "cluster": cluster.pid, "carrier": carrier.pid}
+        if args.postgres:
+            # The servers share the 2 cores: their CPU is part of the cost.
+            for name, command in (("PostgreSQL", "postgres"), ("Redis", "redis-server")):
+                if (pid := server_pid(command)) is not None:
+                    roots[name] = pid
         cpu = [tree_cpu(roots)]
         without = paced.run(warm_users, calls, args.batch, args.rate, ticker("no journey"))
         cpu.append(tree_cpu(roots))
