@@ -26,7 +26,12 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from campaigns import materialise
-from campaigns.actions import do_start_scheduled_campaign, skip_cancelled_messages
+from campaigns.actions import (
+    do_complete_campaign,
+    do_end_campaign,
+    do_start_scheduled_campaign,
+    skip_cancelled_messages,
+)
 from campaigns.models import Campaign
 from dispatch.actions import do_open_outbox, wake_senders
 from dispatch.handover import HandOn
@@ -135,10 +140,14 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
       one when a worker has just started (`restart`): its predecessor's
       tasks died with it;
     - cancelled campaigns whose outbox is still open: it closes, and what is
-      still queued is skipped.
+      still queued is skipped;
+    - sending campaigns whose outbox is closed: completed (or ended, with
+      the outbox's reason). The core tells a campaign after the close
+      committed (`dispatch.signals`); a worker killed in between would
+      otherwise leave the campaign sending for ever.
     """
     now = timezone.now()
-    counts = {"started": 0, "enqueued": 0, "cancelled": 0}
+    counts = {"started": 0, "enqueued": 0, "cancelled": 0, "completed": 0}
     for campaign in Campaign.objects.filter(
         status=Campaign.Status.SCHEDULED, scheduled_at__lte=now
     ):
@@ -171,4 +180,11 @@ def reconcile_campaigns(*, restart: bool = False) -> dict[str, int]:
         outbox__status__in=[Outbox.Status.OPEN, Outbox.Status.PAUSED],
     ).values_list("pk", flat=True):
         counts["cancelled"] += skip_cancelled_messages(campaign_id)
+    for campaign_id, reason in Campaign.objects.filter(
+        status=Campaign.Status.SENDING, outbox__status=Outbox.Status.CLOSED
+    ).values_list("pk", "outbox__status_reason"):
+        if reason:
+            counts["completed"] += int(do_end_campaign(campaign_id, reason))
+        else:
+            counts["completed"] += int(do_complete_campaign(campaign_id))
     return counts

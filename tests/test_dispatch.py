@@ -585,6 +585,57 @@ def test_the_reconciler_skips_queued_messages_of_a_cancelled_campaign(acme):
     assert statuses(campaign) == {S.SKIPPED: 3}
 
 
+def test_a_campaign_whose_worker_died_between_the_close_and_its_completion_completes(acme):
+    """The close of a sealed, empty outbox commits before its producer hears
+    of it (`dispatch.signals`). A worker killed in between (here: the
+    campaigns' receiver raises) leaves the campaign sending with every
+    message final; the reconciler completes it."""
+    from campaigns.receivers import complete_campaign
+    from dispatch.signals import outbox_closed
+
+    add_customers(acme, 3)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    while pipeline.send_batch(campaign.outbox_id).claimed:
+        pass
+
+    def killed(**kwargs):
+        raise SystemExit("killed")
+
+    outbox_closed.disconnect(dispatch_uid="campaigns.outbox_closed")
+    outbox_closed.connect(killed, dispatch_uid="test.killed")
+    try:
+        with pytest.raises(SystemExit):
+            pipeline.close_if_done(campaign.outbox_id)
+    finally:
+        outbox_closed.disconnect(dispatch_uid="test.killed")
+        outbox_closed.connect(complete_campaign, dispatch_uid="campaigns.outbox_closed")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+    assert Outbox.objects.get(pk=campaign.outbox_id).status == Outbox.Status.CLOSED
+
+    assert tasks.reconcile_campaigns()["completed"] == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.COMPLETED
+    assert statuses(campaign) == {S.DELIVERED: 3}
+
+
+@pytest.mark.parametrize("reason", ["", "발신번호 승인이 취소됐어요"])
+def test_the_reconciler_ends_a_sending_campaign_whose_outbox_closed_without_it(acme, reason):
+    """A close whose signal was lost (before the two shared a transaction):
+    the campaign completes, or ends with the outbox's reason."""
+    add_customers(acme, 2)
+    campaign = started(segment_campaign(acme))
+    materialise(campaign)
+    Outbox.objects.filter(pk=campaign.outbox_id).update(
+        status=Outbox.Status.CLOSED, status_reason=reason
+    )
+    assert tasks.reconcile_campaigns()["completed"] == 1
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.status_reason) == (Campaign.Status.COMPLETED, reason)
+    assert tasks.reconcile_campaigns()["completed"] == 0
+
+
 def test_a_campaign_scheduled_later_gets_a_one_off_schedule_40_seconds_early(
     acme, django_capture_on_commit_callbacks
 ):

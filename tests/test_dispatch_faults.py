@@ -150,6 +150,35 @@ def test_a_campaign_survives_sigkills_5xx_bursts_and_throttling(qcluster, sandbo
     _run(qcluster, sandbox_carrier, seed=5)
 
 
+def _stuck(campaigns) -> list[dict]:
+    """What a campaign that did not complete is waiting for: its outbox,
+    its messages by status and its send slots."""
+    from django.db.models import Count
+
+    from dispatch.models import DispatchSlot
+
+    found = []
+    for campaign in campaigns.exclude(status=Campaign.Status.COMPLETED)[:3]:
+        outbox = Outbox.objects.get(pk=campaign.outbox_id)
+        found.append(
+            {
+                "campaign": (campaign.pk, campaign.status, campaign.materialised_at),
+                "outbox": (outbox.pk, outbox.status, outbox.sealed_at),
+                "messages": dict(
+                    Message.objects.filter(outbox_id=outbox.pk)
+                    .values_list("status")
+                    .annotate(n=Count("pk"))
+                ),
+                "slots": list(
+                    DispatchSlot.objects.filter(outbox_id=outbox.pk).values_list(
+                        "slot", "owner", "renewed_at", "queued_at"
+                    )
+                ),
+            }
+        )
+    return found
+
+
 API_REQUESTS = 100
 TARGETS_PER_REQUEST = 100
 
@@ -184,8 +213,8 @@ def test_send_api_requests_survive_sigkills_5xx_bursts_and_throttling(qcluster, 
         timeout=BACKOFF_MAX_SECONDS + 120,
         interval=0.5,
         what=lambda: (
-            f"every API campaign to complete; "
-            f"{campaigns.exclude(status=Campaign.Status.COMPLETED).count()} not yet; "
+            f"every API campaign to complete; not yet: {_stuck(campaigns)}; "
+            f"qcluster alive: {qcluster.process.alive()}; "
             f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
         ),
     )
