@@ -13,6 +13,7 @@ in the database are the ledger; each task is safe to run twice.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,16 +60,24 @@ def resume_lost_migrations(*, restart: bool = False) -> int:
 def overtime() -> float:
     """Seconds a runner whose budget is spent works on while its successor
     waits for a worker (`runtime.hand_over`): up to 10 s before django-q2's
-    timeout would kill it. None when tasks run inline (the successor would
+    timeout would kill it. 0 when tasks run inline (the successor would
     run inside it)."""
     if settings.Q_CLUSTER.get("sync"):
         return 0.0
     return max(0.0, settings.Q_CLUSTER["timeout"] - 10 - time_budget())
 
 
+def remaining_time(spent: float) -> tuple[float, float]:
+    """The budget and overtime left to a runner task that has worked
+    `spent` seconds."""
+    budget = max(0.0, time_budget() - spent)
+    return budget, max(0.0, time_budget() + overtime() - spent - budget)
+
+
 def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
     """The runner (`lease`: a helper runner's, on PostgreSQL with
     `JOURNEY_RUNNERS` > 1; a helper leaves the housekeeping to the first)."""
+    started = time.monotonic()
     if lease == runtime.LEASE:
         resume_lost_migrations(restart=restart)
     owner = process_owner()
@@ -77,8 +86,12 @@ def run_due(restart: bool = False, lease: str = runtime.LEASE) -> str:
     if restart:
         runtime.release_stale_claims()
     while True:
+        # A runner that took the lease back (`give_up_lease`) goes on with
+        # what is left of its task's time, not a fresh budget: django-q2's
+        # timeout counts from the task's start.
+        budget, extra = remaining_time(time.monotonic() - started)
         try:
-            result = runtime.run_until_idle(owner, time_budget(), lease, overtime=overtime())
+            result = runtime.run_until_idle(owner, budget, lease, overtime=extra)
         except BaseException:
             runtime.give_up_lease(owner, keep_pending=False, lease=lease)
             raise

@@ -118,3 +118,32 @@ def test_overtime_ends_ten_seconds_before_the_task_timeout(settings):
     assert journey_tasks.time_budget() + journey_tasks.overtime() == 110
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     assert journey_tasks.overtime() == 0.0
+
+
+def test_a_runner_that_takes_the_lease_back_goes_on_with_what_is_left_of_its_time(
+    enqueued, monkeypatch, settings
+):
+    """A run that became due as the runner left makes it take the lease back
+    (`give_up_lease`); it must not start a fresh budget, or a late-life
+    runner outlives django-q2's timeout and is killed."""
+    from types import SimpleNamespace
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False, "timeout": 120}
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(journey_tasks, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    monkeypatch.setattr(journey_tasks, "process_owner", lambda: OWNER)
+    given: list[tuple[float, float]] = []
+
+    def idle_after_80_seconds(owner, budget, lease, *, overtime):
+        given.append((budget, overtime))
+        clock.now += 80
+        return "idle"
+
+    took_back = iter([True, True, False])
+    monkeypatch.setattr(runtime, "run_until_idle", idle_after_80_seconds)
+    monkeypatch.setattr(runtime, "give_up_lease", lambda *a, **kw: next(took_back))
+
+    assert journey_tasks.run_due() == "idle"
+    # Budget 90 s and overtime 20 s end 10 s before the 120 s timeout; each
+    # take-back gets only what is left of them.
+    assert given == [(90.0, 20.0), (10.0, 20.0), (0.0, 0.0)]
