@@ -213,6 +213,31 @@ def test_a_journey_survives_sigkills_5xx_bursts_and_throttling(qcluster, sandbox
     _run(qcluster, sandbox_carrier, receiver, seed=14)
 
 
+def _open_messages(messages) -> dict:
+    """What a message that is not final waits for: a few of them, their
+    outboxes and those outboxes' send slots."""
+    from dispatch.models import DispatchSlot, Outbox
+
+    rows = list(
+        messages.exclude(status__in=FINAL).values_list(
+            "outbox_id", "status", "attempts", "next_attempt_at", "claimed_at", "claim_token"
+        )[:5]
+    )
+    outboxes = {row[0] for row in rows}
+    return {
+        "count": messages.exclude(status__in=FINAL).count(),
+        "some": rows,
+        "outboxes": list(
+            Outbox.objects.filter(pk__in=outboxes).values_list("pk", "status", "sealed_at")
+        ),
+        "slots": list(
+            DispatchSlot.objects.filter(outbox_id__in=outboxes).values_list(
+                "outbox_id", "slot", "owner", "renewed_at", "queued_at"
+            )
+        ),
+    }
+
+
 def _run(qcluster, sandbox_carrier, receiver, seed: int) -> None:
     gateway = Gateway.objects.create(
         name="Fault carrier", backend="sandbox", config={}, messages_per_second=100_000
@@ -263,7 +288,11 @@ def _run(qcluster, sandbox_carrier, receiver, seed: int) -> None:
         lambda: not messages.exclude(status__in=FINAL).exists(),
         timeout=BACKOFF_MAX_SECONDS + 120,
         interval=0.5,
-        what="every message final",
+        what=lambda: (
+            f"every message final; open: {_open_messages(messages)}; "
+            f"qcluster alive: {qcluster.process.alive()}; "
+            f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
+        ),
     )
     assert sum(1 for n in at_kill if n < total) >= 3, at_kill
     repeats = _check(journey, sandbox_carrier, receiver, buyers)
