@@ -216,6 +216,8 @@ def test_a_journey_survives_sigkills_5xx_bursts_and_throttling(qcluster, sandbox
 def _open_messages(messages) -> dict:
     """What a message that is not final waits for: a few of them, their
     outboxes and those outboxes' send slots."""
+    from django.db.models import Count
+
     from dispatch.models import DispatchSlot, Outbox
 
     rows = list(
@@ -225,7 +227,9 @@ def _open_messages(messages) -> dict:
     )
     outboxes = {row[0] for row in rows}
     return {
-        "count": messages.exclude(status__in=FINAL).count(),
+        "by_status": dict(
+            messages.exclude(status__in=FINAL).values_list("status").annotate(n=Count("pk"))
+        ),
         "some": rows,
         "outboxes": list(
             Outbox.objects.filter(pk__in=outboxes).values_list("pk", "status", "sealed_at")
@@ -291,6 +295,8 @@ def _run(qcluster, sandbox_carrier, receiver, seed: int) -> None:
         what=lambda: (
             f"every message final; open: {_open_messages(messages)}; "
             f"qcluster alive: {qcluster.process.alive()}; "
+            f"carrier log tail (delivery reports it could not post):\n"
+            f"{sandbox_carrier.process.output()[-1500:]}\n"
             f"qcluster log tail:\n{qcluster.process.output()[-3000:]}"
         ),
     )
