@@ -243,13 +243,14 @@ def send_inline(outbox_id: int, *, max_batches: int = 4) -> int:
     tasks hold the workers: docs/journey-runtime.md). Holds the outbox's
     first slot meanwhile, so its chains and this never double up beyond the
     slots; a crash mid-batch leaves claims the core releases as any dead
-    sender's. When nothing is left due, the deferred wake-up of the
-    outbox's chains (`wakeups_deferred`) is dropped. Returns how many
-    messages were claimed."""
+    sender's. When nothing is left queued, the deferred wake-up of the
+    outbox's chains (`wakeups_deferred`) is dropped; messages that wait for
+    a retry (a 5xx, a 429) keep it, so a chain sends them when they fall
+    due instead of the minute's reconciler. Returns how many messages were
+    claimed."""
     from dispatch.pipeline import (
         free_slot,
         live_senders,
-        pending_work,
         process_owner,
         send_batch,
         take_slot,
@@ -271,7 +272,10 @@ def send_inline(outbox_id: int, *, max_batches: int = 4) -> int:
     finally:
         free_slot(outbox_id, 0, owner)
     pending = _deferred_wakeups.get()
-    if pending is not None and not pending_work(outbox_id)["due_now"]:
+    if (
+        pending is not None
+        and not Message.objects.filter(outbox_id=outbox_id, status=Message.Status.QUEUED).exists()
+    ):
         pending.discard(outbox_id)
     return claimed
 

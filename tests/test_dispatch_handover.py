@@ -34,6 +34,17 @@ def acme(db):
 
 
 @pytest.fixture
+def committed(transactional_db):
+    """Acme with real commits: the runner's wake-ups run after its steps'
+    own commits, as in a worker (inside a test's transaction they never would)."""
+    console_backend.outbox.clear()
+    gateway = Gateway.objects.create(name="Test console", backend="console")
+    project = sending_project("Acme", gateway=gateway)
+    yield project
+    console_backend.outbox.clear()
+
+
+@pytest.fixture
 def waiting(monkeypatch):
     """A journey runner that waits for a worker from the first look on."""
     monkeypatch.setattr(handover, "_checks", [lambda: True])
@@ -47,8 +58,11 @@ def _look_at_once(self, every: float = 0.0) -> None:
 @pytest.fixture
 def queued(monkeypatch):
     """Tasks the code under test queues, recorded instead of run inline."""
+    import django_q.tasks
+
     calls: list[tuple] = []
-    for module in (dispatch_tasks, campaign_tasks):
+    # django_q.tasks too: wake_senders imports async_task when it runs.
+    for module in (dispatch_tasks, campaign_tasks, django_q.tasks):
         monkeypatch.setattr(module, "async_task", lambda *args, **kw: calls.append(args))
     return calls
 
@@ -127,18 +141,44 @@ def enter(journey, customer) -> None:
     runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
 
 
-def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(acme, queued):
-    journey = sending_journey(acme)
-    add_customers(acme, 3)
-    for customer in acme.customers.all()[:3]:
+def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(committed, queued):
+    journey = sending_journey(committed)
+    add_customers(committed, 3)
+    for customer in committed.customers.all()[:3]:
         enter(journey, customer)
     runtime.run_batch(send=True)
-    messages = Message.objects.filter(outbox__project=acme)
+    messages = Message.objects.filter(outbox__project=committed)
     assert messages.count() == 3
     assert not messages.filter(status=Message.Status.QUEUED).exists()
     assert len(console_backend.outbox) == 3
     # Nothing was left for a chain: none was queued.
     assert not [call for call in queued if call[0] == dispatch_tasks.SEND_TASK]
+
+
+def test_messages_the_runner_could_not_send_yet_wake_a_send_chain_for_their_retry(
+    committed, queued, monkeypatch
+):
+    """A 5xx on the runner's own send puts the batch back with a backoff: a
+    send chain is queued for it (it sleeps until the retry falls due), so
+    the messages do not wait for the minute's reconciler."""
+    from channels.gateways.base import GatewayError
+
+    def unavailable(self, payload):
+        raise GatewayError("HTTP 503: the carrier is having a bad moment")
+
+    monkeypatch.setattr(console_backend.ConsoleBackend, "post", unavailable)
+    journey = sending_journey(committed)
+    add_customers(committed, 2)
+    for customer in committed.customers.all()[:2]:
+        enter(journey, customer)
+    runtime.run_batch(send=True)
+    messages = Message.objects.filter(outbox__project=committed)
+    assert messages.count() == 2
+    waiting = messages.filter(status=Message.Status.QUEUED, attempts=1)
+    assert waiting.count() == 2
+    assert all(m.next_attempt_at > timezone.now() for m in waiting)
+    outbox_id = messages.first().outbox_id
+    assert (dispatch_tasks.SEND_TASK, outbox_id, 0) in queued
 
 
 def test_the_runner_leaves_its_messages_to_a_live_send_chain(acme, queued):
