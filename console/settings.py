@@ -181,6 +181,9 @@ DISPATCH_BATCH_SIZE = env_int("MUNJA_DISPATCH_BATCH_SIZE", 500, minimum=1, maxim
 DISPATCH_CHUNK_SIZE = env_int("MUNJA_DISPATCH_CHUNK_SIZE", 5000, minimum=1)
 DISPATCH_SENDERS = env_int("MUNJA_DISPATCH_SENDERS", Q_CLUSTER["workers"], minimum=1)
 DISPATCH_CLAIM_SECONDS = env_int("MUNJA_DISPATCH_CLAIM_SECONDS", 60, minimum=5)
+# A message the gateway accepted whose delivery report has not come after
+# this long counts as failed (`no_report`), as Korean providers do after 72 h.
+DISPATCH_REPORT_WINDOW_HOURS = env_int("MUNJA_DISPATCH_REPORT_WINDOW_HOURS", 72, minimum=1)
 # Journey runners working at once on PostgreSQL (their claims skip each
 # other's runs); SQLite takes one writer at a time, so one runner there.
 JOURNEY_RUNNERS = env_int("MUNJA_JOURNEY_RUNNERS", 1, minimum=1, maximum=8)

@@ -324,6 +324,6 @@ def do_close_outbox(outbox_id: int, *, skip_reason: str = Reason.CANCELLED) -> i
     Returns how many messages were skipped."""
     with transaction.atomic():
         Outbox.objects.filter(pk=outbox_id).exclude(status=Outbox.Status.CLOSED).update(
-            status=Outbox.Status.CLOSED
+            status=Outbox.Status.CLOSED, closed_at=timezone.now()
         )
         return skip_queued(outbox_id, skip_reason)

@@ -78,6 +78,10 @@ class Outbox(models.Model):
     )
     status_reason = models.CharField(max_length=255, blank=True, verbose_name=_("status reason"))
     sealed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sealed at"))
+    # When it closed: messages it sent before then may still wait for their
+    # delivery reports, which the sweep for missing reports looks for only
+    # in outboxes open or closed within its reach (dispatch.reports).
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     # How long a send chain of this outbox, while unsealed, waits for more
     # after its last claim before it goes idle. A producer that fills the
     # outbox in chunks (a campaign's materialiser) asks for a few seconds:

@@ -630,7 +630,7 @@ def refuse_sender(outbox_id: int, reason: str) -> None:
         skip_queued(outbox_id, Reason.UNAPPROVED_SENDER)
         won = Outbox.objects.filter(
             pk=outbox_id, status__in=[Outbox.Status.OPEN, Outbox.Status.PAUSED]
-        ).update(status=Outbox.Status.CLOSED, status_reason=reason[:255])
+        ).update(status=Outbox.Status.CLOSED, status_reason=reason[:255], closed_at=timezone.now())
     if won:
         signals.sender_refused.send(sender=Outbox, outbox_id=outbox_id, reason=reason)
 
@@ -664,7 +664,7 @@ def close_if_done(outbox_id: int) -> bool:
         return False
     won = Outbox.objects.filter(
         pk=outbox_id, status=Outbox.Status.OPEN, sealed_at__isnull=False
-    ).update(status=Outbox.Status.CLOSED)
+    ).update(status=Outbox.Status.CLOSED, closed_at=timezone.now())
     if won:
         signals.outbox_closed.send(sender=Outbox, outbox_id=outbox_id, reason="")
     return bool(won)

@@ -12,15 +12,21 @@ read, so the race with the sender's mark has one winner per message.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from channels.gateways.base import DeliveryReport
 from dispatch.counters import bump, bump_seconds, second_of
-from dispatch.models import Message, parse_reference
+from dispatch.models import Message, Outbox, message_reference, parse_reference
+
+logger = logging.getLogger(__name__)
 
 S = Message.Status
 _FORWARD_FROM = (S.QUEUED, S.SENDING, S.SENT)
@@ -130,3 +136,59 @@ def _update(changes: list[tuple]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
+
+
+# Closed outboxes are looked at for this long after the window, so a sweep
+# that did not run for a while (the cluster was down) still finds theirs.
+SWEEP_SLACK = timedelta(days=7)
+
+
+def report_window() -> timedelta:
+    return timedelta(hours=settings.DISPATCH_REPORT_WINDOW_HOURS)
+
+
+def expire_missing_reports(now: datetime | None = None) -> int:
+    """Messages the gateway accepted whose delivery report has not come
+    within the report window count as failed (`no_report`), as Korean
+    providers count a message without a result after 72 hours. Applied as
+    failed reports, so the counters (and a journey's send-node figures)
+    follow, and a late report changes nothing. Looks only at outboxes old
+    enough to hold such a message that are open or closed recently enough
+    (`Outbox.closed_at`); per outbox by the claim index, a batch at a time.
+    Returns how many messages it ended."""
+    now = now or timezone.now()
+    window = report_window()
+    cutoff = now - window
+    outboxes = Outbox.objects.filter(created_at__lt=cutoff).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=cutoff - SWEEP_SLACK)
+    )
+    error = gettext("No delivery report within %(hours)d hours") % {
+        "hours": settings.DISPATCH_REPORT_WINDOW_HOURS
+    }
+    ended = 0
+    for outbox_id in outboxes.values_list("pk", flat=True):
+        while True:
+            keys = list(
+                Message.objects.filter(outbox_id=outbox_id, status=S.SENT, sent_at__lt=cutoff)
+                .order_by()
+                .values_list("dedupe_key", flat=True)[:ROWS_PER_STATEMENT]
+            )
+            if not keys:
+                break
+            ended += apply_delivery_reports(
+                DeliveryReport(
+                    gateway_backend="",
+                    provider_message_id="",
+                    reference=message_reference(outbox_id, key),
+                    status="failed",
+                    error_code="no_report",
+                    error_message=error,
+                    occurred_at=now,
+                )
+                for key in keys
+            )
+            if len(keys) < ROWS_PER_STATEMENT:
+                break
+    if ended:
+        logger.warning("%d sent messages had no delivery report after %s: failed", ended, window)
+    return ended

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from dispatch import handover, pipeline, signals
+from dispatch import handover, pipeline, reports, signals
 from dispatch.actions import SEND_TASK, wake_senders
 from dispatch.models import Message, Outbox, RateWindow
 
@@ -122,7 +122,9 @@ def reconcile_outboxes(*, restart: bool = False) -> dict[str, int]:
       worker has just started (`restart`): its predecessor's tasks died
       with it;
     - sealed outboxes with nothing left are closed;
-    - queued messages of a closed outbox (a retry that raced the close).
+    - queued messages of a closed outbox (a retry that raced the close);
+    - sent messages whose delivery report never came end as failed
+      (`reports.expire_missing_reports`).
     """
     now = timezone.now()
     counts = {"enqueued": 0, "released": 0, "closed": 0, "cancelled": 0}
@@ -148,5 +150,6 @@ def reconcile_outboxes(*, restart: bool = False) -> dict[str, int]:
         .distinct()
     ):
         counts["cancelled"] += pipeline.skip_queued(outbox_id, Message.SkipReason.CANCELLED)
+    counts["no_report"] = reports.expire_missing_reports(now)
     RateWindow.objects.filter(window_start__lt=now - timedelta(minutes=5)).delete()
     return counts

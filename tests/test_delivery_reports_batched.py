@@ -9,14 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from django.db.models import Sum
 
-from campaigns.materialise import materialise_chunk
 from campaigns.models import Campaign
 from channels.delivery import handle_delivery_reports
 from channels.gateways.base import DeliveryReport
-from channels.models import Gateway
 from dispatch import pipeline
 from dispatch.models import Message, OutboxStats, SendBucket, message_reference
-from tests.support.campaigns import add_customers, phone, segment_campaign, sending_project
+from tests.support.campaigns import materialised_campaign, phone
 
 S = Message.Status
 AT = datetime(2026, 3, 2, 3, 0, 30, tzinfo=UTC)
@@ -25,15 +23,7 @@ COUNT = 1_250  # more than one statement's worth of rows
 
 @pytest.fixture
 def campaign(db):
-    gateway = Gateway.objects.create(name="Test console", backend="console")
-    project = sending_project("Acme", gateway=gateway)
-    add_customers(project, COUNT)
-    campaign = segment_campaign(project)
-    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
-    while materialise_chunk(campaign.pk, size=1000):
-        pass
-    campaign.refresh_from_db()
-    return campaign
+    return materialised_campaign(COUNT)
 
 
 def report(campaign: Campaign, i: int, status: str = "delivered") -> DeliveryReport:

@@ -116,3 +116,20 @@ def materialise_without_senders(campaign: Campaign, size: int | None = None) -> 
     while materialise_chunk(campaign.pk, size=size):
         pass
     outbox.update(status=status)
+
+
+def materialised_campaign(count: int) -> Campaign:
+    """A sending campaign of `count` customers of a project sending to the
+    console gateway, every message enqueued (a test's own transaction keeps
+    the senders from running)."""
+    from campaigns.materialise import materialise_chunk
+
+    gateway = Gateway.objects.create(name="Test console", backend="console")
+    project = sending_project("Acme", gateway=gateway)
+    add_customers(project, count)
+    campaign = segment_campaign(project)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING)
+    while materialise_chunk(campaign.pk, size=1000):
+        pass
+    campaign.refresh_from_db()
+    return campaign
