@@ -175,7 +175,7 @@ def expire_missing_reports(now: datetime | None = None) -> int:
             )
             if not keys:
                 break
-            ended += apply_delivery_reports(
+            moved = apply_delivery_reports(
                 DeliveryReport(
                     gateway_backend="",
                     provider_message_id="",
@@ -187,8 +187,9 @@ def expire_missing_reports(now: datetime | None = None) -> int:
                 )
                 for key in keys
             )
-            if len(keys) < ROWS_PER_STATEMENT:
-                break
+            ended += moved
+            if len(keys) < ROWS_PER_STATEMENT or not moved:
+                break  # (none moved: a row no report can name; never loop on it)
     if ended:
         logger.warning("%d sent messages had no delivery report after %s: failed", ended, window)
     return ended
