@@ -24,24 +24,23 @@ from tests.journey_factories import chain, live_journey, node, track
 from tests.support.campaigns import add_customers, segment_campaign, sending_project
 
 
-@pytest.fixture
-def acme(db):
+def _sending_to_console():
     console_backend.outbox.clear()
     gateway = Gateway.objects.create(name="Test console", backend="console")
-    project = sending_project("Acme", gateway=gateway)
-    yield project
+    yield sending_project("Acme", gateway=gateway)
     console_backend.outbox.clear()
+
+
+@pytest.fixture
+def acme(db):
+    yield from _sending_to_console()
 
 
 @pytest.fixture
 def committed(transactional_db):
     """Acme with real commits: the runner's wake-ups run after its steps'
     own commits, as in a worker (inside a test's transaction they never would)."""
-    console_backend.outbox.clear()
-    gateway = Gateway.objects.create(name="Test console", backend="console")
-    project = sending_project("Acme", gateway=gateway)
-    yield project
-    console_backend.outbox.clear()
+    yield from _sending_to_console()
 
 
 @pytest.fixture
@@ -141,11 +140,16 @@ def enter(journey, customer) -> None:
     runtime.do_enter_journey(journey, customer, entry_key=f"e{event.pk}", entry_event=event)
 
 
-def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(committed, queued):
-    journey = sending_journey(committed)
-    add_customers(committed, 3)
-    for customer in committed.customers.all()[:3]:
+def enter_customers(project, count: int) -> None:
+    """`count` new customers into a live trigger → send → exit journey."""
+    journey = sending_journey(project)
+    add_customers(project, count)
+    for customer in project.customers.all()[:count]:
         enter(journey, customer)
+
+
+def test_the_runner_sends_its_messages_itself_when_no_send_chain_is_alive(committed, queued):
+    enter_customers(committed, 3)
     runtime.run_batch(send=True)
     messages = Message.objects.filter(outbox__project=committed)
     assert messages.count() == 3
@@ -167,10 +171,7 @@ def test_messages_the_runner_could_not_send_yet_wake_a_send_chain_for_their_retr
         raise GatewayError("HTTP 503: the carrier is having a bad moment")
 
     monkeypatch.setattr(console_backend.ConsoleBackend, "post", unavailable)
-    journey = sending_journey(committed)
-    add_customers(committed, 2)
-    for customer in committed.customers.all()[:2]:
-        enter(journey, customer)
+    enter_customers(committed, 2)
     runtime.run_batch(send=True)
     messages = Message.objects.filter(outbox__project=committed)
     assert messages.count() == 2
